@@ -1,0 +1,3 @@
+module dlmstream
+
+go 1.26
