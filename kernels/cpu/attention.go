@@ -1,0 +1,69 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+)
+
+// Attention computes scaled dot-product attention with grouped-query heads.
+//
+//	q:   [nq, nHeads, headDim]  query i is at absolute position qPos0+i
+//	k,v: [nk, nKV, headDim]     key j is at absolute position j (the KV cache
+//	                            followed by the current block)
+//	out: [nq, nHeads, headDim]  overwritten
+//
+// Query head h reads kv head h/(nHeads/nKV). Scores are (q·k)/sqrt(headDim)
+// in fp32 (fp32 products and sums), softmax in fp32 with the maximum
+// subtracted (exp in float64, sum in float64), and the output is the
+// probability-weighted sum of v in fp32. Only keys j < nk with
+// mask.Allows(qPos0+i, j) are attended; a query with no allowed key gets zeros.
+// Work is split over (query, head) pairs across SetThreads goroutines.
+func Attention(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, mask Mask) {
+	if nq < 0 || nk < 0 || qPos0 < 0 || nHeads <= 0 || nKV <= 0 || headDim <= 0 || nHeads%nKV != 0 ||
+		len(q) < nq*nHeads*headDim || len(out) < nq*nHeads*headDim ||
+		len(k) < nk*nKV*headDim || len(v) < nk*nKV*headDim {
+		panic(fmt.Sprintf("cpu.Attention: bad shapes nq=%d qPos0=%d nk=%d nHeads=%d nKV=%d headDim=%d len(out,q,k,v)=%d,%d,%d,%d",
+			nq, qPos0, nk, nHeads, nKV, headDim, len(out), len(q), len(k), len(v)))
+	}
+	if mask.Kind == BlockCausal && mask.Block <= 0 {
+		panic(fmt.Sprintf("cpu.Attention: %v needs Block > 0", mask))
+	}
+	group := nHeads / nKV
+	scale := float32(1 / math.Sqrt(float64(headDim)))
+	// Grain of a few (query, head) pairs per unit keeps goroutine count at SetThreads.
+	parallelFor(nq*nHeads, 1, func(lo, hi int) {
+		scores := make([]float32, nk) // [nk]
+		for t := lo; t < hi; t++ {
+			i, h := t/nHeads, t%nHeads
+			kvh := h / group
+			qv := q[t*headDim : t*headDim+headDim]
+			o := out[t*headDim : t*headDim+headDim]
+			clear(o)
+			lim := min(nk, mask.keyLimit(qPos0+i))
+			if lim <= 0 {
+				continue
+			}
+			mx := float32(math.Inf(-1))
+			for j := 0; j < lim; j++ {
+				kr := k[(j*nKV+kvh)*headDim : (j*nKV+kvh+1)*headDim]
+				s := dotF32(qv, kr) * scale
+				scores[j] = s
+				mx = max(mx, s)
+			}
+			var sum float64
+			for j := 0; j < lim; j++ {
+				e := float32(math.Exp(float64(scores[j] - mx)))
+				scores[j] = e
+				sum += float64(e)
+			}
+			inv := float32(1 / sum)
+			for j := 0; j < lim; j++ {
+				p := scores[j] * inv
+				vr := v[(j*nKV+kvh)*headDim : (j*nKV+kvh+1)*headDim]
+				for d, x := range vr {
+					o[d] += p * x
+				}
+			}
+		}
+	})
+}

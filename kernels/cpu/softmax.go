@@ -1,0 +1,33 @@
+package cpu
+
+import "math"
+
+// Softmax replaces x (one row) by softmax(x) in place, in fp32 with the
+// maximum subtracted first. exp is evaluated in float64 and rounded to float32
+// and the sum is accumulated in float64. Entries equal to -Inf get 0. An empty
+// row is left alone; a row that is all -Inf becomes all zeros.
+func Softmax(x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	mx := float32(math.Inf(-1))
+	for _, v := range x {
+		if v > mx {
+			mx = v
+		}
+	}
+	if math.IsInf(float64(mx), -1) {
+		clear(x)
+		return
+	}
+	var sum float64
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - mx)))
+		x[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	for i := range x {
+		x[i] *= inv
+	}
+}
