@@ -1,0 +1,58 @@
+package kvcache
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestReserveWriteCommit(t *testing.T) {
+	p := NewPool(2, 3, 0)
+	s := p.NewSequence()
+	if err := s.Reserve(5); err != nil {
+		t.Fatal(err)
+	}
+	if s.Cap() < 5 || p.Used() != int64(s.Cap())*p.RowBytes() {
+		t.Fatalf("cap %d used %d", s.Cap(), p.Used())
+	}
+	k := []float32{1, 2, 3, 4, 5, 6}
+	v := []float32{-1, -2, -3, -4, -5, -6}
+	s.Write(1, 2, k, v)
+	s.Commit(4)
+	if err := s.Reserve(40); err != nil { // growth keeps contents
+		t.Fatal(err)
+	}
+	gk, gv := s.Rows(1, 4)
+	if gk[6] != 1 || gk[11] != 6 || gv[8] != -3 {
+		t.Fatalf("rows after growth: k=%v v=%v", gk, gv)
+	}
+	if s.Len() != 4 {
+		t.Fatalf("Len = %d", s.Len())
+	}
+	s.Truncate(2)
+	if s.Len() != 2 {
+		t.Fatalf("Len after truncate = %d", s.Len())
+	}
+	s.Free()
+	if p.Used() != 0 {
+		t.Fatalf("used after free = %d", p.Used())
+	}
+}
+
+func TestBudget(t *testing.T) {
+	p := NewPool(1, 4, 32*10) // 10 rows of 32 bytes
+	a := p.NewSequence()
+	if err := a.Reserve(8); err != nil {
+		t.Fatal(err)
+	}
+	b := p.NewSequence()
+	if err := b.Reserve(4); !errors.Is(err, ErrBudget) {
+		t.Fatalf("second reservation: err = %v, want ErrBudget", err)
+	}
+	if err := b.Reserve(2); err != nil {
+		t.Fatalf("exact fit: %v", err)
+	}
+	a.Free()
+	if err := b.Reserve(9); err != nil {
+		t.Fatalf("after free: %v", err)
+	}
+}

@@ -1,0 +1,168 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Config is the subset of a Hugging Face config.json the engine reads, with
+// the diffusion fields of SDAR (block_size, mask_token_id) and Fast-dLLM v2
+// (bd_size) folded into BlockSize and MaskTokenID.
+type Config struct {
+	ModelType             string   `json:"model_type"`
+	Architectures         []string `json:"architectures"`
+	HiddenSize            int      `json:"hidden_size"`
+	NumLayers             int      `json:"num_hidden_layers"`
+	NumHeads              int      `json:"num_attention_heads"`
+	NumKVHeads            int      `json:"num_key_value_heads"`
+	HeadDim               int      `json:"head_dim"`
+	IntermediateSize      int      `json:"intermediate_size"`
+	VocabSize             int      `json:"vocab_size"`
+	RMSNormEps            float64  `json:"rms_norm_eps"`
+	RopeTheta             float64  `json:"rope_theta"`
+	MaxPositionEmbeddings int      `json:"max_position_embeddings"`
+	TieWordEmbeddings     bool     `json:"tie_word_embeddings"`
+	AttentionBias         *bool    `json:"attention_bias"`
+	UseSlidingWindow      bool     `json:"use_sliding_window"`
+	TorchDType            string   `json:"torch_dtype"`
+	HiddenAct             string   `json:"hidden_act"`
+
+	BlockSize   int  `json:"block_size"` // SDAR
+	BDSize      int  `json:"bd_size"`    // Fast-dLLM v2
+	MaskTokenID *int `json:"mask_token_id"`
+
+	BOSTokenID *int      `json:"bos_token_id"`
+	EOSTokenID tokenList `json:"eos_token_id"`
+
+	RopeScaling map[string]any `json:"rope_scaling"`
+
+	// Path is the config.json this was read from (for error messages).
+	Path string `json:"-"`
+}
+
+// tokenList accepts a single id or a list of ids, as generation configs do.
+type tokenList []int
+
+func (t *tokenList) UnmarshalJSON(b []byte) error {
+	var one int
+	if err := json.Unmarshal(b, &one); err == nil {
+		*t = tokenList{one}
+		return nil
+	}
+	var many []int
+	if err := json.Unmarshal(b, &many); err != nil {
+		return fmt.Errorf("token id must be an integer or a list of integers, got %s", b)
+	}
+	*t = many
+	return nil
+}
+
+// GenerationConfig is the part of generation_config.json the engine reads.
+type GenerationConfig struct {
+	EOSTokenID  tokenList `json:"eos_token_id"`
+	PadTokenID  *int      `json:"pad_token_id"`
+	BOSTokenID  *int      `json:"bos_token_id"`
+	Temperature *float64  `json:"temperature"`
+	TopK        *int      `json:"top_k"`
+	TopP        *float64  `json:"top_p"`
+}
+
+// LoadConfig reads and validates dir/config.json.
+func LoadConfig(dir string) (*Config, error) {
+	p := filepath.Join(dir, "config.json")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(p, b)
+}
+
+// ParseConfig decodes a config.json body; path is used in errors.
+func ParseConfig(path string, b []byte) (*Config, error) {
+	c := &Config{Path: path}
+	if err := json.Unmarshal(b, c); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if c.ModelType == "" {
+		return nil, fmt.Errorf("%s: no model_type", path)
+	}
+	arch, ok := lookupArch(c.ModelType)
+	if !ok {
+		return nil, fmt.Errorf("%s: unknown architecture model_type %q (supported: %s)", path, c.ModelType, archNames())
+	}
+	if c.NumKVHeads == 0 {
+		c.NumKVHeads = c.NumHeads
+	}
+	if c.HeadDim == 0 && c.NumHeads > 0 {
+		c.HeadDim = c.HiddenSize / c.NumHeads
+	}
+	if c.RopeTheta == 0 {
+		c.RopeTheta = 10000
+	}
+	if c.RMSNormEps == 0 {
+		c.RMSNormEps = 1e-6
+	}
+	if c.BlockSize == 0 {
+		c.BlockSize = c.BDSize
+	}
+	if c.AttentionBias == nil {
+		b := arch.DefaultBias
+		c.AttentionBias = &b
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"hidden_size", c.HiddenSize}, {"num_hidden_layers", c.NumLayers}, {"num_attention_heads", c.NumHeads},
+		{"num_key_value_heads", c.NumKVHeads}, {"head_dim", c.HeadDim}, {"intermediate_size", c.IntermediateSize}, {"vocab_size", c.VocabSize},
+	} {
+		if f.v <= 0 {
+			return nil, fmt.Errorf("%s: %s must be positive, got %d", path, f.name, f.v)
+		}
+	}
+	if c.NumHeads%c.NumKVHeads != 0 {
+		return nil, fmt.Errorf("%s: num_attention_heads %d is not a multiple of num_key_value_heads %d", path, c.NumHeads, c.NumKVHeads)
+	}
+	if c.HeadDim%2 != 0 {
+		return nil, fmt.Errorf("%s: head_dim %d must be even for rotary embeddings", path, c.HeadDim)
+	}
+	if c.HiddenAct != "" && c.HiddenAct != "silu" {
+		return nil, fmt.Errorf("%s: hidden_act %q is not supported (only silu)", path, c.HiddenAct)
+	}
+	if c.UseSlidingWindow {
+		return nil, fmt.Errorf("%s: use_sliding_window true is not supported", path)
+	}
+	if len(c.RopeScaling) > 0 {
+		kind, _ := c.RopeScaling["rope_type"].(string)
+		if kind == "" {
+			kind, _ = c.RopeScaling["type"].(string)
+		}
+		if kind != "default" {
+			return nil, fmt.Errorf("%s: rope_scaling %q is not supported", path, kind)
+		}
+	}
+	return c, nil
+}
+
+// LoadGenerationConfig reads dir/generation_config.json; a missing file gives
+// an empty config.
+func LoadGenerationConfig(dir string) (*GenerationConfig, error) {
+	p := filepath.Join(dir, "generation_config.json")
+	b, err := os.ReadFile(p)
+	if os.IsNotExist(err) {
+		return &GenerationConfig{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	g := &GenerationConfig{}
+	if err := json.Unmarshal(b, g); err != nil {
+		return nil, fmt.Errorf("%s: %v", p, err)
+	}
+	return g, nil
+}
+
+// KVDim is the width of one position's keys (or values) in the KV cache.
+func (c *Config) KVDim() int { return c.NumKVHeads * c.HeadDim }

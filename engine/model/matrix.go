@@ -1,0 +1,116 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"dlmstream/engine/tensor"
+	"dlmstream/kernels/cpu"
+)
+
+// Matrix is a weight matrix [Rows, Cols], row-major, laid out as a Hugging
+// Face nn.Linear weight: [out_features, in_features]. Exactly one storage
+// slice is set, chosen by DType:
+//
+//	F32:  F32  [Rows*Cols]
+//	BF16: BF16 [Rows*Cols] raw bf16 bits
+//	I8:   I8   [Rows*Cols] with Scales [Rows]: w[r,c] = I8[r*Cols+c] * Scales[r]
+//
+// The slices may alias a read-only memory map of the checkpoint file.
+type Matrix struct {
+	Rows, Cols int
+	DType      tensor.DType
+	F32        []float32
+	BF16       []uint16
+	I8         []int8
+	Scales     []float32
+}
+
+// MatMul computes out[m, Rows] = x[m, Cols] · wᵀ in fp32 on the CPU kernels.
+func (w *Matrix) MatMul(out, x []float32, m int) {
+	switch w.DType {
+	case tensor.F32:
+		cpu.MatMulF32(out, x, w.F32, m, w.Rows, w.Cols)
+	case tensor.BF16:
+		cpu.MatMulBF16(out, x, w.BF16, m, w.Rows, w.Cols)
+	case tensor.I8:
+		cpu.MatMulInt8(out, x, w.I8, w.Scales, m, w.Rows, w.Cols)
+	default:
+		panic(fmt.Sprintf("tensor: MatMul on %v matrix", w.DType))
+	}
+}
+
+// Row writes row r of the matrix, widened to fp32, into dst[Cols].
+func (w *Matrix) Row(r int, dst []float32) {
+	off := r * w.Cols
+	switch w.DType {
+	case tensor.F32:
+		copy(dst[:w.Cols], w.F32[off:off+w.Cols])
+	case tensor.BF16:
+		for i, b := range w.BF16[off : off+w.Cols] {
+			dst[i] = tensor.BF16ToF32(b)
+		}
+	case tensor.I8:
+		s := w.Scales[r]
+		for i, q := range w.I8[off : off+w.Cols] {
+			dst[i] = float32(q) * s
+		}
+	default:
+		panic(fmt.Sprintf("tensor: Row on %v matrix", w.DType))
+	}
+}
+
+// Bytes is the size of the stored weights (what one full matmul reads).
+func (w *Matrix) Bytes() int64 {
+	n := int64(w.Rows) * int64(w.Cols)
+	switch w.DType {
+	case tensor.F32:
+		return 4 * n
+	case tensor.BF16:
+		return 2 * n
+	case tensor.I8:
+		return n + 4*int64(w.Rows)
+	}
+	return 0
+}
+
+// ToInt8 returns the matrix quantized to int8 with one symmetric scale per row
+// (scale = max|w[r,:]| / 127, q = round(w/scale)). The receiver is unchanged.
+func (w *Matrix) ToInt8() *Matrix {
+	q := &Matrix{Rows: w.Rows, Cols: w.Cols, DType: tensor.I8, I8: make([]int8, w.Rows*w.Cols), Scales: make([]float32, w.Rows)}
+	row := make([]float32, w.Cols)
+	for r := 0; r < w.Rows; r++ {
+		w.Row(r, row)
+		var amax float32
+		for _, v := range row {
+			amax = max(amax, float32(math.Abs(float64(v))))
+		}
+		if amax == 0 {
+			continue
+		}
+		s := amax / 127
+		q.Scales[r] = s
+		dst := q.I8[r*w.Cols : (r+1)*w.Cols]
+		for i, v := range row {
+			dst[i] = int8(max(-127, min(127, math.Round(float64(v/s)))))
+		}
+	}
+	return q
+}
+
+// ToBF16 returns the matrix rounded to bf16 (round to nearest even).
+func (w *Matrix) ToBF16() *Matrix {
+	if w.DType == tensor.BF16 {
+		return w
+	}
+	b := &Matrix{Rows: w.Rows, Cols: w.Cols, DType: tensor.BF16, BF16: make([]uint16, w.Rows*w.Cols)}
+	row := make([]float32, w.Cols)
+	for r := 0; r < w.Rows; r++ {
+		w.Row(r, row)
+		dst := b.BF16[r*w.Cols : (r+1)*w.Cols]
+		for i, v := range row {
+			dst[i] = tensor.F32ToBF16(v)
+		}
+	}
+	return b
+}

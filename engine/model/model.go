@@ -1,0 +1,159 @@
+// Package model defines what the engine asks of a language model, the
+// registry of architectures (filled by the architecture packages' init), and
+// the loader for Hugging Face checkpoint directories: config.json,
+// generation_config.json, model.safetensors or shards with
+// model.safetensors.index.json. Pickle checkpoints are never loaded.
+package model
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"dlmstream/engine/kvcache"
+	"dlmstream/kernels/cpu"
+)
+
+// Model runs forward passes. Implementations are safe for concurrent
+// Forward calls on different caches.
+type Model interface {
+	Config() *Config
+	Traits() Traits
+	// Forward runs every sequence of the batch through the network once. The
+	// rows of all sequences are stacked for the matrix multiplies; attention
+	// is per sequence under its own mask and cache.
+	Forward(b *Batch) error
+	// NewCache returns an empty KV cache sized for this model, drawing on pool.
+	NewCache(pool *kvcache.Pool) *kvcache.Sequence
+	// WeightBytes is the bytes of weights one full forward reads.
+	WeightBytes() int64
+	Close() error
+}
+
+// Traits are the decoding-relevant facts of an architecture.
+type Traits struct {
+	// QKNorm: per-head RMSNorm on q and k before RoPE (Qwen3, SDAR).
+	QKNorm bool
+	// Shifted: logits at row i predict the token at i+1 (Fast-dLLM v2, Dream);
+	// unshifted models (SDAR, LLaDA) predict the token at row i itself.
+	Shifted bool
+	// Mask is the attention mask the model was trained with at inference.
+	Mask cpu.Mask
+	// Diffusion is true for block-diffusion checkpoints (block size and mask id set).
+	Diffusion bool
+}
+
+// Seq is one sequence's share of a Batch.
+//
+// Tokens occupy absolute positions [Pos, Pos+len(Tokens)). The cache must
+// hold committed K/V for [0, Pos). Forward writes the K/V of Tokens into the
+// cache rows [Pos, Pos+n) as scratch; with Store they become committed
+// (Cache.Len() = Pos+n), otherwise the committed length is unchanged and the
+// next forward may overwrite them. Queries see keys [0, KeyLen) under Mask;
+// KeyLen 0 means Pos+n. KeyLen > Pos+n reads scratch rows that an earlier
+// forward left in the cache (Fast-dLLM v2 sub-block reuse, dual caches).
+type Seq struct {
+	Tokens []int32
+	Pos    int
+	KeyLen int
+	Mask   cpu.Mask
+	Cache  *kvcache.Sequence
+	Store  bool
+	// LogitRows selects which rows of Tokens get logits (ascending or not);
+	// Logits receives them: [len(LogitRows), vocab_size]. Rows not listed
+	// never pay for the LM head.
+	LogitRows []int
+	Logits    []float32
+}
+
+// Batch is the input of one forward pass.
+type Batch struct {
+	Seqs []Seq
+	// Hidden, if set, is called with each sequence's hidden states
+	// [n, hidden_size] after the embedding (layer 0) and after every decoder
+	// layer (1..L; the last one before the final norm). For debugging and
+	// golden tests.
+	Hidden func(seq, layer int, h []float32)
+}
+
+// Arch is a registered architecture.
+type Arch struct {
+	// DefaultBias is whether q/k/v projections carry biases when config.json
+	// has no attention_bias field (true for Qwen2, false for Qwen3).
+	DefaultBias bool
+	// New builds the model from a validated config and open weights.
+	New func(cfg *Config, w *Weights, opts LoadOptions) (Model, error)
+}
+
+var (
+	regMu sync.RWMutex
+	archs = map[string]Arch{}
+)
+
+// Register makes an architecture loadable under a config.json model_type.
+// It panics on a duplicate name (a programming error caught at init).
+func Register(modelType string, a Arch) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := archs[modelType]; dup {
+		panic("model: duplicate architecture " + modelType)
+	}
+	archs[modelType] = a
+}
+
+func lookupArch(modelType string) (Arch, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	a, ok := archs[modelType]
+	return a, ok
+}
+
+func archNames() string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	names := make([]string, 0, len(archs))
+	for n := range archs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return "none registered; import dlmstream/engine/model/qwen"
+	}
+	return strings.Join(names, ", ")
+}
+
+// LoadOptions tune how weights are held in memory.
+type LoadOptions struct {
+	// WeightType converts the linear layers' weights at load time:
+	// "" keeps the checkpoint dtype (fp16 is widened to fp32), "bf16" rounds
+	// to bf16, "int8" quantizes with one scale per output row.
+	WeightType string
+	// Progress, if set, is called as tensors are read: bytes done of total.
+	Progress func(done, total int64)
+}
+
+// Load opens a checkpoint directory and builds its model.
+func Load(dir string, opts LoadOptions) (Model, error) {
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	switch opts.WeightType {
+	case "", "bf16", "int8", "f32":
+	default:
+		return nil, fmt.Errorf("unknown weight type %q (want bf16, int8, f32 or empty)", opts.WeightType)
+	}
+	w, err := OpenWeights(dir)
+	if err != nil {
+		return nil, err
+	}
+	w.opts = opts
+	a, _ := lookupArch(cfg.ModelType)
+	m, err := a.New(cfg, w, opts)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	return m, nil
+}

@@ -1,0 +1,213 @@
+package qwen
+
+import (
+	"fmt"
+	"sync"
+
+	"dlmstream/engine/kvcache"
+	"dlmstream/engine/model"
+	"dlmstream/kernels/cpu"
+)
+
+// workspace holds the activations of one forward pass; N = rows in the batch.
+type workspace struct {
+	x, h     []float32 // [N, H] residual stream, normed input
+	q, att   []float32 // [N, Nq*D]
+	k, v     []float32 // [N, Nkv*D]
+	o        []float32 // [N, H]
+	gate, up []float32 // [N, I]
+	pos      []int     // [N] absolute positions
+	hidden   []float32 // [R, H] rows that need logits
+	logits   []float32 // [R, V]
+}
+
+var workspaces sync.Pool
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+func (m *Model) workspace(n, r int) *workspace {
+	ws, _ := workspaces.Get().(*workspace)
+	if ws == nil {
+		ws = &workspace{}
+	}
+	c := m.cfg
+	H, I := c.HiddenSize, c.IntermediateSize
+	qd, kvd := c.NumHeads*c.HeadDim, c.KVDim()
+	ws.x, ws.h, ws.o = grow(ws.x, n*H), grow(ws.h, n*H), grow(ws.o, n*H)
+	ws.q, ws.att = grow(ws.q, n*qd), grow(ws.att, n*qd)
+	ws.k, ws.v = grow(ws.k, n*kvd), grow(ws.v, n*kvd)
+	ws.gate, ws.up = grow(ws.gate, n*I), grow(ws.up, n*I)
+	ws.pos = grow(ws.pos, n)
+	ws.hidden, ws.logits = grow(ws.hidden, r*H), grow(ws.logits, r*c.VocabSize)
+	return ws
+}
+
+// span is where one sequence's rows sit in the stacked batch.
+type span struct {
+	row, n, keyLen int
+	cache          *kvcache.Sequence
+}
+
+// Forward runs one pass over every sequence of the batch (see model.Seq for
+// the contract). Rows of all sequences are stacked, so each weight matrix is
+// read once per call whatever the batch holds.
+func (m *Model) Forward(b *model.Batch) error {
+	c := m.cfg
+	spans, n, r, err := m.plan(b)
+	if err != nil {
+		return err
+	}
+	ws := m.workspace(n, r)
+	defer workspaces.Put(ws)
+	H, D, Nq, Nkv := c.HiddenSize, c.HeadDim, c.NumHeads, c.NumKVHeads
+	qd, kvd := Nq*D, Nkv*D
+	eps := float32(c.RMSNormEps)
+
+	// Embedding gather and positions: x [N, H].
+	for si, s := range b.Seqs {
+		sp := spans[si]
+		for i, t := range s.Tokens {
+			m.Embed.Row(int(t), ws.x[(sp.row+i)*H:(sp.row+i+1)*H])
+			ws.pos[sp.row+i] = s.Pos + i
+		}
+	}
+	m.hook(b, spans, 0, ws.x)
+
+	for li := range m.Layers {
+		l := &m.Layers[li]
+		// Attention block.
+		cpu.RMSNorm(ws.h, ws.x, l.InputNorm, n, H, eps)
+		l.Q.MatMul(ws.q, ws.h, n) // [N, Nq*D]
+		l.K.MatMul(ws.k, ws.h, n) // [N, Nkv*D]
+		l.V.MatMul(ws.v, ws.h, n) // [N, Nkv*D]
+		if l.QBias != nil {
+			cpu.AddBias(ws.q, l.QBias, n)
+			cpu.AddBias(ws.k, l.KBias, n)
+			cpu.AddBias(ws.v, l.VBias, n)
+		}
+		if l.QNorm != nil { // Qwen3: per-head RMSNorm over D, before RoPE
+			cpu.RMSNorm(ws.q, ws.q, l.QNorm, n*Nq, D, eps)
+			cpu.RMSNorm(ws.k, ws.k, l.KNorm, n*Nkv, D, eps)
+		}
+		m.rope.Apply(ws.q, n, Nq, ws.pos)
+		m.rope.Apply(ws.k, n, Nkv, ws.pos)
+		for si, s := range b.Seqs {
+			sp := spans[si]
+			sp.cache.Write(li, s.Pos, ws.k[sp.row*kvd:(sp.row+sp.n)*kvd], ws.v[sp.row*kvd:(sp.row+sp.n)*kvd])
+			kc, vc := sp.cache.Rows(li, sp.keyLen) // [keyLen, Nkv*D]
+			cpu.Attention(ws.att[sp.row*qd:(sp.row+sp.n)*qd], ws.q[sp.row*qd:(sp.row+sp.n)*qd], kc, vc,
+				sp.n, s.Pos, sp.keyLen, Nq, Nkv, D, s.Mask)
+		}
+		l.O.MatMul(ws.o, ws.att, n) // [N, H]
+		cpu.Add(ws.x, ws.o)
+
+		// MLP block: down(silu(gate(h)) * up(h)).
+		cpu.RMSNorm(ws.h, ws.x, l.PostNorm, n, H, eps)
+		l.Gate.MatMul(ws.gate, ws.h, n) // [N, I]
+		l.Up.MatMul(ws.up, ws.h, n)     // [N, I]
+		cpu.SiLUMul(ws.gate, ws.up)
+		l.Down.MatMul(ws.o, ws.gate, n) // [N, H]
+		cpu.Add(ws.x, ws.o)
+		m.hook(b, spans, li+1, ws.x)
+	}
+
+	// Final norm and LM head, only on the rows that asked for logits.
+	if r > 0 {
+		j := 0
+		for si, s := range b.Seqs {
+			for _, row := range s.LogitRows {
+				src := (spans[si].row + row) * H
+				copy(ws.hidden[j*H:(j+1)*H], ws.x[src:src+H])
+				j++
+			}
+		}
+		cpu.RMSNorm(ws.hidden, ws.hidden, m.Norm, r, H, eps)
+		m.LMHead.MatMul(ws.logits, ws.hidden, r) // [R, V]
+		V := c.VocabSize
+		j = 0
+		for _, s := range b.Seqs {
+			k := len(s.LogitRows)
+			copy(s.Logits, ws.logits[j*V:(j+k)*V])
+			j += k
+		}
+	}
+	for si, s := range b.Seqs {
+		if s.Store {
+			spans[si].cache.Commit(s.Pos + len(s.Tokens))
+		}
+	}
+	return nil
+}
+
+// plan validates the batch, reserves cache rows and lays the rows out.
+func (m *Model) plan(b *model.Batch) (spans []span, n, r int, err error) {
+	c := m.cfg
+	spans = make([]span, len(b.Seqs))
+	for si := range b.Seqs {
+		s := &b.Seqs[si]
+		k := len(s.Tokens)
+		if k == 0 {
+			return nil, 0, 0, fmt.Errorf("qwen: sequence %d has no tokens", si)
+		}
+		for i, t := range s.Tokens {
+			if t < 0 || int(t) >= c.VocabSize {
+				return nil, 0, 0, fmt.Errorf("qwen: sequence %d token %d: id %d outside vocabulary [0, %d)", si, i, t, c.VocabSize)
+			}
+		}
+		keyLen := s.KeyLen
+		if keyLen == 0 {
+			keyLen = s.Pos + k
+		}
+		if s.Pos < 0 || keyLen < s.Pos+k {
+			return nil, 0, 0, fmt.Errorf("qwen: sequence %d: pos %d, %d tokens, key length %d", si, s.Pos, k, keyLen)
+		}
+		if s.Pos+k > c.MaxPositionEmbeddings && c.MaxPositionEmbeddings > 0 {
+			return nil, 0, 0, fmt.Errorf("qwen: sequence %d: position %d beyond max_position_embeddings %d", si, s.Pos+k, c.MaxPositionEmbeddings)
+		}
+		cache := s.Cache
+		if cache == nil {
+			if s.Pos != 0 || keyLen != k {
+				return nil, 0, 0, fmt.Errorf("qwen: sequence %d: pos %d needs a KV cache", si, s.Pos)
+			}
+			cache = m.NewPool(0).NewSequence()
+			defer func() {
+				if err != nil {
+					cache.Free()
+				}
+			}()
+		}
+		if s.Store && s.Pos != cache.Len() {
+			return nil, 0, 0, fmt.Errorf("qwen: sequence %d: storing at pos %d but the cache holds %d committed rows", si, s.Pos, cache.Len())
+		}
+		if err := cache.Reserve(keyLen); err != nil {
+			return nil, 0, 0, fmt.Errorf("qwen: sequence %d: %w", si, err)
+		}
+		for _, row := range s.LogitRows {
+			if row < 0 || row >= k {
+				return nil, 0, 0, fmt.Errorf("qwen: sequence %d: logit row %d outside [0, %d)", si, row, k)
+			}
+		}
+		if want := len(s.LogitRows) * c.VocabSize; len(s.Logits) < want {
+			return nil, 0, 0, fmt.Errorf("qwen: sequence %d: logits buffer holds %d floats, need %d", si, len(s.Logits), want)
+		}
+		spans[si] = span{row: n, n: k, keyLen: keyLen, cache: cache}
+		n += k
+		r += len(s.LogitRows)
+	}
+	return spans, n, r, nil
+}
+
+func (m *Model) hook(b *model.Batch, spans []span, layer int, x []float32) {
+	if b.Hidden == nil {
+		return
+	}
+	H := m.cfg.HiddenSize
+	for si, sp := range spans {
+		b.Hidden(si, layer, x[sp.row*H:(sp.row+sp.n)*H])
+	}
+}

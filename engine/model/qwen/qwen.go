@@ -1,0 +1,165 @@
+// Package qwen implements the Qwen2 / Qwen2.5 / Qwen3 decoder family and the
+// block-diffusion checkpoints built on it: SDAR (Qwen3, unshifted,
+// model_type "sdar") and Fast-dLLM v2 (Qwen2.5, shifted, "Fast_dLLM_Qwen").
+// The weights and their names are stock Hugging Face; only the attention
+// mask and the decoding rules differ (dllm-engine-spec.md sections 1-3, 6).
+package qwen
+
+import (
+	"fmt"
+
+	"dlmstream/engine/kvcache"
+	"dlmstream/engine/model"
+	"dlmstream/kernels/cpu"
+)
+
+func init() {
+	model.Register("qwen2", model.Arch{DefaultBias: true, New: newFamily(false, false, false)})
+	model.Register("qwen3", model.Arch{DefaultBias: false, New: newFamily(true, false, false)})
+	model.Register("sdar", model.Arch{DefaultBias: false, New: newFamily(true, false, true)})
+	model.Register("Fast_dLLM_Qwen", model.Arch{DefaultBias: true, New: newFamily(false, true, true)})
+}
+
+// Model is a loaded Qwen-family network.
+type Model struct {
+	cfg     *model.Config
+	traits  model.Traits
+	weights *model.Weights // nil for in-memory models
+
+	Embed  *model.Matrix // [vocab, hidden]
+	Layers []Layer
+	Norm   []float32     // [hidden]
+	LMHead *model.Matrix // [vocab, hidden]; == Embed when tied
+
+	rope *cpu.RoPE
+}
+
+// Layer is one decoder block. Shapes: H = hidden, D = head_dim, Nq/Nkv heads, I = intermediate.
+type Layer struct {
+	InputNorm []float32     // [H]
+	Q         *model.Matrix // [Nq*D, H]
+	K         *model.Matrix // [Nkv*D, H]
+	V         *model.Matrix // [Nkv*D, H]
+	QBias     []float32     // [Nq*D], Qwen2 only
+	KBias     []float32     // [Nkv*D]
+	VBias     []float32     // [Nkv*D]
+	QNorm     []float32     // [D], Qwen3 only
+	KNorm     []float32     // [D]
+	O         *model.Matrix // [H, Nq*D]
+	PostNorm  []float32     // [H]
+	Gate      *model.Matrix // [I, H]
+	Up        *model.Matrix // [I, H]
+	Down      *model.Matrix // [H, I]
+}
+
+func newFamily(qkNorm, shifted, diffusion bool) func(*model.Config, *model.Weights, model.LoadOptions) (model.Model, error) {
+	return func(cfg *model.Config, w *model.Weights, opts model.LoadOptions) (model.Model, error) {
+		m := newModel(cfg, qkNorm, shifted, diffusion)
+		m.weights = w
+		if err := m.load(w); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+}
+
+func newModel(cfg *model.Config, qkNorm, shifted, diffusion bool) *Model {
+	mask := cpu.Mask{Kind: cpu.Causal}
+	if diffusion {
+		mask = cpu.Mask{Kind: cpu.BlockCausal, Block: max(cfg.BlockSize, 1)}
+	}
+	return &Model{
+		cfg:    cfg,
+		traits: model.Traits{QKNorm: qkNorm, Shifted: shifted, Mask: mask, Diffusion: diffusion},
+		rope:   cpu.NewRoPE(cfg.HeadDim, cfg.RopeTheta),
+	}
+}
+
+func (m *Model) load(w *model.Weights) error {
+	c := m.cfg
+	H, D, I := c.HiddenSize, c.HeadDim, c.IntermediateSize
+	qd, kvd := c.NumHeads*D, c.NumKVHeads*D
+	var err error
+	mat := func(name string, rows, cols int) *model.Matrix {
+		if err != nil {
+			return nil
+		}
+		var x *model.Matrix
+		x, err = w.Matrix(name, rows, cols)
+		return x
+	}
+	vec := func(name string, n int) []float32 {
+		if err != nil {
+			return nil
+		}
+		var x []float32
+		x, err = w.Vector(name, n)
+		return x
+	}
+	m.Embed = mat("model.embed_tokens.weight", c.VocabSize, H)
+	m.Layers = make([]Layer, c.NumLayers)
+	for i := range m.Layers {
+		p := fmt.Sprintf("model.layers.%d.", i)
+		l := &m.Layers[i]
+		l.InputNorm = vec(p+"input_layernorm.weight", H)
+		l.Q = mat(p+"self_attn.q_proj.weight", qd, H)
+		l.K = mat(p+"self_attn.k_proj.weight", kvd, H)
+		l.V = mat(p+"self_attn.v_proj.weight", kvd, H)
+		if *c.AttentionBias {
+			l.QBias = vec(p+"self_attn.q_proj.bias", qd)
+			l.KBias = vec(p+"self_attn.k_proj.bias", kvd)
+			l.VBias = vec(p+"self_attn.v_proj.bias", kvd)
+		}
+		if m.traits.QKNorm {
+			l.QNorm = vec(p+"self_attn.q_norm.weight", D)
+			l.KNorm = vec(p+"self_attn.k_norm.weight", D)
+		}
+		l.O = mat(p+"self_attn.o_proj.weight", H, qd)
+		l.PostNorm = vec(p+"post_attention_layernorm.weight", H)
+		l.Gate = mat(p+"mlp.gate_proj.weight", I, H)
+		l.Up = mat(p+"mlp.up_proj.weight", I, H)
+		l.Down = mat(p+"mlp.down_proj.weight", H, I)
+	}
+	m.Norm = vec("model.norm.weight", H)
+	if w.Has("lm_head.weight") {
+		m.LMHead = mat("lm_head.weight", c.VocabSize, H)
+	} else {
+		m.LMHead = m.Embed // tied (tie_word_embeddings, or lm_head absent)
+	}
+	return err
+}
+
+// Config returns the checkpoint's configuration.
+func (m *Model) Config() *model.Config { return m.cfg }
+
+// Traits returns the architecture's decoding traits.
+func (m *Model) Traits() model.Traits { return m.traits }
+
+// NewCache returns an empty KV cache for this model.
+func (m *Model) NewCache(pool *kvcache.Pool) *kvcache.Sequence { return pool.NewSequence() }
+
+// NewPool returns a KV pool shaped for this model with a byte budget (0 = unlimited).
+func (m *Model) NewPool(budget int64) *kvcache.Pool {
+	return kvcache.NewPool(m.cfg.NumLayers, m.cfg.KVDim(), budget)
+}
+
+// WeightBytes is what one forward reads: all linear layers and the LM head
+// (the embedding table is only gathered from).
+func (m *Model) WeightBytes() int64 {
+	var n int64
+	for i := range m.Layers {
+		l := &m.Layers[i]
+		for _, x := range []*model.Matrix{l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down} {
+			n += x.Bytes()
+		}
+	}
+	return n + m.LMHead.Bytes()
+}
+
+// Close releases the checkpoint's memory maps.
+func (m *Model) Close() error {
+	if m.weights == nil {
+		return nil
+	}
+	return m.weights.Close()
+}

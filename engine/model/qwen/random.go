@@ -1,0 +1,135 @@
+package qwen
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+
+	"dlmstream/engine/model"
+	"dlmstream/engine/tensor"
+)
+
+// SDAR17B is the configuration of JetLM/SDAR-1.7B-Chat (Qwen3-1.7B
+// dimensions, untied head, block size 4), used by benchmarks with random
+// weights since no checkpoint can be downloaded here.
+func SDAR17B() *model.Config {
+	f := false
+	mask := 151669
+	return &model.Config{
+		ModelType: "sdar", HiddenSize: 2048, NumLayers: 28, NumHeads: 16, NumKVHeads: 8, HeadDim: 128,
+		IntermediateSize: 6144, VocabSize: 151936, RMSNormEps: 1e-6, RopeTheta: 1e6,
+		MaxPositionEmbeddings: 40960, AttentionBias: &f, BlockSize: 4, MaskTokenID: &mask,
+	}
+}
+
+// Random builds a model with seeded random weights held in memory. dtype is
+// tensor.F32, tensor.BF16 or tensor.I8 (int8 is quantized from bf16). The
+// config's model_type picks the family as Load would; tied controls whether
+// the LM head shares the embedding.
+func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Model, error) {
+	var qkNorm, shifted, diffusion bool
+	switch cfg.ModelType {
+	case "qwen2":
+	case "qwen3":
+		qkNorm = true
+	case "sdar":
+		qkNorm, diffusion = true, true
+	case "Fast_dLLM_Qwen":
+		shifted, diffusion = true, true
+	default:
+		return nil, fmt.Errorf("qwen: Random: unknown model_type %q", cfg.ModelType)
+	}
+	if cfg.AttentionBias == nil {
+		b := cfg.ModelType == "qwen2" || cfg.ModelType == "Fast_dLLM_Qwen"
+		cfg.AttentionBias = &b
+	}
+	if cfg.HeadDim == 0 {
+		cfg.HeadDim = cfg.HiddenSize / cfg.NumHeads
+	}
+	if cfg.NumKVHeads == 0 {
+		cfg.NumKVHeads = cfg.NumHeads
+	}
+	if cfg.RopeTheta == 0 {
+		cfg.RopeTheta = 10000
+	}
+	if cfg.RMSNormEps == 0 {
+		cfg.RMSNormEps = 1e-6
+	}
+	m := newModel(cfg, qkNorm, shifted, diffusion)
+	H, D, I := cfg.HiddenSize, cfg.HeadDim, cfg.IntermediateSize
+	qd, kvd := cfg.NumHeads*D, cfg.NumKVHeads*D
+	stream := seed
+	next := func() uint64 { stream++; return stream }
+	mat := func(rows, cols int) *model.Matrix { return randMatrix(rows, cols, dtype, next()) }
+	vec := func(n int, center float32) []float32 {
+		r := rand.New(rand.NewPCG(seed, next()))
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = center + 0.1*float32(r.NormFloat64())
+		}
+		return v
+	}
+	m.Embed = mat(cfg.VocabSize, H)
+	m.Layers = make([]Layer, cfg.NumLayers)
+	for i := range m.Layers {
+		l := &m.Layers[i]
+		l.InputNorm, l.PostNorm = vec(H, 1), vec(H, 1)
+		l.Q, l.K, l.V, l.O = mat(qd, H), mat(kvd, H), mat(kvd, H), mat(H, qd)
+		l.Gate, l.Up, l.Down = mat(I, H), mat(I, H), mat(H, I)
+		if *cfg.AttentionBias {
+			l.QBias, l.KBias, l.VBias = vec(qd, 0), vec(kvd, 0), vec(kvd, 0)
+		}
+		if qkNorm {
+			l.QNorm, l.KNorm = vec(D, 1), vec(D, 1)
+		}
+	}
+	m.Norm = vec(H, 1)
+	m.LMHead = m.Embed
+	if !tied {
+		m.LMHead = mat(cfg.VocabSize, H)
+	}
+	cfg.TieWordEmbeddings = tied
+	return m, nil
+}
+
+// randMatrix fills a [rows, cols] matrix with uniform values of standard
+// deviation 1/sqrt(cols) (so activations keep their scale), in parallel.
+func randMatrix(rows, cols int, dtype tensor.DType, stream uint64) *model.Matrix {
+	m := &model.Matrix{Rows: rows, Cols: cols, DType: tensor.F32}
+	if dtype == tensor.F32 {
+		m.F32 = make([]float32, rows*cols)
+	} else {
+		m.DType = tensor.BF16
+		m.BF16 = make([]uint16, rows*cols)
+	}
+	a := float32(math.Sqrt(3.0 / float64(cols)))
+	workers := runtime.GOMAXPROCS(0)
+	chunk := (rows + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, rows)
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(stream, uint64(lo)))
+			for i := lo * cols; i < hi*cols; i++ {
+				v := a * (2*r.Float32() - 1)
+				if m.F32 != nil {
+					m.F32[i] = v
+				} else {
+					m.BF16[i] = tensor.F32ToBF16(v)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if dtype == tensor.I8 {
+		return m.ToInt8()
+	}
+	return m
+}

@@ -1,0 +1,225 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"dlmstream/engine/model/safetensors"
+	"dlmstream/engine/tensor"
+)
+
+// Weights is the set of safetensors files of one checkpoint directory.
+type Weights struct {
+	Dir    string
+	files  []*safetensors.File
+	byName map[string]*safetensors.File
+	opts   LoadOptions
+	total  int64 // bytes of all tensors, for progress
+	done   int64
+}
+
+// OpenWeights opens dir/model.safetensors, or the shards listed in
+// dir/model.safetensors.index.json. It refuses pickle checkpoints.
+func OpenWeights(dir string) (*Weights, error) {
+	w := &Weights{Dir: dir, byName: map[string]*safetensors.File{}}
+	index := filepath.Join(dir, "model.safetensors.index.json")
+	single := filepath.Join(dir, "model.safetensors")
+	switch {
+	case exists(index):
+		if err := w.openIndex(index); err != nil {
+			w.Close()
+			return nil, err
+		}
+	case exists(single):
+		f, err := safetensors.Open(single)
+		if err != nil {
+			return nil, err
+		}
+		w.add(f)
+	default:
+		for _, p := range []string{"pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "model.ckpt"} {
+			if exists(filepath.Join(dir, p)) {
+				return nil, fmt.Errorf("%s: only safetensors checkpoints are loaded; found pickle file %s (convert it with safetensors' convert script)", dir, p)
+			}
+		}
+		return nil, fmt.Errorf("%s: no model.safetensors or model.safetensors.index.json", dir)
+	}
+	for _, f := range w.files {
+		for _, n := range f.Names() {
+			w.total += f.Info(n).End - f.Info(n).Begin
+		}
+	}
+	return w, nil
+}
+
+func (w *Weights) openIndex(index string) error {
+	b, err := os.ReadFile(index)
+	if err != nil {
+		return err
+	}
+	var idx struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return fmt.Errorf("%s: %v", index, err)
+	}
+	if len(idx.WeightMap) == 0 {
+		return fmt.Errorf("%s: empty weight_map", index)
+	}
+	shards := map[string]*safetensors.File{}
+	names := make([]string, 0, len(idx.WeightMap))
+	for n := range idx.WeightMap {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		shard := idx.WeightMap[name]
+		if filepath.Base(shard) != shard {
+			return fmt.Errorf("%s: tensor %q: shard name %q must be a plain file name", index, name, shard)
+		}
+		f := shards[shard]
+		if f == nil {
+			f, err = safetensors.Open(filepath.Join(w.Dir, shard))
+			if err != nil {
+				return fmt.Errorf("%s: shard for tensor %q: %w", index, name, err)
+			}
+			shards[shard] = f
+			w.files = append(w.files, f)
+		}
+		if f.Info(name) == nil {
+			return fmt.Errorf("%s: tensor %q is mapped to %s, which does not contain it", index, name, shard)
+		}
+		w.byName[name] = f
+	}
+	return nil
+}
+
+func (w *Weights) add(f *safetensors.File) {
+	w.files = append(w.files, f)
+	for _, n := range f.Names() {
+		w.byName[n] = f
+	}
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// Has reports whether the checkpoint stores a tensor.
+func (w *Weights) Has(name string) bool { return w.byName[name] != nil }
+
+// Close unmaps every file. The model must not be used afterwards.
+func (w *Weights) Close() error {
+	var first error
+	for _, f := range w.files {
+		if err := f.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (w *Weights) info(name string, shape ...int) (*safetensors.File, *safetensors.Info, error) {
+	f := w.byName[name]
+	if f == nil {
+		return nil, nil, fmt.Errorf("%s: missing tensor %q", w.Dir, name)
+	}
+	info := f.Info(name)
+	if !sameShape(info.Shape, shape) {
+		return nil, nil, fmt.Errorf("%s: tensor %q has shape %v, want %v", f.Path, name, info.Shape, shape)
+	}
+	switch info.DType {
+	case tensor.F32, tensor.F16, tensor.BF16:
+	default:
+		return nil, nil, fmt.Errorf("%s: tensor %q has dtype %v, want F32, F16 or BF16", f.Path, name, info.DType)
+	}
+	return f, info, nil
+}
+
+func (w *Weights) progress(info *safetensors.Info) {
+	w.done += info.End - info.Begin
+	if w.opts.Progress != nil {
+		w.opts.Progress(w.done, w.total)
+	}
+}
+
+// Vector reads a 1-D tensor [n] as fp32 (norm weights, biases).
+func (w *Weights) Vector(name string, n int) ([]float32, error) {
+	f, info, err := w.info(name, n)
+	if err != nil {
+		return nil, err
+	}
+	defer w.progress(info)
+	v, err := f.Float32(name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, n) // own copy: vectors are small and hot
+	copy(out, v)
+	return out, nil
+}
+
+// Matrix reads a 2-D weight [rows, cols]. bf16 and fp32 data alias the
+// memory map (the pages are read now so the first forward is not a disk
+// read); fp16 is widened to fp32; LoadOptions.WeightType converts.
+func (w *Weights) Matrix(name string, rows, cols int) (*Matrix, error) {
+	f, info, err := w.info(name, rows, cols)
+	if err != nil {
+		return nil, err
+	}
+	defer w.progress(info)
+	m := &Matrix{Rows: rows, Cols: cols}
+	switch info.DType {
+	case tensor.BF16:
+		if m.BF16, err = f.Uint16(name); err != nil {
+			return nil, err
+		}
+		m.DType = tensor.BF16
+	default:
+		if m.F32, err = f.Float32(name); err != nil {
+			return nil, err
+		}
+		m.DType = tensor.F32
+	}
+	raw, _ := f.Bytes(name)
+	touch(raw)
+	switch w.opts.WeightType {
+	case "bf16":
+		m = m.ToBF16()
+	case "int8":
+		m = m.ToInt8()
+	case "f32":
+		if m.DType != tensor.F32 {
+			f32 := &Matrix{Rows: rows, Cols: cols, DType: tensor.F32, F32: make([]float32, rows*cols)}
+			for r := 0; r < rows; r++ {
+				m.Row(r, f32.F32[r*cols:(r+1)*cols])
+			}
+			m = f32
+		}
+	}
+	return m, nil
+}
+
+// touch reads one byte per page so the mapping is resident.
+func touch(b []byte) {
+	var s byte
+	for i := 0; i < len(b); i += 4096 {
+		s += b[i]
+	}
+	touchSink = s
+}
+
+var touchSink byte
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
