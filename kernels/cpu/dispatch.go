@@ -33,15 +33,21 @@ var (
 	active = &generic
 )
 
-// EnvKernels is the environment variable that forces a path; its only
-// recognised value is "generic". It is read once, at package init.
+// EnvKernels is the environment variable that forces a path by name
+// ("generic", or any other path this CPU supports, e.g. "avx512" to get exact
+// fp32 bf16 matmuls on an AVX512_BF16 machine). Unknown or unsupported names
+// are ignored. It is read once, at package init.
 const EnvKernels = "DLMSTREAM_KERNELS"
 
 func init() {
 	fast = detect()
 	active = fast
-	if os.Getenv(EnvKernels) == "generic" {
-		active = &generic
+	if want := os.Getenv(EnvKernels); want != "" {
+		for _, p := range available() {
+			if p.name == want {
+				active = p
+			}
+		}
 	}
 }
 

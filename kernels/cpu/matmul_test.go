@@ -19,14 +19,6 @@ var matShapes = func() []matShape {
 	return s
 }()
 
-// impls returns the paths to test: generic, plus the fast one if different.
-func impls() []*impl {
-	if fast == &generic {
-		return []*impl{&generic}
-	}
-	return []*impl{&generic, fast}
-}
-
 // Tolerances are relative to Σ|x·w| for each output.
 const (
 	tolF32  = 2e-6 // fp32 accumulation, any order, k <= 512
@@ -35,7 +27,7 @@ const (
 )
 
 func TestMatMul(t *testing.T) {
-	for _, p := range impls() {
+	for _, p := range available() {
 		for _, sh := range matShapes {
 			m, n, k := sh.m, sh.n, sh.k
 			t.Run(fmt.Sprintf("%s/m%d_n%d_k%d", p.name, m, n, k), func(t *testing.T) {

@@ -1,0 +1,99 @@
+package cpu
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// Benchmarks report weight traffic in GB/s (b.SetBytes: weight bytes per
+// call) and useful GFLOP/s (2·m·n·k per call) for every available path.
+
+type benchShape struct {
+	name string
+	n, k int
+}
+
+var (
+	sdarShape   = benchShape{"sdar_n6144_k2048", 6144, 2048}
+	lmHeadShape = benchShape{"lmhead_n151936_k2048", 151936, 2048}
+)
+
+func reportFlops(b *testing.B, m, n, k int) {
+	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkMatMulBF16(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, sh := range []benchShape{sdarShape, lmHeadShape} {
+		w := randBF16(rng, sh.n*sh.k, 0.05)
+		ms := []int{1, 4, 8, 32}
+		if sh == lmHeadShape {
+			ms = []int{1}
+		}
+		for _, m := range ms {
+			x := randF32(rng, m*sh.k, 1)
+			out := make([]float32, m*sh.n)
+			for _, p := range available() {
+				b.Run(fmt.Sprintf("%s/m%d/%s", sh.name, m, p.name), func(b *testing.B) {
+					b.SetBytes(int64(2 * sh.n * sh.k))
+					for b.Loop() {
+						p.matMulBF16(out, x, w, m, sh.n, sh.k)
+					}
+					reportFlops(b, m, sh.n, sh.k)
+				})
+			}
+		}
+	}
+}
+
+func BenchmarkMatMulF32(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	sh := sdarShape
+	w := randF32(rng, sh.n*sh.k, 0.05)
+	for _, m := range []int{1, 8} {
+		x := randF32(rng, m*sh.k, 1)
+		out := make([]float32, m*sh.n)
+		for _, p := range available() {
+			b.Run(fmt.Sprintf("%s/m%d/%s", sh.name, m, p.name), func(b *testing.B) {
+				b.SetBytes(int64(4 * sh.n * sh.k))
+				for b.Loop() {
+					p.matMulF32(out, x, w, m, sh.n, sh.k)
+				}
+				reportFlops(b, m, sh.n, sh.k)
+			})
+		}
+	}
+}
+
+func BenchmarkMatMulInt8(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	sh := sdarShape
+	w := randI8(rng, sh.n*sh.k)
+	sc := randF32(rng, sh.n, 0.01)
+	for _, m := range []int{1, 8} {
+		x := randF32(rng, m*sh.k, 1)
+		out := make([]float32, m*sh.n)
+		for _, p := range available() {
+			b.Run(fmt.Sprintf("%s/m%d/%s", sh.name, m, p.name), func(b *testing.B) {
+				b.SetBytes(int64(sh.n * sh.k))
+				for b.Loop() {
+					p.matMulInt8(out, x, w, sc, m, sh.n, sh.k)
+				}
+				reportFlops(b, m, sh.n, sh.k)
+			})
+		}
+	}
+}
+
+func BenchmarkMeasureReadBandwidth(b *testing.B) {
+	for _, th := range []int{1, 2} {
+		b.Run(fmt.Sprintf("512MiB/threads%d", th), func(b *testing.B) {
+			var gbs float64
+			for b.Loop() {
+				gbs = MeasureReadBandwidth(512<<20, th)
+			}
+			b.ReportMetric(gbs, "GB/s")
+		})
+	}
+}

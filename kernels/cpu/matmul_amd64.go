@@ -1,0 +1,279 @@
+//go:build amd64
+
+package cpu
+
+import (
+	"math"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+//go:generate go run gen_amd64.go
+
+// Micro-kernels from matmul_amd64.s (see gen_amd64.go). Each computes a tile
+// of R rows of x (R = 1..4, the name's first digit) times 4 weight rows over
+// nblk blocks of k, writing tile[r*4+c] for r < R, c < 4.
+
+//go:noescape
+func dpbf161x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func dpbf162x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func dpbf163x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func dpbf164x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func bf161x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func bf162x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func bf163x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func bf164x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func f321x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func f322x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func f323x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func f324x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func i81x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func i82x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func i83x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func i84x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+type tileKernel func(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+var (
+	dpbf16Kernels = [4]tileKernel{dpbf161x4, dpbf162x4, dpbf163x4, dpbf164x4}
+	bf16Kernels   = [4]tileKernel{bf161x4, bf162x4, bf163x4, bf164x4}
+	f32Kernels    = [4]tileKernel{f321x4, f322x4, f323x4, f324x4}
+	i8Kernels     = [4]tileKernel{i81x4, i82x4, i83x4, i84x4}
+)
+
+var (
+	// avx512 widens bf16/int8 weights exactly to fp32 and uses VFMADD231PS.
+	avx512 = impl{
+		name:       "avx512",
+		matMulF32:  matMulF32AVX512,
+		matMulBF16: matMulBF16AVX512,
+		matMulInt8: matMulInt8AVX512,
+	}
+	// avx512bf16 is avx512 with MatMulBF16 on VDPBF16PS and split activations.
+	avx512bf16 = impl{
+		name:       "avx512bf16",
+		matMulF32:  matMulF32AVX512,
+		matMulBF16: matMulBF16DP,
+		matMulInt8: matMulInt8AVX512,
+	}
+)
+
+var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+
+// available lists every path this CPU can run, generic first.
+func available() []*impl {
+	l := []*impl{&generic}
+	if hasAVX512 {
+		l = append(l, &avx512)
+	}
+	if hasAVX512 && cpu.X86.HasAVX512BF16 {
+		l = append(l, &avx512bf16)
+	}
+	return l
+}
+
+func detect() *impl {
+	switch {
+	case hasAVX512 && cpu.X86.HasAVX512BF16:
+		return &avx512bf16
+	case hasAVX512:
+		return &avx512
+	}
+	return &generic
+}
+
+// tiled describes one matmul for runTiles.
+type tiled struct {
+	m, n    int
+	kern    *[4]tileKernel
+	w       unsafe.Pointer             // weight row 0
+	ldw     int                        // bytes between weight rows
+	x       unsafe.Pointer             // activation row 0 (as the kernel reads it)
+	ldx     int                        // bytes between activation rows
+	nblk    int                        // k blocks the kernel covers
+	dot     func(i, j, p0 int) float32 // Σ_{p >= p0} x[i,p]·w[j,p] in fp32
+	p0      int                        // first k index the kernel does not cover
+	hasTail bool                       // p0 < k
+	scale   []float32                  // optional per-column scale: [n]
+}
+
+// panelBytes is the weight panel kept hot in L2 while every row block of x
+// passes over it.
+var panelBytes = 256 << 10
+
+// run computes out [m,n] over column chunks split across threads. Within a
+// chunk, columns go in panels of P weight rows (≈ panelBytes); for each panel
+// every block of ≤4 x rows (hot in L1) sweeps the panel's 4-column blocks, so
+// weights come from DRAM once and activations from L1. A ragged last column
+// block is shifted left to end at the chunk's end (recomputing a few
+// columns, writing only new ones). Chunks narrower than 4 use t.dot.
+func (t *tiled) run(out []float32) {
+	P := max(4, panelBytes/t.ldw&^3)
+	parallelFor(t.n, 16, func(j0, j1 int) {
+		var tile [16]float32
+		if j1-j0 < 4 {
+			for j := j0; j < j1; j++ {
+				for i := 0; i < t.m; i++ {
+					out[i*t.n+j] = t.finish(t.dot(i, j, 0), j)
+				}
+			}
+			return
+		}
+		for pb := j0; pb < j1; pb += P {
+			pe := min(pb+P, j1)
+			for i := 0; i < t.m; i += 4 {
+				r := min(4, t.m-i)
+				xp := unsafe.Add(t.x, i*t.ldx)
+				for jb := pb; jb < pe; jb += 4 {
+					j := min(jb, j1-4) // columns j..j+3; write only jb..j+3
+					t.kern[r-1](&tile[0], unsafe.Add(t.w, j*t.ldw), t.ldw, xp, t.ldx, t.nblk)
+					for rr := range r {
+						o := out[(i+rr)*t.n:]
+						for c := jb - j; c < 4; c++ {
+							v := tile[rr*4+c]
+							if t.hasTail {
+								v += t.dot(i+rr, j+c, t.p0)
+							}
+							o[j+c] = t.finish(v, j+c)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func (t *tiled) finish(v float32, j int) float32 {
+	if t.scale != nil {
+		return v * t.scale[j]
+	}
+	return v
+}
+
+// matMulF32AVX512: out [m,n] = x [m,k] · w [n,k]ᵀ with VFMADD231PS, 16 k per block.
+func matMulF32AVX512(out, x, w []float32, m, n, k int) {
+	if m == 0 || n == 0 || k < 16 {
+		matMulF32Generic(out, x, w, m, n, k)
+		return
+	}
+	t := tiled{m: m, n: n, kern: &f32Kernels,
+		w: unsafe.Pointer(&w[0]), ldw: 4 * k, x: unsafe.Pointer(&x[0]), ldx: 4 * k,
+		nblk: k / 16, p0: k / 16 * 16, hasTail: k%16 != 0,
+		dot: func(i, j, p0 int) float32 { return dotF32(x[i*k+p0:i*k+k], w[j*k+p0:j*k+k]) },
+	}
+	t.run(out)
+}
+
+// matMulInt8AVX512: out[i,j] = scales[j]·Σ x[i,p]·w[j,p], int8 widened via VPMOVSXBD+VCVTDQ2PS.
+func matMulInt8AVX512(out, x []float32, w []int8, scales []float32, m, n, k int) {
+	if m == 0 || n == 0 || k < 16 {
+		matMulInt8Generic(out, x, w, scales, m, n, k)
+		return
+	}
+	t := tiled{m: m, n: n, kern: &i8Kernels,
+		w: unsafe.Pointer(&w[0]), ldw: k, x: unsafe.Pointer(&x[0]), ldx: 4 * k,
+		nblk: k / 16, p0: k / 16 * 16, hasTail: k%16 != 0, scale: scales,
+		dot: func(i, j, p0 int) float32 {
+			var s float32
+			for p := p0; p < k; p++ {
+				s += x[i*k+p] * float32(w[j*k+p])
+			}
+			return s
+		},
+	}
+	t.run(out)
+}
+
+// dotBF16 returns Σ_{p >= p0} x[p]·bf16(w[p]) in fp32 (x, w: one row of [k]).
+func dotBF16(x []float32, w []uint16, p0 int) float32 {
+	var s float32
+	for p := p0; p < len(x); p++ {
+		s += x[p] * math.Float32frombits(uint32(w[p])<<16)
+	}
+	return s
+}
+
+// matMulBF16AVX512: bf16 weights widened exactly to fp32 (VPMOVZXWD, VPSLLD 16), VFMADD231PS.
+func matMulBF16AVX512(out, x []float32, w []uint16, m, n, k int) {
+	if m == 0 || n == 0 || k < 16 {
+		matMulBF16Generic(out, x, w, m, n, k)
+		return
+	}
+	t := tiled{m: m, n: n, kern: &bf16Kernels,
+		w: unsafe.Pointer(&w[0]), ldw: 2 * k, x: unsafe.Pointer(&x[0]), ldx: 4 * k,
+		nblk: k / 16, p0: k / 16 * 16, hasTail: k%16 != 0,
+		dot: func(i, j, p0 int) float32 { return dotBF16(x[i*k:i*k+k], w[j*k:j*k+k], p0) },
+	}
+	t.run(out)
+}
+
+var splitPool = sync.Pool{New: func() any { return new([]uint16) }}
+
+// matMulBF16DP: bf16 weights with VDPBF16PS. Each activation is split into
+// two bf16 numbers hi = bf16(x), lo = bf16(x-hi) (x ≈ hi+lo to ~2⁻¹⁷
+// relative) and the kernel accumulates w·hi + w·lo in fp32, 32 k per block.
+// The split rows are laid out [m][nblk][hi 32 | lo 32]. The k%32 tail is
+// done in Go with the unsplit fp32 x.
+func matMulBF16DP(out, x []float32, w []uint16, m, n, k int) {
+	if m == 0 || n == 0 || k < 32 {
+		matMulBF16Generic(out, x, w, m, n, k)
+		return
+	}
+	nblk := k / 32
+	bufp := splitPool.Get().(*[]uint16)
+	defer splitPool.Put(bufp)
+	need := m * nblk * 64
+	if cap(*bufp) < need {
+		*bufp = make([]uint16, need)
+	}
+	xs := (*bufp)[:need] // [m][nblk][64]
+	for i := range m {
+		xr := x[i*k : i*k+nblk*32]
+		for b := range nblk {
+			d := xs[(i*nblk+b)*64 : (i*nblk+b+1)*64]
+			for t, v := range xr[b*32 : b*32+32] {
+				hi := bf16(v)
+				d[t] = hi
+				d[32+t] = bf16(v - math.Float32frombits(uint32(hi)<<16))
+			}
+		}
+	}
+	t := tiled{m: m, n: n, kern: &dpbf16Kernels,
+		w: unsafe.Pointer(&w[0]), ldw: 2 * k, x: unsafe.Pointer(&xs[0]), ldx: nblk * 128,
+		nblk: nblk, p0: nblk * 32, hasTail: k%32 != 0,
+		dot: func(i, j, p0 int) float32 { return dotBF16(x[i*k:i*k+k], w[j*k:j*k+k], p0) },
+	}
+	t.run(out)
+}
