@@ -37,6 +37,10 @@ type Config struct {
 	EOSTokenID tokenList `json:"eos_token_id"`
 
 	RopeScaling map[string]any `json:"rope_scaling"`
+	// RopeParameters is the transformers >= 5 spelling of rope_theta and
+	// rope_scaling ({"rope_theta": ..., "rope_type": "default"}).
+	RopeParameters map[string]any `json:"rope_parameters"`
+	LayerTypes     []string       `json:"layer_types"`
 
 	// Path is the config.json this was read from (for error messages).
 	Path string `json:"-"`
@@ -99,6 +103,11 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		c.HeadDim = c.HiddenSize / c.NumHeads
 	}
 	if c.RopeTheta == 0 {
+		if th, ok := c.RopeParameters["rope_theta"].(float64); ok {
+			c.RopeTheta = th
+		}
+	}
+	if c.RopeTheta == 0 {
 		c.RopeTheta = 10000
 	}
 	if c.RMSNormEps == 0 {
@@ -134,13 +143,21 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 	if c.UseSlidingWindow {
 		return nil, fmt.Errorf("%s: use_sliding_window true is not supported", path)
 	}
-	if len(c.RopeScaling) > 0 {
-		kind, _ := c.RopeScaling["rope_type"].(string)
-		if kind == "" {
-			kind, _ = c.RopeScaling["type"].(string)
+	for field, rs := range map[string]map[string]any{"rope_scaling": c.RopeScaling, "rope_parameters": c.RopeParameters} {
+		if len(rs) == 0 {
+			continue
 		}
-		if kind != "default" {
-			return nil, fmt.Errorf("%s: rope_scaling %q is not supported", path, kind)
+		kind, _ := rs["rope_type"].(string)
+		if kind == "" {
+			kind, _ = rs["type"].(string)
+		}
+		if kind != "default" && !(kind == "" && field == "rope_parameters") {
+			return nil, fmt.Errorf("%s: %s type %q is not supported (only default RoPE)", path, field, kind)
+		}
+	}
+	for i, lt := range c.LayerTypes {
+		if lt != "full_attention" {
+			return nil, fmt.Errorf("%s: layer_types[%d] = %q is not supported (only full_attention)", path, i, lt)
 		}
 	}
 	return c, nil

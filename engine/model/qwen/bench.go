@@ -1,0 +1,58 @@
+package qwen
+
+import (
+	"math/rand/v2"
+
+	"dlmstream/engine/kvcache"
+	"dlmstream/engine/model"
+	"dlmstream/kernels/cpu"
+)
+
+// BlockStep prepares one repeatable forward for benchmarks: a cache whose
+// first ctx rows hold random committed K/V (attention costs what a real
+// context costs; the values do not matter for timing) and a block of k
+// tokens at position ctx that attends to it under the model's mask without
+// storing, with logits for every row, as a denoising step needs.
+func BlockStep(m model.Model, ctx, k int, seed uint64) (run func() error, free func(), err error) {
+	cfg := m.Config()
+	pool := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), 0)
+	cache := pool.NewSequence()
+	if err := cache.Reserve(ctx + k); err != nil {
+		return nil, nil, err
+	}
+	r := rand.New(rand.NewPCG(seed, 99))
+	d := cfg.KVDim()
+	kv := make([]float32, ctx*d)
+	for l := 0; l < cfg.NumLayers; l++ {
+		for i := range kv {
+			kv[i] = float32(r.NormFloat64())
+		}
+		cache.Write(l, 0, kv, kv)
+	}
+	cache.Commit(ctx)
+	toks := make([]int32, k)
+	rows := make([]int, k)
+	for i := range toks {
+		toks[i] = int32(r.IntN(cfg.VocabSize))
+		rows[i] = i
+	}
+	mask := m.Traits().Mask
+	if mask.Kind == cpu.Causal && k > 1 {
+		mask = cpu.Mask{Kind: cpu.BlockCausal, Block: k}
+	}
+	logits := make([]float32, k*cfg.VocabSize)
+	run = func() error {
+		return m.Forward(&model.Batch{Seqs: []model.Seq{{Tokens: toks, Pos: ctx, Mask: mask, Cache: cache, LogitRows: rows, Logits: logits}}})
+	}
+	return run, cache.Free, nil
+}
+
+// ForwardFLOPs counts the multiply-adds (x2) of a k-token forward over ctx
+// committed positions: the linear layers, the LM head on k rows, and attention.
+func ForwardFLOPs(cfg *model.Config, ctx, k int) float64 {
+	H, D, I, V := float64(cfg.HiddenSize), float64(cfg.HeadDim), float64(cfg.IntermediateSize), float64(cfg.VocabSize)
+	q, kv := float64(cfg.NumHeads)*D, float64(cfg.NumKVHeads)*D
+	perLayer := H*q + 2*H*kv + q*H + 3*H*I
+	attn := 2 * float64(cfg.NumHeads) * D * float64(ctx+k) // QK^T and PV per query row
+	return 2 * float64(k) * (float64(cfg.NumLayers)*(perLayer+attn) + H*V)
+}
