@@ -489,7 +489,7 @@ def mask_patterns(T: int, B: int) -> dict[str, torch.Tensor]:
     }
 
 
-def load(spec: Spec, path: str, dtype: torch.dtype):
+def load(spec: Spec, path: str, dtype: torch.dtype, attn: str = "eager"):
     cfg_cls, model_cls = hf_classes(spec.arch)
     # The edited model_type is not one transformers knows; build the stock config from
     # config.json's fields directly so the stored weights load into the stock class.
@@ -500,7 +500,7 @@ def load(spec: Spec, path: str, dtype: torch.dtype):
     for k in spec.config_edit:
         raw.pop(k, None)
     config = cfg_cls(**raw)
-    model = model_cls.from_pretrained(path, config=config, dtype=dtype, attn_implementation="eager")
+    model = model_cls.from_pretrained(path, config=config, dtype=dtype, attn_implementation=attn)
     model.eval()
     for n, p in model.named_parameters():
         assert p.dtype == dtype, (n, p.dtype)
@@ -554,8 +554,18 @@ def golden(spec: Spec, path: str) -> dict:
     d = (tensors["logits.bidirectional"] - tensors["logits.block_causal"]).abs().max().item()
     stats["max|bidirectional - block_causal|"] = d
     assert d > 1e-2
-    # Rows of the first block see the same keys in the first layer only; the last row
-    # sees every key in all three patterns, but earlier keys' states differ in later layers.
+
+    # Cross-check with the SDPA attention path (same masks, as 4-D float and as 4-D bool).
+    # Note: the eager path ADDS the mask, so a bool 4-D mask there is silently wrong.
+    smodel = load(spec, path, torch.float32, attn="sdpa")
+    worst = 0.0
+    for kind, allowed in pats.items():
+        for m in (additive_mask(allowed, torch.float32), allowed[None, None]):
+            lg = forward(smodel, ids, m).logits[0]
+            worst = max(worst, (lg - tensors[f"logits.{kind}"]).abs().max().item())
+    stats["max|sdpa - eager| (3 masks, float+bool)"] = worst
+    assert worst <= 1e-4, f"{spec.name}: sdpa and eager disagree by {worst}"
+    del smodel
 
     # The logits must not be flat: report the spread and the argmax variety.
     stats["logits.causal std"] = causal.std().item()
