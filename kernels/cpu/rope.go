@@ -68,14 +68,18 @@ func (r *RoPE) tableFor(need int) *ropeTable {
 	copy(nt.cos, t.cos)
 	copy(nt.sin, t.sin)
 	for p := t.n; p < n; p++ {
-		for i, f := range r.invFreq {
-			a := float64(float32(p) * f)
-			nt.cos[p*half+i] = float32(math.Cos(a))
-			nt.sin[p*half+i] = float32(math.Sin(a))
+		for i := range half {
+			nt.cos[p*half+i], nt.sin[p*half+i] = r.cosSin(p, i)
 		}
 	}
 	r.table.Store(nt)
 	return nt
+}
+
+// cosSin returns cos and sin of float32(p)·invFreq[i] (angle rounded to float32).
+func (r *RoPE) cosSin(p, i int) (c, s float32) {
+	a := float64(float32(p) * r.invFreq[i])
+	return float32(math.Cos(a)), float32(math.Sin(a))
 }
 
 // Apply rotates x in place. x: [rows, nHeads, headDim]; row r is at absolute

@@ -1,0 +1,25 @@
+package cpu_test
+
+import (
+	"fmt"
+
+	"dlmstream/kernels/cpu"
+)
+
+// A linear layer with bf16 weights: y = x·wᵀ for m=2 tokens, k=3 inputs,
+// n=2 outputs.
+func ExampleMatMulBF16() {
+	w := make([]uint16, 2*3) // [n=2, k=3], nn.Linear.weight layout
+	cpu.F32ToBF16(w, []float32{
+		1, 0, -1, // output 0
+		0.5, 0.5, 0.5, // output 1
+	})
+	x := []float32{ // [m=2, k=3]
+		1, 2, 3,
+		4, 5, 6,
+	}
+	y := make([]float32, 2*2) // [m=2, n=2]
+	cpu.MatMulBF16(y, x, w, 2, 2, 3)
+	fmt.Println(y)
+	// Output: [-2 3 -2 7.5]
+}
