@@ -14,10 +14,12 @@ import (
 //
 // Query head h reads kv head h/(nHeads/nKV). Scores are (q·k)/sqrt(headDim)
 // in fp32 (fp32 products and sums), softmax in fp32 with the maximum
-// subtracted (exp in float64, sum in float64), and the output is the
+// subtracted (expf, sum in float64), and the output is the
 // probability-weighted sum of v in fp32. Only keys j < nk with
 // mask.Allows(qPos0+i, j) are attended; a query with no allowed key gets zeros.
-// Work is split over (query, head) pairs across SetThreads goroutines.
+// Work is split across SetThreads goroutines (generic path: over (query,
+// head) pairs; AVX-512 path: over kv heads and blocks of their query rows,
+// with q·k and p·v on the matmul micro-kernels).
 func Attention(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, mask Mask) {
 	if nq < 0 || nk < 0 || qPos0 < 0 || nHeads <= 0 || nKV <= 0 || headDim <= 0 || nHeads%nKV != 0 ||
 		len(q) < nq*nHeads*headDim || len(out) < nq*nHeads*headDim ||
@@ -28,6 +30,11 @@ func Attention(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, 
 	if mask.Kind == BlockCausal && mask.Block <= 0 {
 		panic(fmt.Sprintf("cpu.Attention: %v needs Block > 0", mask))
 	}
+	active.attention(out, q, k, v, nq, qPos0, nk, nHeads, nKV, headDim, mask)
+}
+
+// attentionGeneric is Attention in plain Go, one (query, head) pair at a time.
+func attentionGeneric(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, mask Mask) {
 	group := nHeads / nKV
 	scale := float32(1 / math.Sqrt(float64(headDim)))
 	// Grain of a few (query, head) pairs per unit keeps goroutine count at SetThreads.
@@ -52,7 +59,7 @@ func Attention(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, 
 			}
 			var sum float64
 			for j := 0; j < lim; j++ {
-				e := float32(math.Exp(float64(scores[j] - mx)))
+				e := expf(scores[j] - mx)
 				scores[j] = e
 				sum += float64(e)
 			}

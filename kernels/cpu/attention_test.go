@@ -94,24 +94,38 @@ func TestAttention(t *testing.T) {
 		{3, 5, 8, 4, 4, 7},      // odd headDim, block not aligned to mask block
 		{8, 16, 24, 16, 8, 128}, // Qwen3-like head size
 		{5, 2, 4, 2, 1, 8},      // queries past the last key: keys >= nk never attended
-		{2, 0, 0, 2, 1, 8},      // no keys: zeros
+		{2, 0, 0, 2, 1, 16},     // no keys: zeros
+		{9, 200, 209, 8, 2, 80}, // 36 rows per kv head (3 row blocks), headDim 80 = 64+16
+		{3, 1, 2, 4, 2, 32},     // fewer keys than a 4-key tile
 	}
-	for _, m := range masks {
-		for _, s := range shapes {
-			t.Run(fmt.Sprintf("%v/nq%d_q0%d_nk%d_h%d_kv%d_d%d", m, s.nq, s.qPos0, s.nk, s.nHeads, s.nKV, s.d), func(t *testing.T) {
-				rng := rand.New(rand.NewPCG(uint64(s.nq*131+s.nk), uint64(s.d)))
-				q := randF32(rng, s.nq*s.nHeads*s.d, 2)
-				k := randF32(rng, s.nk*s.nKV*s.d, 2)
-				v := randF32(rng, s.nk*s.nKV*s.d, 1)
-				out := randF32(rng, s.nq*s.nHeads*s.d, 1) // garbage: must be overwritten
-				Attention(out, q, k, v, s.nq, s.qPos0, s.nk, s.nHeads, s.nKV, s.d, m)
-				want := refAttention(q, k, v, s.nq, s.qPos0, s.nk, s.nHeads, s.nKV, s.d, m)
-				for i, w := range want {
-					if e := math.Abs(float64(out[i]) - w); e > 2e-6 {
-						t.Fatalf("out[%d] = %v, want %v (abs err %.3g > 2e-6)", i, out[i], w, e)
+	for _, p := range available() {
+		for _, m := range masks {
+			for _, s := range shapes {
+				t.Run(fmt.Sprintf("%s/%v/nq%d_q0%d_nk%d_h%d_kv%d_d%d", p.name, m, s.nq, s.qPos0, s.nk, s.nHeads, s.nKV, s.d), func(t *testing.T) {
+					rng := rand.New(rand.NewPCG(uint64(s.nq*131+s.nk), uint64(s.d)))
+					q := randF32(rng, s.nq*s.nHeads*s.d, 2)
+					k := randF32(rng, s.nk*s.nKV*s.d, 2)
+					v := randF32(rng, s.nk*s.nKV*s.d, 1)
+					out := randF32(rng, s.nq*s.nHeads*s.d, 1) // garbage: must be overwritten
+					p.attention(out, q, k, v, s.nq, s.qPos0, s.nk, s.nHeads, s.nKV, s.d, m)
+					want := refAttention(q, k, v, s.nq, s.qPos0, s.nk, s.nHeads, s.nKV, s.d, m)
+					for i, w := range want {
+						if e := math.Abs(float64(out[i]) - w); e > 2e-6 {
+							t.Fatalf("out[%d] = %v, want %v (abs err %.3g > 2e-6)", i, out[i], w, e)
+						}
 					}
-				}
-			})
+				})
+			}
 		}
 	}
+}
+
+func TestAttentionPanicsOnBadMask(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic for BlockCausal with Block 0")
+		}
+	}()
+	x := make([]float32, 16)
+	Attention(x, x, x, x, 1, 0, 1, 1, 1, 16, Mask{Kind: BlockCausal})
 }

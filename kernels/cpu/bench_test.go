@@ -97,3 +97,24 @@ func BenchmarkMeasureReadBandwidth(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAttention: one SDAR-1.7B-like layer (16 query heads, 8 kv heads,
+// headDim 128), a 4-token block after a cache, block-causal mask.
+func BenchmarkAttention(b *testing.B) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const nHeads, nKV, d, nq = 16, 8, 128, 4
+	for _, nk := range []int{256, 4096} {
+		q := randF32(rng, nq*nHeads*d, 1)
+		k := randF32(rng, nk*nKV*d, 1)
+		v := randF32(rng, nk*nKV*d, 1)
+		out := make([]float32, nq*nHeads*d)
+		for _, p := range available() {
+			b.Run(fmt.Sprintf("nq%d_nk%d/%s", nq, nk, p.name), func(b *testing.B) {
+				for b.Loop() {
+					p.attention(out, q, k, v, nq, nk-nq, nk, nHeads, nKV, d, Mask{Kind: BlockCausal, Block: 4})
+				}
+				reportFlops(b, 2*nq*nHeads, nk, d) // q·k and p·v
+			})
+		}
+	}
+}

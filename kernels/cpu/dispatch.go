@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 )
 
-// impl is one set of matmul kernels. Every field is a complete
+// impl is one set of matmul and attention kernels. Every field is a complete
 // implementation (it validates nothing and splits work across threads
 // itself). Tests call the fields of generic and of the fast impl directly so
 // that both paths run in one process.
@@ -16,6 +16,7 @@ type impl struct {
 	matMulF32  func(out, x, w []float32, m, n, k int)
 	matMulBF16 func(out, x []float32, w []uint16, m, n, k int)
 	matMulInt8 func(out, x []float32, w []int8, scales []float32, m, n, k int)
+	attention  func(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, mask Mask)
 }
 
 // generic is the plain-Go path; it runs on every architecture.
@@ -24,6 +25,7 @@ var generic = impl{
 	matMulF32:  matMulF32Generic,
 	matMulBF16: matMulBF16Generic,
 	matMulInt8: matMulInt8Generic,
+	attention:  attentionGeneric,
 }
 
 // fast is the best path this CPU supports (set by the arch-specific init),

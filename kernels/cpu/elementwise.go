@@ -1,17 +1,14 @@
 package cpu
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // SiLUMul computes the SwiGLU product in place: gate[i] = silu(gate[i]) * up[i],
-// silu(g) = g / (1 + exp(-g)), in fp32 (exp evaluated in float64).
+// silu(g) = g / (1 + exp(-g)), in fp32 (exp: expf, ≤ 2 ulp).
 // gate, up: [n] (any flattening of [rows, intermediate]).
 func SiLUMul(gate, up []float32) {
 	up = up[:len(gate)]
 	for i, g := range gate {
-		s := g / float32(1+math.Exp(-float64(g)))
+		s := g / (1 + expf(-g))
 		gate[i] = s * up[i]
 	}
 }

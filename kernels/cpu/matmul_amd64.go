@@ -80,6 +80,7 @@ var (
 		matMulF32:  matMulF32AVX512,
 		matMulBF16: matMulBF16AVX512,
 		matMulInt8: matMulInt8AVX512,
+		attention:  attentionAVX512,
 	}
 	// avx512bf16 is avx512 with MatMulBF16 on VDPBF16PS and split activations.
 	avx512bf16 = impl{
@@ -87,6 +88,7 @@ var (
 		matMulF32:  matMulF32AVX512,
 		matMulBF16: matMulBF16DP,
 		matMulInt8: matMulInt8AVX512,
+		attention:  attentionAVX512,
 	}
 )
 
@@ -140,8 +142,13 @@ var panelBytes = 256 << 10
 // block is shifted left to end at the chunk's end (recomputing a few
 // columns, writing only new ones). Chunks narrower than 4 use t.dot.
 func (t *tiled) run(out []float32) {
+	parallelFor(t.n, 16, func(j0, j1 int) { t.cols(out, j0, j1) })
+}
+
+// cols computes columns [j0, j1) of out [m, n] on the calling goroutine.
+func (t *tiled) cols(out []float32, j0, j1 int) {
 	P := max(4, panelBytes/t.ldw&^3)
-	parallelFor(t.n, 16, func(j0, j1 int) {
+	{
 		var tile [16]float32
 		if j1-j0 < 4 {
 			for j := j0; j < j1; j++ {
@@ -172,7 +179,7 @@ func (t *tiled) run(out []float32) {
 				}
 			}
 		}
-	})
+	}
 }
 
 func (t *tiled) finish(v float32, j int) float32 {

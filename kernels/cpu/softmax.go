@@ -3,7 +3,7 @@ package cpu
 import "math"
 
 // Softmax replaces x (one row) by softmax(x) in place, in fp32 with the
-// maximum subtracted first. exp is evaluated in float64 and rounded to float32
+// maximum subtracted first. exp is expf (float32, ≤ 2 ulp from correctly rounded)
 // and the sum is accumulated in float64. Entries equal to -Inf get 0. An empty
 // row is left alone; a row that is all -Inf becomes all zeros.
 func Softmax(x []float32) {
@@ -22,7 +22,7 @@ func Softmax(x []float32) {
 	}
 	var sum float64
 	for i, v := range x {
-		e := float32(math.Exp(float64(v - mx)))
+		e := expf(v - mx)
 		x[i] = e
 		sum += float64(e)
 	}
