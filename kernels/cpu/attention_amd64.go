@@ -119,7 +119,7 @@ func attentionAVX512(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, d int, 
 			}
 			S = S[:nr*L]
 			kh := k[kvh*d:]
-			t := tiled{m: nr, n: L, kern: &f32Kernels,
+			t := tiled{m: nr, n: L, ks: &f32AVX512,
 				w: unsafe.Pointer(&kh[0]), ldw: 4 * nKV * d, x: unsafe.Pointer(&qs[0]), ldx: 4 * d,
 				nblk: d / 16, p0: d,
 				dot: func(i, j, p0 int) float32 { return dotF32(qs[i*d+p0:(i+1)*d], kh[j*nKV*d+p0:j*nKV*d+d]) },

@@ -64,39 +64,82 @@ func i83x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, 
 //go:noescape
 func i84x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
 
+//go:noescape
+func bf16avx21x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func bf16avx22x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func f32avx21x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func f32avx22x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func i8avx21x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func i8avx22x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
 type tileKernel func(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
 
+// kernelSet is one ISA's micro-kernels for one weight format.
+type kernelSet struct {
+	kern [4]tileKernel // kern[R-1] handles R rows of x, R <= rows
+	rows int           // largest R
+	blk  int           // k elements per kernel block
+}
+
 var (
-	dpbf16Kernels = [4]tileKernel{dpbf161x4, dpbf162x4, dpbf163x4, dpbf164x4}
-	bf16Kernels   = [4]tileKernel{bf161x4, bf162x4, bf163x4, bf164x4}
-	f32Kernels    = [4]tileKernel{f321x4, f322x4, f323x4, f324x4}
-	i8Kernels     = [4]tileKernel{i81x4, i82x4, i83x4, i84x4}
+	dpbf16AVX512 = kernelSet{[4]tileKernel{dpbf161x4, dpbf162x4, dpbf163x4, dpbf164x4}, 4, 32}
+	bf16AVX512   = kernelSet{[4]tileKernel{bf161x4, bf162x4, bf163x4, bf164x4}, 4, 16}
+	f32AVX512    = kernelSet{[4]tileKernel{f321x4, f322x4, f323x4, f324x4}, 4, 16}
+	i8AVX512     = kernelSet{[4]tileKernel{i81x4, i82x4, i83x4, i84x4}, 4, 16}
+	bf16AVX2     = kernelSet{[4]tileKernel{bf16avx21x4, bf16avx22x4}, 2, 8}
+	f32AVX2      = kernelSet{[4]tileKernel{f32avx21x4, f32avx22x4}, 2, 8}
+	i8AVX2       = kernelSet{[4]tileKernel{i8avx21x4, i8avx22x4}, 2, 8}
 )
 
 var (
 	// avx512 widens bf16/int8 weights exactly to fp32 and uses VFMADD231PS.
 	avx512 = impl{
 		name:       "avx512",
-		matMulF32:  matMulF32AVX512,
-		matMulBF16: matMulBF16AVX512,
-		matMulInt8: matMulInt8AVX512,
+		matMulF32:  matMulF32Tiled(&f32AVX512),
+		matMulBF16: matMulBF16Tiled(&bf16AVX512),
+		matMulInt8: matMulInt8Tiled(&i8AVX512),
 		attention:  attentionAVX512,
 	}
 	// avx512bf16 is avx512 with MatMulBF16 on VDPBF16PS and split activations.
 	avx512bf16 = impl{
 		name:       "avx512bf16",
-		matMulF32:  matMulF32AVX512,
+		matMulF32:  matMulF32Tiled(&f32AVX512),
 		matMulBF16: matMulBF16DP,
-		matMulInt8: matMulInt8AVX512,
+		matMulInt8: matMulInt8Tiled(&i8AVX512),
 		attention:  attentionAVX512,
+	}
+	// avx2 is the same scheme on 8-lane AVX2 + FMA kernels (2 rows of x per
+	// tile) for CPUs without AVX-512; attention stays generic.
+	avx2 = impl{
+		name:       "avx2",
+		matMulF32:  matMulF32Tiled(&f32AVX2),
+		matMulBF16: matMulBF16Tiled(&bf16AVX2),
+		matMulInt8: matMulInt8Tiled(&i8AVX2),
+		attention:  attentionGeneric,
 	}
 )
 
-var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+var (
+	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+)
 
 // available lists every path this CPU can run, generic first.
 func available() []*impl {
 	l := []*impl{&generic}
+	if hasAVX2 {
+		l = append(l, &avx2)
+	}
 	if hasAVX512 {
 		l = append(l, &avx512)
 	}
@@ -112,6 +155,8 @@ func detect() *impl {
 		return &avx512bf16
 	case hasAVX512:
 		return &avx512
+	case hasAVX2:
+		return &avx2
 	}
 	return &generic
 }
@@ -119,7 +164,7 @@ func detect() *impl {
 // tiled describes one matmul for runTiles.
 type tiled struct {
 	m, n    int
-	kern    *[4]tileKernel
+	ks      *kernelSet                 // micro-kernels
 	w       unsafe.Pointer             // weight row 0
 	ldw     int                        // bytes between weight rows
 	x       unsafe.Pointer             // activation row 0 (as the kernel reads it)
@@ -160,12 +205,12 @@ func (t *tiled) cols(out []float32, j0, j1 int) {
 		}
 		for pb := j0; pb < j1; pb += P {
 			pe := min(pb+P, j1)
-			for i := 0; i < t.m; i += 4 {
-				r := min(4, t.m-i)
+			for i := 0; i < t.m; i += t.ks.rows {
+				r := min(t.ks.rows, t.m-i)
 				xp := unsafe.Add(t.x, i*t.ldx)
 				for jb := pb; jb < pe; jb += 4 {
 					j := min(jb, j1-4) // columns j..j+3; write only jb..j+3
-					t.kern[r-1](&tile[0], unsafe.Add(t.w, j*t.ldw), t.ldw, xp, t.ldx, t.nblk)
+					t.ks.kern[r-1](&tile[0], unsafe.Add(t.w, j*t.ldw), t.ldw, xp, t.ldx, t.nblk)
 					for rr := range r {
 						o := out[(i+rr)*t.n:]
 						for c := jb - j; c < 4; c++ {
@@ -189,38 +234,43 @@ func (t *tiled) finish(v float32, j int) float32 {
 	return v
 }
 
-// matMulF32AVX512: out [m,n] = x [m,k] · w [n,k]ᵀ with VFMADD231PS, 16 k per block.
-func matMulF32AVX512(out, x, w []float32, m, n, k int) {
-	if m == 0 || n == 0 || k < 16 {
-		matMulF32Generic(out, x, w, m, n, k)
-		return
+// matMulF32Tiled returns out [m,n] = x [m,k] · w [n,k]ᵀ on the fp32 kernels ks.
+func matMulF32Tiled(ks *kernelSet) func(out, x, w []float32, m, n, k int) {
+	return func(out, x, w []float32, m, n, k int) {
+		if m == 0 || n == 0 || k < ks.blk {
+			matMulF32Generic(out, x, w, m, n, k)
+			return
+		}
+		t := tiled{m: m, n: n, ks: ks,
+			w: unsafe.Pointer(&w[0]), ldw: 4 * k, x: unsafe.Pointer(&x[0]), ldx: 4 * k,
+			nblk: k / ks.blk, p0: k / ks.blk * ks.blk, hasTail: k%ks.blk != 0,
+			dot: func(i, j, p0 int) float32 { return dotF32(x[i*k+p0:i*k+k], w[j*k+p0:j*k+k]) },
+		}
+		t.run(out)
 	}
-	t := tiled{m: m, n: n, kern: &f32Kernels,
-		w: unsafe.Pointer(&w[0]), ldw: 4 * k, x: unsafe.Pointer(&x[0]), ldx: 4 * k,
-		nblk: k / 16, p0: k / 16 * 16, hasTail: k%16 != 0,
-		dot: func(i, j, p0 int) float32 { return dotF32(x[i*k+p0:i*k+k], w[j*k+p0:j*k+k]) },
-	}
-	t.run(out)
 }
 
-// matMulInt8AVX512: out[i,j] = scales[j]·Σ x[i,p]·w[j,p], int8 widened via VPMOVSXBD+VCVTDQ2PS.
-func matMulInt8AVX512(out, x []float32, w []int8, scales []float32, m, n, k int) {
-	if m == 0 || n == 0 || k < 16 {
-		matMulInt8Generic(out, x, w, scales, m, n, k)
-		return
+// matMulInt8Tiled returns out[i,j] = scales[j]·Σ x[i,p]·w[j,p] on the int8
+// kernels ks (int8 widened exactly: VPMOVSXBD + VCVTDQ2PS).
+func matMulInt8Tiled(ks *kernelSet) func(out, x []float32, w []int8, scales []float32, m, n, k int) {
+	return func(out, x []float32, w []int8, scales []float32, m, n, k int) {
+		if m == 0 || n == 0 || k < ks.blk {
+			matMulInt8Generic(out, x, w, scales, m, n, k)
+			return
+		}
+		t := tiled{m: m, n: n, ks: ks,
+			w: unsafe.Pointer(&w[0]), ldw: k, x: unsafe.Pointer(&x[0]), ldx: 4 * k,
+			nblk: k / ks.blk, p0: k / ks.blk * ks.blk, hasTail: k%ks.blk != 0, scale: scales,
+			dot: func(i, j, p0 int) float32 {
+				var s float32
+				for p := p0; p < k; p++ {
+					s += x[i*k+p] * float32(w[j*k+p])
+				}
+				return s
+			},
+		}
+		t.run(out)
 	}
-	t := tiled{m: m, n: n, kern: &i8Kernels,
-		w: unsafe.Pointer(&w[0]), ldw: k, x: unsafe.Pointer(&x[0]), ldx: 4 * k,
-		nblk: k / 16, p0: k / 16 * 16, hasTail: k%16 != 0, scale: scales,
-		dot: func(i, j, p0 int) float32 {
-			var s float32
-			for p := p0; p < k; p++ {
-				s += x[i*k+p] * float32(w[j*k+p])
-			}
-			return s
-		},
-	}
-	t.run(out)
 }
 
 // dotBF16 returns Σ_{p >= p0} x[p]·bf16(w[p]) in fp32 (x, w: one row of [k]).
@@ -232,18 +282,21 @@ func dotBF16(x []float32, w []uint16, p0 int) float32 {
 	return s
 }
 
-// matMulBF16AVX512: bf16 weights widened exactly to fp32 (VPMOVZXWD, VPSLLD 16), VFMADD231PS.
-func matMulBF16AVX512(out, x []float32, w []uint16, m, n, k int) {
-	if m == 0 || n == 0 || k < 16 {
-		matMulBF16Generic(out, x, w, m, n, k)
-		return
+// matMulBF16Tiled returns the bf16 matmul on kernels ks that widen bf16
+// weights exactly to fp32 (VPMOVZXWD, VPSLLD 16) and use VFMADD231PS.
+func matMulBF16Tiled(ks *kernelSet) func(out, x []float32, w []uint16, m, n, k int) {
+	return func(out, x []float32, w []uint16, m, n, k int) {
+		if m == 0 || n == 0 || k < ks.blk {
+			matMulBF16Generic(out, x, w, m, n, k)
+			return
+		}
+		t := tiled{m: m, n: n, ks: ks,
+			w: unsafe.Pointer(&w[0]), ldw: 2 * k, x: unsafe.Pointer(&x[0]), ldx: 4 * k,
+			nblk: k / ks.blk, p0: k / ks.blk * ks.blk, hasTail: k%ks.blk != 0,
+			dot: func(i, j, p0 int) float32 { return dotBF16(x[i*k:i*k+k], w[j*k:j*k+k], p0) },
+		}
+		t.run(out)
 	}
-	t := tiled{m: m, n: n, kern: &bf16Kernels,
-		w: unsafe.Pointer(&w[0]), ldw: 2 * k, x: unsafe.Pointer(&x[0]), ldx: 4 * k,
-		nblk: k / 16, p0: k / 16 * 16, hasTail: k%16 != 0,
-		dot: func(i, j, p0 int) float32 { return dotBF16(x[i*k:i*k+k], w[j*k:j*k+k], p0) },
-	}
-	t.run(out)
 }
 
 var splitPool = sync.Pool{New: func() any { return new([]uint16) }}
@@ -277,7 +330,7 @@ func matMulBF16DP(out, x []float32, w []uint16, m, n, k int) {
 			}
 		}
 	}
-	t := tiled{m: m, n: n, kern: &dpbf16Kernels,
+	t := tiled{m: m, n: n, ks: &dpbf16AVX512,
 		w: unsafe.Pointer(&w[0]), ldw: 2 * k, x: unsafe.Pointer(&xs[0]), ldx: nblk * 128,
 		nblk: nblk, p0: nblk * 32, hasTail: k%32 != 0,
 		dot: func(i, j, p0 int) float32 { return dotBF16(x[i*k:i*k+k], w[j*k:j*k+k], p0) },
