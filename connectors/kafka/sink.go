@@ -1,0 +1,270 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	kgo "github.com/segmentio/kafka-go"
+)
+
+// Field names of [SinkConfig] (besides those of [Config]).
+const (
+	FieldTopic        = "topic"
+	FieldCommit       = "commit"
+	FieldBatchSize    = "batch_size"
+	FieldBatchBytes   = "batch_bytes"
+	FieldMaxAttempts  = "max_attempts"
+	FieldWriteTimeout = "write_timeout"
+)
+
+// SinkConfig configures [Write] and [Writer].
+type SinkConfig struct {
+	Config
+	// Topic receives envelopes whose Topic is empty. Required unless every envelope names its topic.
+	Topic string `json:"topic,omitempty"`
+	// Commit turns on offset commits: after a batch is written, the origins of its
+	// envelopes are marked done and each partition's offset is committed to the origin's
+	// group as soon as every lower offset is done. Default false.
+	Commit bool `json:"commit,omitempty"`
+	// BatchSize is how many records go out in one produce call. Default 100.
+	BatchSize int `json:"batch_size,omitempty"`
+	// BatchBytes bounds one produce request. Default 1 MiB.
+	BatchBytes int64 `json:"batch_bytes,omitempty"`
+	// MaxAttempts is how often a failed produce is tried before the bundle fails (and
+	// the runner retries it). Default 10.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// WriteTimeout bounds one produce call. Default 30s.
+	WriteTimeout time.Duration `json:"write_timeout,omitempty"`
+}
+
+// SinkSpec documents the fields of [SinkConfig] that [Config] does not have.
+var SinkSpec = []SpecField{
+	{FieldTopic, "default destination topic (envelopes may name their own)", "", "captions-out"},
+	{FieldCommit, "commit input offsets to their group once their results are written", "false (Write callers set it)", "true"},
+	{FieldBatchSize, "records per produce call", "100", "500"},
+	{FieldBatchBytes, "bytes per produce request", "1048576", "4194304"},
+	{FieldMaxAttempts, "tries per produce call before the bundle fails", "10", "3"},
+	{FieldWriteTimeout, "timeout of one produce call", "30s", "10s"},
+}
+
+func (c SinkConfig) batchSize() int {
+	if c.BatchSize <= 0 {
+		return 100
+	}
+	return c.BatchSize
+}
+
+// Writer writes envelopes to Kafka and commits their origins. Safe for concurrent use.
+type Writer struct {
+	cfg     SinkConfig
+	w       *kgo.Writer
+	cl      *kgo.Client
+	tracker *OffsetTracker
+}
+
+// NewWriter returns a writer for cfg that reports origins to tracker (nil: the
+// process-wide tracker shared by every sink in this process).
+func NewWriter(cfg SinkConfig, tracker *OffsetTracker) (*Writer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tr, err := cfg.transport()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := cfg.client()
+	if err != nil {
+		return nil, err
+	}
+	if tracker == nil {
+		tracker = &processTracker
+	}
+	maxAttempts := cfg.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = 10
+	}
+	timeout := cfg.WriteTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	batchBytes := cfg.BatchBytes
+	if batchBytes <= 0 {
+		batchBytes = 1 << 20
+	}
+	w := &kgo.Writer{
+		Addr: kgo.TCP(cfg.Brokers...), Transport: tr, Balancer: &kgo.Hash{},
+		MaxAttempts: maxAttempts, WriteBackoffMin: 50 * time.Millisecond, WriteBackoffMax: time.Second,
+		BatchSize: cfg.batchSize(), BatchBytes: batchBytes, BatchTimeout: time.Millisecond,
+		WriteTimeout: timeout, RequiredAcks: kgo.RequireAll, AllowAutoTopicCreation: true,
+	}
+	return &Writer{cfg: cfg, w: w, cl: cl, tracker: tracker}, nil
+}
+
+// Write produces envs (each to its Topic, or the default topic) and, with Commit on,
+// then marks their origins done and commits what became committable. It returns only
+// after the records are acknowledged by all in-sync replicas.
+func (w *Writer) Write(ctx context.Context, envs ...Envelope) error {
+	if len(envs) == 0 {
+		return nil
+	}
+	msgs := make([]kgo.Message, len(envs))
+	for i, e := range envs {
+		topic := e.Topic
+		if topic == "" {
+			topic = w.cfg.Topic
+		}
+		if topic == "" {
+			return fmt.Errorf("kafka: envelope %s has no destination topic and the sink has no default", e.Header(HeaderRequestID))
+		}
+		msgs[i] = e.message(topic)
+	}
+	if err := w.writeRetry(ctx, msgs); err != nil {
+		return err
+	}
+	if !w.cfg.Commit {
+		return nil
+	}
+	return w.commit(ctx, envs)
+}
+
+// writeRetry retries a whole batch when topic auto-creation races the first write.
+func (w *Writer) writeRetry(ctx context.Context, msgs []kgo.Message) error {
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		err = w.w.WriteMessages(ctx, msgs...)
+		if err == nil {
+			return nil
+		}
+		var werrs kgo.WriteErrors
+		if !errors.Is(err, kgo.UnknownTopicOrPartition) && !errors.Is(err, kgo.LeaderNotAvailable) && !errors.As(err, &werrs) {
+			break
+		}
+		if errors.As(err, &werrs) {
+			retry := msgs[:0:0]
+			for i, e := range werrs {
+				if e != nil {
+					retry = append(retry, msgs[i])
+				}
+			}
+			msgs = retry
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("kafka: write: %w", err)
+}
+
+// commit marks the origins done and commits the partitions whose commit point moved.
+func (w *Writer) commit(ctx context.Context, envs []Envelope) error {
+	type gp struct {
+		group, topic string
+		partition    int
+	}
+	points := map[gp]int64{}
+	for _, e := range envs {
+		if !e.Origin.Committable() {
+			continue
+		}
+		if next, ok := w.tracker.Done(e.Origin); ok {
+			k := gp{e.Origin.Group, e.Origin.Topic, e.Origin.Partition}
+			points[k] = max(points[k], next)
+		}
+	}
+	byGroup := map[string]map[string][]kgo.OffsetCommit{}
+	for k, off := range points {
+		if byGroup[k.group] == nil {
+			byGroup[k.group] = map[string][]kgo.OffsetCommit{}
+		}
+		byGroup[k.group][k.topic] = append(byGroup[k.group][k.topic], kgo.OffsetCommit{Partition: k.partition, Offset: off})
+	}
+	for group, topics := range byGroup {
+		if err := CommitOffsets(ctx, w.cl, group, topics); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CommitOffsets commits offsets for a group as a simple (non-member) consumer.
+func CommitOffsets(ctx context.Context, cl *kgo.Client, group string, topics map[string][]kgo.OffsetCommit) error {
+	resp, err := cl.OffsetCommit(ctx, &kgo.OffsetCommitRequest{GroupID: group, GenerationID: -1, Topics: topics})
+	if err != nil {
+		return fmt.Errorf("kafka: commit offsets of group %s: %w", group, err)
+	}
+	for topic, parts := range resp.Topics {
+		for _, p := range parts {
+			if p.Error != nil {
+				return fmt.Errorf("kafka: commit %s/%d for group %s: %w", topic, p.Partition, group, p.Error)
+			}
+		}
+	}
+	return nil
+}
+
+// Close flushes and closes the writer.
+func (w *Writer) Close() error { return w.w.Close() }
+
+// Validate reports the first problem with c.
+func (c SinkConfig) Validate() error { return c.Config.Validate() }
+
+func init() {
+	register.DoFn2x1[context.Context, Envelope, error](&writeFn{})
+}
+
+// Write writes a PCollection<Envelope> to Kafka: each envelope to its own Topic or to
+// cfg.Topic, in batches of cfg.BatchSize (and at the end of every bundle), committing
+// input offsets after their results are written when cfg.Commit is set.
+func Write(s beam.Scope, cfg SinkConfig, col beam.PCollection) {
+	s = s.Scope("kafka.Write")
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	beam.ParDo0(s, &writeFn{Cfg: cfg}, col)
+}
+
+// writeFn buffers a bundle's envelopes and writes them in batches.
+type writeFn struct {
+	Cfg SinkConfig `json:"cfg"`
+
+	w   *Writer
+	buf []Envelope
+}
+
+func (fn *writeFn) Setup() error {
+	w, err := NewWriter(fn.Cfg, nil)
+	fn.w = w
+	return err
+}
+
+func (fn *writeFn) ProcessElement(ctx context.Context, e Envelope) error {
+	fn.buf = append(fn.buf, e)
+	if len(fn.buf) >= fn.Cfg.batchSize() {
+		return fn.flush(ctx)
+	}
+	return nil
+}
+
+func (fn *writeFn) FinishBundle(ctx context.Context) error { return fn.flush(ctx) }
+
+func (fn *writeFn) flush(ctx context.Context) error {
+	if len(fn.buf) == 0 {
+		return nil
+	}
+	err := fn.w.Write(ctx, fn.buf...)
+	fn.buf = fn.buf[:0]
+	return err
+}
+
+func (fn *writeFn) Teardown() error {
+	if fn.w == nil {
+		return nil
+	}
+	return fn.w.Close()
+}
