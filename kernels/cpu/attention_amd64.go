@@ -132,18 +132,8 @@ func attentionAVX512(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, d int, 
 					clear(sr)
 					continue
 				}
-				mx := float32(math.Inf(-1))
-				for j := range lim {
-					sr[j] *= scale
-					mx = max(mx, sr[j])
-				}
-				var sum float64
-				for j := range lim {
-					e := expf(sr[j] - mx)
-					sr[j] = e
-					sum += float64(e)
-				}
-				inv := float32(1 / sum)
+				// p = exp(s·scale - max(s)·scale) / Σ; scale > 0 keeps the argmax.
+				inv := float32(1 / expRow(sr[:lim], scale, maxRow(sr[:lim])*scale))
 				for j := range lim {
 					sr[j] *= inv
 				}

@@ -17,6 +17,7 @@ type impl struct {
 	matMulBF16 func(out, x []float32, w []uint16, m, n, k int)
 	matMulInt8 func(out, x []float32, w []int8, scales []float32, m, n, k int)
 	attention  func(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, mask Mask)
+	softmax    func(x []float32)
 }
 
 // generic is the plain-Go path; it runs on every architecture.
@@ -26,6 +27,7 @@ var generic = impl{
 	matMulBF16: matMulBF16Generic,
 	matMulInt8: matMulInt8Generic,
 	attention:  attentionGeneric,
+	softmax:    softmaxGeneric,
 }
 
 // fast is the best path this CPU supports (set by the arch-specific init),

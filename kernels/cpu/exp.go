@@ -41,3 +41,5 @@ func expf(x float32) float32 {
 	}
 	return y * math.Float32frombits(uint32(n+127)<<23)
 }
+
+var negInf = math.Inf(-1)

@@ -109,6 +109,7 @@ var (
 		matMulBF16: matMulBF16Tiled(&bf16AVX512),
 		matMulInt8: matMulInt8Tiled(&i8AVX512),
 		attention:  attentionAVX512,
+		softmax:    softmaxVec,
 	}
 	// avx512bf16 is avx512 with MatMulBF16 on VDPBF16PS and split activations.
 	avx512bf16 = impl{
@@ -117,6 +118,7 @@ var (
 		matMulBF16: matMulBF16DP,
 		matMulInt8: matMulInt8Tiled(&i8AVX512),
 		attention:  attentionAVX512,
+		softmax:    softmaxVec,
 	}
 	// avx2 is the same scheme on 8-lane AVX2 + FMA kernels (2 rows of x per
 	// tile) for CPUs without AVX-512; attention stays generic.
@@ -126,6 +128,7 @@ var (
 		matMulBF16: matMulBF16Tiled(&bf16AVX2),
 		matMulInt8: matMulInt8Tiled(&i8AVX2),
 		attention:  attentionGeneric,
+		softmax:    softmaxGeneric,
 	}
 )
 

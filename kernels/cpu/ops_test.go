@@ -120,29 +120,32 @@ func TestSoftmax(t *testing.T) {
 		{"neginf", []float32{0, inf, 1}},
 		{"allneginf", []float32{inf, inf}},
 		{"random", randF32(rand.New(rand.NewPCG(1, 1)), 1000, 20)},
+		{"vocab", randF32(rand.New(rand.NewPCG(2, 2)), 151936, 30)},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			x := append([]float32(nil), tc.x...)
-			Softmax(x)
-			// x - max is rounded to float32 as in torch; the rest is float64.
-			mx := float32(math.Inf(-1))
-			for _, v := range tc.x {
-				mx = max(mx, v)
-			}
-			var sum float64
-			for _, v := range tc.x {
-				sum += math.Exp(float64(v - mx))
-			}
-			for i, v := range tc.x {
-				want := 0.0
-				if !math.IsInf(float64(mx), -1) {
-					want = math.Exp(float64(v-mx)) / sum
+		for _, p := range available() {
+			t.Run(p.name+"/"+tc.name, func(t *testing.T) {
+				x := append([]float32(nil), tc.x...)
+				p.softmax(x)
+				// x - max is rounded to float32 as in torch; the rest is float64.
+				mx := float32(math.Inf(-1))
+				for _, v := range tc.x {
+					mx = max(mx, v)
 				}
-				if math.Abs(float64(x[i])-want) > 1e-6*want+1e-30 {
-					t.Fatalf("x[%d] = %v, want %v", i, x[i], want)
+				var sum float64
+				for _, v := range tc.x {
+					sum += math.Exp(float64(v - mx))
 				}
-			}
-		})
+				for i, v := range tc.x {
+					want := 0.0
+					if !math.IsInf(float64(mx), -1) {
+						want = math.Exp(float64(v-mx)) / sum
+					}
+					if math.Abs(float64(x[i])-want) > 1e-6*want+1e-30 {
+						t.Fatalf("x[%d] = %v, want %v", i, x[i], want)
+					}
+				}
+			})
+		}
 	}
 }
 

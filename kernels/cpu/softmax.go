@@ -6,7 +6,10 @@ import "math"
 // maximum subtracted first. exp is expf (float32, ≤ 2 ulp from correctly rounded)
 // and the sum is accumulated in float64. Entries equal to -Inf get 0. An empty
 // row is left alone; a row that is all -Inf becomes all zeros.
-func Softmax(x []float32) {
+func Softmax(x []float32) { active.softmax(x) }
+
+// softmaxGeneric is Softmax with scalar expf.
+func softmaxGeneric(x []float32) {
 	if len(x) == 0 {
 		return
 	}
@@ -27,6 +30,22 @@ func Softmax(x []float32) {
 		sum += float64(e)
 	}
 	inv := float32(1 / sum)
+	for i := range x {
+		x[i] *= inv
+	}
+}
+
+// softmaxVec is Softmax on maxRow/expRow (AVX-512 lanes where available).
+func softmaxVec(x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	mx := maxRow(x)
+	if math.IsInf(float64(mx), -1) {
+		clear(x)
+		return
+	}
+	inv := float32(1 / expRow(x, 1, mx))
 	for i := range x {
 		x[i] *= inv
 	}
