@@ -18,6 +18,7 @@ type impl struct {
 	matMulInt8 func(out, x []float32, w []int8, scales []float32, m, n, k int)
 	attention  func(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, mask Mask)
 	softmax    func(x []float32)
+	siluMul    func(gate, up []float32)
 }
 
 // generic is the plain-Go path; it runs on every architecture.
@@ -28,6 +29,7 @@ var generic = impl{
 	matMulInt8: matMulInt8Generic,
 	attention:  attentionGeneric,
 	softmax:    softmaxGeneric,
+	siluMul:    siluMulGeneric,
 }
 
 // fast is the best path this CPU supports (set by the arch-specific init),

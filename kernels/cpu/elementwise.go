@@ -6,6 +6,10 @@ import "fmt"
 // silu(g) = g / (1 + exp(-g)), in fp32 (exp: expf, ≤ 2 ulp).
 // gate, up: [n] (any flattening of [rows, intermediate]).
 func SiLUMul(gate, up []float32) {
+	active.siluMul(gate, up[:len(gate)])
+}
+
+func siluMulGeneric(gate, up []float32) {
 	up = up[:len(gate)]
 	for i, g := range gate {
 		s := g / (1 + expf(-g))
@@ -31,6 +35,21 @@ func AddBias(x, b []float32, rows int) {
 		xr := x[r*d : r*d+d]
 		for i, v := range b {
 			xr[i] += v
+		}
+	}
+}
+
+// siluMulVec is SiLUMul with exp(-g) from expRow (AVX-512 lanes), 256 at a time.
+func siluMulVec(gate, up []float32) {
+	up = up[:len(gate)]
+	var e [256]float32
+	for i := 0; i < len(gate); i += len(e) {
+		g := gate[i:min(i+len(e), len(gate))]
+		ex := e[:len(g)]
+		copy(ex, g)
+		expRow(ex, -1, 0) // exp(-g); 0 when g > 87.3 (silu(g) = g there)
+		for j, gv := range g {
+			gate[i+j] = gv / (1 + ex[j]) * up[i+j]
 		}
 	}
 }

@@ -110,6 +110,7 @@ var (
 		matMulInt8: matMulInt8Tiled(&i8AVX512),
 		attention:  attentionAVX512,
 		softmax:    softmaxVec,
+		siluMul:    siluMulVec,
 	}
 	// avx512bf16 is avx512 with MatMulBF16 on VDPBF16PS and split activations.
 	avx512bf16 = impl{
@@ -119,6 +120,7 @@ var (
 		matMulInt8: matMulInt8Tiled(&i8AVX512),
 		attention:  attentionAVX512,
 		softmax:    softmaxVec,
+		siluMul:    siluMulVec,
 	}
 	// avx2 is the same scheme on 8-lane AVX2 + FMA kernels (2 rows of x per
 	// tile) for CPUs without AVX-512; attention stays generic.
@@ -129,6 +131,7 @@ var (
 		matMulInt8: matMulInt8Tiled(&i8AVX2),
 		attention:  attentionGeneric,
 		softmax:    softmaxGeneric,
+		siluMul:    siluMulGeneric,
 	}
 )
 

@@ -151,15 +151,18 @@ func TestSoftmax(t *testing.T) {
 
 func TestElementwise(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	g := randF32(rng, 37, 8)
-	u := randF32(rng, 37, 2)
-	got := append([]float32(nil), g...)
-	SiLUMul(got, u)
-	for i := range g {
-		gv := float64(g[i])
-		want := gv / (1 + math.Exp(-gv)) * float64(u[i])
-		if math.Abs(float64(got[i])-want) > 1e-6*math.Abs(want)+1e-7 {
-			t.Fatalf("SiLUMul[%d] = %v, want %v", i, got[i], want)
+	g := randF32(rng, 1037, 8)
+	g[5], g[6], g[7], g[8] = 100, -100, 0, 87.5
+	u := randF32(rng, 1037, 2)
+	for _, p := range available() {
+		got := append([]float32(nil), g...)
+		p.siluMul(got, u)
+		for i := range g {
+			gv := float64(g[i])
+			want := gv / (1 + math.Exp(-gv)) * float64(u[i])
+			if math.Abs(float64(got[i])-want) > 1e-6*math.Abs(want)+1e-7 {
+				t.Fatalf("%s: SiLUMul[%d] (g=%v) = %v, want %v", p.name, i, g[i], got[i], want)
+			}
 		}
 	}
 	d := []float32{1, 2, 3}
