@@ -95,16 +95,24 @@ func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Mod
 }
 
 // randMatrix fills a [rows, cols] matrix with uniform values of standard
-// deviation 1/sqrt(cols) (so activations keep their scale), in parallel.
+// deviation 1/sqrt(cols) (so activations keep their scale), in parallel. Each
+// element is a lookup into a 65536-entry table of evenly spaced values indexed
+// by 16 random bits: cheap enough to build the 4 GB SDAR-1.7B model in seconds.
 func randMatrix(rows, cols int, dtype tensor.DType, stream uint64) *model.Matrix {
 	m := &model.Matrix{Rows: rows, Cols: cols, DType: tensor.F32}
+	a := float32(math.Sqrt(3.0 / float64(cols)))
+	var tabF [1 << 16]float32
+	var tabB [1 << 16]uint16
+	for i := range tabF {
+		tabF[i] = a * (float32(i)/32768 - 1 + 1.0/65536)
+		tabB[i] = tensor.F32ToBF16(tabF[i])
+	}
 	if dtype == tensor.F32 {
 		m.F32 = make([]float32, rows*cols)
 	} else {
 		m.DType = tensor.BF16
 		m.BF16 = make([]uint16, rows*cols)
 	}
-	a := float32(math.Sqrt(3.0 / float64(cols)))
 	workers := runtime.GOMAXPROCS(0)
 	chunk := (rows + workers - 1) / workers
 	var wg sync.WaitGroup
@@ -117,12 +125,17 @@ func randMatrix(rows, cols int, dtype tensor.DType, stream uint64) *model.Matrix
 		go func() {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(stream, uint64(lo)))
+			var bits uint64
 			for i := lo * cols; i < hi*cols; i++ {
-				v := a * (2*r.Float32() - 1)
+				if i&3 == 0 {
+					bits = r.Uint64()
+				}
+				idx := uint16(bits)
+				bits >>= 16
 				if m.F32 != nil {
-					m.F32[i] = v
+					m.F32[i] = tabF[idx]
 				} else {
-					m.BF16[i] = tensor.F32ToBF16(v)
+					m.BF16[i] = tabB[idx]
 				}
 			}
 		}()

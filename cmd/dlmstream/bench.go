@@ -1,0 +1,132 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"dlmstream/engine/model"
+	"dlmstream/engine/model/qwen"
+	"dlmstream/engine/tensor"
+	"dlmstream/kernels/cpu"
+)
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("model", "", "checkpoint directory; empty uses random weights with SDAR-1.7B dimensions")
+	weights := fs.String("weights", "bf16", "weight storage: bf16, int8 or f32 (random weights), or a load-time conversion for --model")
+	ctx := fs.Int("context", 512, "committed tokens in the KV cache before the measured block")
+	blocks := fs.String("tokens", "1,4,8,32", "block sizes (tokens per forward) to time")
+	iters := fs.Int("iters", 5, "timed forwards per block size (after one warm-up)")
+	layers := fs.Int("layers", 0, "override the layer count of the random model (0 keeps 28), for quick runs")
+	bwBytes := fs.Int("bw-bytes", 1<<30, "buffer size for the read-bandwidth measurement")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ks, err := parseInts(*blocks)
+	if err != nil {
+		return fmt.Errorf("bench: --tokens: %v", err)
+	}
+	threads := runtime.GOMAXPROCS(0)
+	fmt.Fprintf(stdout, "machine: %d threads, kernels %s\n", threads, cpu.Path())
+	bw := cpu.MeasureReadBandwidth(*bwBytes, threads)
+	fmt.Fprintf(stdout, "read bandwidth: %.1f GB/s (%d threads, %d MB buffer)\n", bw, threads, *bwBytes>>20)
+
+	var m model.Model
+	t0 := time.Now()
+	if *dir == "" {
+		cfg := qwen.SDAR17B()
+		if *layers > 0 {
+			cfg.NumLayers = *layers
+		}
+		dt := map[string]tensor.DType{"bf16": tensor.BF16, "int8": tensor.I8, "f32": tensor.F32}[*weights]
+		if dt == tensor.Invalid {
+			return fmt.Errorf("bench: --weights %q: want bf16, int8 or f32", *weights)
+		}
+		if m, err = qwen.Random(cfg, 1, dt, false); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "model: random weights, SDAR-1.7B dims (hidden %d, %d layers, %d/%d heads, head_dim %d, intermediate %d, vocab %d, untied), %s\n",
+			cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads, cfg.NumKVHeads, cfg.HeadDim, cfg.IntermediateSize, cfg.VocabSize, *weights)
+	} else {
+		wt := *weights
+		if !isFlagSet(fs, "weights") {
+			wt = ""
+		}
+		if m, err = model.Load(*dir, model.LoadOptions{WeightType: wt, Progress: progressPrinter(stderr, *dir)}); err != nil {
+			return err
+		}
+		defer m.Close()
+		fmt.Fprintf(stdout, "model: %s (%s)\n", *dir, m.Config().ModelType)
+	}
+	wb := float64(m.WeightBytes())
+	fmt.Fprintf(stdout, "weights read per forward: %.2f GB (built in %v); context %d tokens; bound at this bandwidth: %.1f ms/forward\n\n",
+		wb/1e9, time.Since(t0).Round(time.Millisecond), *ctx, wb/bw/1e6)
+
+	fmt.Fprintf(stdout, "%6s %10s %10s %12s %7s %9s %10s\n", "tokens", "median_ms", "min_ms", "weight_GB/s", "%bw", "GFLOP/s", "ms_vs_1tok")
+	var base float64
+	for _, k := range ks {
+		run, free, err := qwen.BlockStep(m, *ctx, k, 1)
+		if err != nil {
+			return err
+		}
+		if err := run(); err != nil {
+			free()
+			return err
+		}
+		times := make([]float64, *iters)
+		for i := range times {
+			s := time.Now()
+			if err := run(); err != nil {
+				free()
+				return err
+			}
+			times[i] = time.Since(s).Seconds()
+		}
+		free()
+		slices.Sort(times)
+		med := times[len(times)/2]
+		if base == 0 {
+			base = med
+		}
+		gbs := wb / med / 1e9
+		fmt.Fprintf(stdout, "%6d %10.1f %10.1f %12.1f %6.0f%% %9.1f %10.2f\n", k, med*1e3, times[0]*1e3, gbs, 100*gbs/bw,
+			qwen.ForwardFLOPs(m.Config(), *ctx, k)/med/1e9, med/base)
+	}
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
+		fmt.Fprintf(stdout, "\npeak RSS: %.2f GB\n", float64(ru.Maxrss)*1024/1e9)
+	}
+	return nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		var v int
+		if _, err := fmt.Sscanf(f, "%d", &v); err != nil || v <= 0 {
+			return nil, fmt.Errorf("bad value %q", f)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("empty list")
+	}
+	return out, nil
+}
+
+func isFlagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}

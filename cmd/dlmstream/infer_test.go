@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var testModels = filepath.Join("..", "..", "testdata", "models")
+
+func TestInferTopTokens(t *testing.T) {
+	for _, name := range []string{"tiny-sdar", "tiny-fastdllm", "tiny-qwen2", "tiny-qwen3"} {
+		t.Run(name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			err := runInfer([]string{"--model", filepath.Join(testModels, name), "--prompt", "Order 42 shipped to Oslo", "--top", "5"}, &out, &errb)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, errb.String())
+			}
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			if len(lines) != 5 {
+				t.Fatalf("got %d lines, want 5:\n%s", len(lines), out.String())
+			}
+			for _, l := range lines {
+				if !strings.Contains(l, "p=") {
+					t.Errorf("line %q lacks a probability", l)
+				}
+			}
+		})
+	}
+}
+
+func TestInferGenerate(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := runInfer([]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "Hello", "--max-new", "9"}, &out, &errb)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	// 9 tokens unless a stop token came first; one forward per token plus one
+	// commit forward per finished block, plus the prompt prefill.
+	if !strings.Contains(errb.String(), " tokens, ") || !strings.Contains(errb.String(), "forwards") {
+		t.Errorf("no summary line in stderr:\n%s", errb.String())
+	}
+}
+
+func TestInferErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", filepath.Join(testModels, "tiny-sdar")}, "--prompt is required"},
+		{[]string{"--model", "/nonexistent", "--prompt", "x"}, "no such file"},
+		{[]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "x", "--weights", "fp4"}, `unknown weight type "fp4"`},
+	}
+	for _, tt := range tests {
+		err := runInfer(tt.args, &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("runInfer(%q) = %v, want %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+func TestBenchOnCheckpoint(t *testing.T) {
+	var out bytes.Buffer
+	err := runBench([]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--tokens", "1,4", "--iters", "1", "--context", "16", "--bw-bytes", "1048576"}, &out, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"read bandwidth:", "weights read per forward", "median_ms", "peak RSS"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("bench output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
