@@ -62,10 +62,10 @@ func rewrite(t *testing.T, dir string, edit func(map[string]safetensors.Tensor))
 func TestLoadErrors(t *testing.T) {
 	const victim = "model.layers.1.mlp.up_proj.weight"
 	tests := []struct {
-		name  string
-		model string
+		name   string
+		model  string
 		break_ func(t *testing.T, dir string)
-		want  []string // substrings of the one-line error
+		want   []string // substrings of the one-line error
 	}{
 		{"missing tensor", "tiny-qwen2", func(t *testing.T, dir string) {
 			rewrite(t, dir, func(ts map[string]safetensors.Tensor) { delete(ts, victim) })
