@@ -1,9 +1,6 @@
 package cpu
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // Attention computes scaled dot-product attention with grouped-query heads.
 //
@@ -17,9 +14,10 @@ import (
 // subtracted (expf, sum in float64), and the output is the
 // probability-weighted sum of v in fp32. Only keys j < nk with
 // mask.Allows(qPos0+i, j) are attended; a query with no allowed key gets zeros.
-// Work is split across SetThreads goroutines (generic path: over (query,
-// head) pairs; AVX-512 path: over kv heads and blocks of their query rows,
-// with q·k and p·v on the matmul micro-kernels).
+// Work is split across SetThreads goroutines over kv heads and blocks of
+// their query rows (see attentionBlocked), so each kv head's keys and values
+// are read once per block of up to 16 query rows; the AVX-512 path runs q·k
+// and p·v on the matmul micro-kernels.
 func Attention(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, mask Mask) {
 	if nq < 0 || nk < 0 || qPos0 < 0 || nHeads <= 0 || nKV <= 0 || headDim <= 0 || nHeads%nKV != 0 ||
 		len(q) < nq*nHeads*headDim || len(out) < nq*nHeads*headDim ||
@@ -33,44 +31,7 @@ func Attention(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, 
 	active.attention(out, q, k, v, nq, qPos0, nk, nHeads, nKV, headDim, mask)
 }
 
-// attentionGeneric is Attention in plain Go, one (query, head) pair at a time.
+// attentionGeneric is Attention in plain Go (attentionBlocked with scalar loops).
 func attentionGeneric(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, mask Mask) {
-	group := nHeads / nKV
-	scale := float32(1 / math.Sqrt(float64(headDim)))
-	// Grain of a few (query, head) pairs per unit keeps goroutine count at SetThreads.
-	parallelFor(nq*nHeads, 1, func(lo, hi int) {
-		scores := make([]float32, nk) // [nk]
-		for t := lo; t < hi; t++ {
-			i, h := t/nHeads, t%nHeads
-			kvh := h / group
-			qv := q[t*headDim : t*headDim+headDim]
-			o := out[t*headDim : t*headDim+headDim]
-			clear(o)
-			lim := min(nk, mask.keyLimit(qPos0+i))
-			if lim <= 0 {
-				continue
-			}
-			mx := float32(math.Inf(-1))
-			for j := 0; j < lim; j++ {
-				kr := k[(j*nKV+kvh)*headDim : (j*nKV+kvh+1)*headDim]
-				s := dotF32(qv, kr) * scale
-				scores[j] = s
-				mx = max(mx, s)
-			}
-			var sum float64
-			for j := 0; j < lim; j++ {
-				e := expf(scores[j] - mx)
-				scores[j] = e
-				sum += float64(e)
-			}
-			inv := float32(1 / sum)
-			for j := 0; j < lim; j++ {
-				p := scores[j] * inv
-				vr := v[(j*nKV+kvh)*headDim : (j*nKV+kvh+1)*headDim]
-				for d, x := range vr {
-					o[d] += p * x
-				}
-			}
-		}
-	})
+	attentionBlocked(&scalarAttnOps, out, q, k, v, nq, qPos0, nk, nHeads, nKV, headDim, mask)
 }

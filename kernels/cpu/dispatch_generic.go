@@ -8,3 +8,6 @@ func detect() *impl { return &generic }
 func available() []*impl { return []*impl{&generic} }
 
 func readSum(b []uint64) uint64 { return readSumGeneric(b) }
+
+// attnOpsList lists the attention inner-loop sets this CPU can run.
+func attnOpsList() []*attnOps { return []*attnOps{&scalarAttnOps} }

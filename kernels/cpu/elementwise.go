@@ -39,8 +39,8 @@ func AddBias(x, b []float32, rows int) {
 	}
 }
 
-// siluMulVec is SiLUMul with exp(-g) from expRow (AVX-512 lanes), 256 at a time.
-func siluMulVec(gate, up []float32) {
+// siluMulRow is SiLUMul with exp(-g) from expRow, 256 at a time.
+func siluMulRow(gate, up []float32, expRow func([]float32, float32, float32) float64) {
 	up = up[:len(gate)]
 	var e [256]float32
 	for i := 0; i < len(gate); i += len(e) {

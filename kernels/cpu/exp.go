@@ -43,3 +43,23 @@ func expf(x float32) float32 {
 }
 
 var negInf = math.Inf(-1)
+
+// expRowGeneric sets x[i] = expf(x[i]·scale - bias) and returns Σ x[i] (float64).
+func expRowGeneric(x []float32, scale, bias float32) float64 {
+	var sum float64
+	for i, v := range x {
+		e := expf(v*scale - bias)
+		x[i] = e
+		sum += float64(e)
+	}
+	return sum
+}
+
+// maxRowGeneric returns max(x) (-Inf for an empty row).
+func maxRowGeneric(x []float32) float32 {
+	mx := float32(negInf)
+	for _, v := range x {
+		mx = max(mx, v)
+	}
+	return mx
+}

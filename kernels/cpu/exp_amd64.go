@@ -14,9 +14,9 @@ func expScaleSum(x *float32, n int, scale, bias float32) float32
 //go:noescape
 func maxF32(x *float32, n int) float32
 
-// expRow sets x[i] = exp(x[i]*scale - bias) for all i and returns the sum
+// expRowAVX512 sets x[i] = exp(x[i]*scale - bias) for all i and returns the sum
 // (float64): AVX-512 lanes when available, expf for the tail.
-func expRow(x []float32, scale, bias float32) float64 {
+func expRowAVX512(x []float32, scale, bias float32) float64 {
 	var sum float64
 	i := 0
 	if hasAVX512 {
@@ -36,8 +36,8 @@ func expRow(x []float32, scale, bias float32) float64 {
 	return sum
 }
 
-// maxRow returns max(x) (-Inf for an empty row).
-func maxRow(x []float32) float32 {
+// maxRowAVX512 returns max(x) (-Inf for an empty row).
+func maxRowAVX512(x []float32) float32 {
 	mx := float32(negInf)
 	i := 0
 	if hasAVX512 && len(x) >= 16 {
@@ -50,3 +50,6 @@ func maxRow(x []float32) float32 {
 	}
 	return mx
 }
+
+func softmaxAVX512(x []float32)        { softmaxRow(x, maxRowAVX512, expRowAVX512) }
+func siluMulAVX512(gate, up []float32) { siluMulRow(gate, up, expRowAVX512) }

@@ -38,46 +38,52 @@ func TestExpf(t *testing.T) {
 // within 1e-6 relative.
 func TestExpRow(t *testing.T) {
 	inf := float32(math.Inf(-1))
-	for _, n := range []int{0, 1, 15, 16, 17, 100, 1000} {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = -float32(i%200)*0.47 + float32(i%7)*0.01 // 0 .. -93.5
-		}
-		if n > 20 {
-			x[3], x[18] = inf, -1e30
-		}
-		orig := append([]float32(nil), x...)
-		const scale, bias = 0.75, -0.5
-		sum := expRow(x, scale, bias)
-		var want float64
-		for i, v := range orig {
-			arg := float64(v)*scale - bias
-			w := float32(math.Exp(arg))
-			if arg < -87.33654 {
-				w = 0
+	for oi, ops := range attnOpsList() {
+		expRow, maxRow := ops.expRow, ops.maxRow
+		for _, n := range []int{0, 1, 15, 16, 17, 100, 1000} {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = -float32(i%200)*0.47 + float32(i%7)*0.01 // 0 .. -93.5
 			}
-			want += float64(w)
-			tol := float64(w) * (math.Abs(arg)*0x1p-24 + 2.5e-7)
-			if math.Abs(float64(x[i]-w)) > tol && !(arg < -87 && x[i] < 1e-37) {
-				t.Fatalf("n=%d: exp(%v) = %v, want %v", n, arg, x[i], w)
+			if n > 20 {
+				x[3], x[18] = inf, -1e30
 			}
-		}
-		if math.Abs(sum-want) > 1e-6*want {
-			t.Fatalf("n=%d: sum %v, want %v", n, sum, want)
-		}
-		wantMax := float32(math.Inf(-1))
-		for _, v := range orig {
-			wantMax = max(wantMax, v)
-		}
-		if mx := maxRow(orig); mx != wantMax {
-			t.Fatalf("n=%d: maxRow = %v, want %v", n, mx, wantMax)
+			orig := append([]float32(nil), x...)
+			const scale, bias = 0.75, -0.5
+			sum := expRow(x, scale, bias)
+			var want float64
+			for i, v := range orig {
+				arg := float64(v)*scale - bias
+				w := float32(math.Exp(arg))
+				if arg < -87.33654 {
+					w = 0
+				}
+				want += float64(w)
+				tol := float64(w) * (math.Abs(arg)*0x1p-24 + 2.5e-7)
+				if math.Abs(float64(x[i]-w)) > tol && !(arg < -87 && x[i] < 1e-37) {
+					t.Fatalf("ops %d, n=%d: exp(%v) = %v, want %v", oi, n, arg, x[i], w)
+				}
+			}
+			if math.Abs(sum-want) > 1e-6*want {
+				t.Fatalf("n=%d: sum %v, want %v", n, sum, want)
+			}
+			wantMax := float32(math.Inf(-1))
+			for _, v := range orig {
+				wantMax = max(wantMax, v)
+			}
+			if mx := maxRow(orig); mx != wantMax {
+				t.Fatalf("n=%d: maxRow = %v, want %v", n, mx, wantMax)
+			}
 		}
 	}
-	if mx := maxRow(nil); !math.IsInf(float64(mx), -1) {
-		t.Fatalf("maxRow(nil) = %v", mx)
-	}
-	x := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, -1, 99}
-	if mx := maxRow(x); mx != 99 {
-		t.Fatalf("maxRow = %v, want 99", mx)
+	for _, ops := range attnOpsList() {
+		maxRow := ops.maxRow
+		if mx := maxRow(nil); !math.IsInf(float64(mx), -1) {
+			t.Fatalf("maxRow(nil) = %v", mx)
+		}
+		x := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, -1, 99}
+		if mx := maxRow(x); mx != 99 {
+			t.Fatalf("maxRow = %v, want 99", mx)
+		}
 	}
 }

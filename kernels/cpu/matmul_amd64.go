@@ -109,8 +109,8 @@ var (
 		matMulBF16: matMulBF16Tiled(&bf16AVX512),
 		matMulInt8: matMulInt8Tiled(&i8AVX512),
 		attention:  attentionAVX512,
-		softmax:    softmaxVec,
-		siluMul:    siluMulVec,
+		softmax:    softmaxAVX512,
+		siluMul:    siluMulAVX512,
 	}
 	// avx512bf16 is avx512 with MatMulBF16 on VDPBF16PS and split activations.
 	avx512bf16 = impl{
@@ -119,17 +119,17 @@ var (
 		matMulBF16: matMulBF16DP,
 		matMulInt8: matMulInt8Tiled(&i8AVX512),
 		attention:  attentionAVX512,
-		softmax:    softmaxVec,
-		siluMul:    siluMulVec,
+		softmax:    softmaxAVX512,
+		siluMul:    siluMulAVX512,
 	}
 	// avx2 is the same scheme on 8-lane AVX2 + FMA kernels (2 rows of x per
-	// tile) for CPUs without AVX-512; attention stays generic.
+	// tile) for CPUs without AVX-512; attention scores on them too.
 	avx2 = impl{
 		name:       "avx2",
 		matMulF32:  matMulF32Tiled(&f32AVX2),
 		matMulBF16: matMulBF16Tiled(&bf16AVX2),
 		matMulInt8: matMulInt8Tiled(&i8AVX2),
-		attention:  attentionGeneric,
+		attention:  attentionAVX2,
 		softmax:    softmaxGeneric,
 		siluMul:    siluMulGeneric,
 	}

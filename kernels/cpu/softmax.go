@@ -35,8 +35,8 @@ func softmaxGeneric(x []float32) {
 	}
 }
 
-// softmaxVec is Softmax on maxRow/expRow (AVX-512 lanes where available).
-func softmaxVec(x []float32) {
+// softmaxRow is Softmax on the given row max and exp.
+func softmaxRow(x []float32, maxRow func([]float32) float32, expRow func([]float32, float32, float32) float64) {
 	if len(x) == 0 {
 		return
 	}
