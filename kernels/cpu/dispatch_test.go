@@ -46,7 +46,7 @@ func TestFastMatchesGeneric(t *testing.T) {
 				magB := bf16Mag(x, wb, m, n, k)
 				p.matMulBF16(a, x, wb, m, n, k)
 				generic.matMulBF16(g, x, wb, m, n, k)
-				check("BF16", a, g, 2*tolBF16, magB)
+				check("BF16", a, g, 2*bf16Tol(p), magB)
 
 				magI := make([]float64, m*n)
 				for i := range m {

@@ -66,6 +66,19 @@ var kinds = []kind{
 		},
 	},
 	{
+		name: "dpbf16hi", wStep: 64, xStep: 64,
+		doc: "w: bf16 [4][ldw/2], 32 per block; x: bf16 [R][nblk][32] (activations rounded to bf16)",
+		loadW: func(b *bytes.Buffer, addr string, reg int) {
+			fmt.Fprintf(b, "\tVMOVDQU32 %s, Z%d\n", addr, reg)
+		},
+		loadX: func(b *bytes.Buffer, addr string, r int) {
+			fmt.Fprintf(b, "\tVMOVDQU32 %s, Z%d\n", addr, 20+2*r)
+		},
+		mac: func(b *bytes.Buffer, acc, w, r int) {
+			fmt.Fprintf(b, "\t%s\n", vdpbf16ps(acc, w, 20+2*r))
+		},
+	},
+	{
 		name: "bf16", wStep: 32, xStep: 64,
 		doc: "w: bf16 [4][ldw/2] widened exactly to fp32, 16 per block; x: fp32",
 		loadW: func(b *bytes.Buffer, addr string, reg int) {

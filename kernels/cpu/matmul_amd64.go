@@ -82,6 +82,18 @@ func i8avx21x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx i
 //go:noescape
 func i8avx22x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
 
+//go:noescape
+func dpbf16hi1x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func dpbf16hi2x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func dpbf16hi3x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
+//go:noescape
+func dpbf16hi4x4(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
+
 type tileKernel func(tile *float32, w unsafe.Pointer, ldw int, x unsafe.Pointer, ldx int, nblk int)
 
 // kernelSet is one ISA's micro-kernels for one weight format.
@@ -92,13 +104,14 @@ type kernelSet struct {
 }
 
 var (
-	dpbf16AVX512 = kernelSet{[4]tileKernel{dpbf161x4, dpbf162x4, dpbf163x4, dpbf164x4}, 4, 32}
-	bf16AVX512   = kernelSet{[4]tileKernel{bf161x4, bf162x4, bf163x4, bf164x4}, 4, 16}
-	f32AVX512    = kernelSet{[4]tileKernel{f321x4, f322x4, f323x4, f324x4}, 4, 16}
-	i8AVX512     = kernelSet{[4]tileKernel{i81x4, i82x4, i83x4, i84x4}, 4, 16}
-	bf16AVX2     = kernelSet{[4]tileKernel{bf16avx21x4, bf16avx22x4}, 2, 8}
-	f32AVX2      = kernelSet{[4]tileKernel{f32avx21x4, f32avx22x4}, 2, 8}
-	i8AVX2       = kernelSet{[4]tileKernel{i8avx21x4, i8avx22x4}, 2, 8}
+	dpbf16AVX512   = kernelSet{[4]tileKernel{dpbf161x4, dpbf162x4, dpbf163x4, dpbf164x4}, 4, 32}
+	dpbf16hiAVX512 = kernelSet{[4]tileKernel{dpbf16hi1x4, dpbf16hi2x4, dpbf16hi3x4, dpbf16hi4x4}, 4, 32}
+	bf16AVX512     = kernelSet{[4]tileKernel{bf161x4, bf162x4, bf163x4, bf164x4}, 4, 16}
+	f32AVX512      = kernelSet{[4]tileKernel{f321x4, f322x4, f323x4, f324x4}, 4, 16}
+	i8AVX512       = kernelSet{[4]tileKernel{i81x4, i82x4, i83x4, i84x4}, 4, 16}
+	bf16AVX2       = kernelSet{[4]tileKernel{bf16avx21x4, bf16avx22x4}, 2, 8}
+	f32AVX2        = kernelSet{[4]tileKernel{f32avx21x4, f32avx22x4}, 2, 8}
+	i8AVX2         = kernelSet{[4]tileKernel{i8avx21x4, i8avx22x4}, 2, 8}
 )
 
 var (
@@ -117,6 +130,19 @@ var (
 		name:       "avx512bf16",
 		matMulF32:  matMulF32Tiled(&f32AVX512),
 		matMulBF16: matMulBF16DP,
+		matMulInt8: matMulInt8Tiled(&i8AVX512),
+		attention:  attentionAVX512,
+		softmax:    softmaxAVX512,
+		siluMul:    siluMulAVX512,
+	}
+	// avx512bf16lowp rounds the activations to bf16 (one VDPBF16PS per
+	// block): half the compute of avx512bf16, so 4-8-row matmuls stay
+	// memory-bound, at ~2⁻⁹ relative error per activation. Opt-in only
+	// (DLMSTREAM_KERNELS=avx512bf16lowp); it is what PyTorch's bf16 does.
+	avx512bf16lowp = impl{
+		name:       "avx512bf16lowp",
+		matMulF32:  matMulF32Tiled(&f32AVX512),
+		matMulBF16: matMulBF16DPHi,
 		matMulInt8: matMulInt8Tiled(&i8AVX512),
 		attention:  attentionAVX512,
 		softmax:    softmaxAVX512,
@@ -150,7 +176,7 @@ func available() []*impl {
 		l = append(l, &avx512)
 	}
 	if hasAVX512 && cpu.X86.HasAVX512BF16 {
-		l = append(l, &avx512bf16)
+		l = append(l, &avx512bf16, &avx512bf16lowp)
 	}
 	return l
 }
@@ -338,6 +364,32 @@ func matMulBF16DP(out, x []float32, w []uint16, m, n, k int) {
 	}
 	t := tiled{m: m, n: n, ks: &dpbf16AVX512,
 		w: unsafe.Pointer(&w[0]), ldw: 2 * k, x: unsafe.Pointer(&xs[0]), ldx: nblk * 128,
+		nblk: nblk, p0: nblk * 32, hasTail: k%32 != 0,
+		dot: func(i, j, p0 int) float32 { return dotBF16(x[i*k:i*k+k], w[j*k:j*k+k], p0) },
+	}
+	t.run(out)
+}
+
+// matMulBF16DPHi: VDPBF16PS with the activations rounded to bf16 (round to
+// nearest even), laid out [m][nblk][32]; the k%32 tail uses fp32 x in Go.
+func matMulBF16DPHi(out, x []float32, w []uint16, m, n, k int) {
+	if m == 0 || n == 0 || k < 32 {
+		matMulBF16Generic(out, x, w, m, n, k)
+		return
+	}
+	nblk := k / 32
+	bufp := splitPool.Get().(*[]uint16)
+	defer splitPool.Put(bufp)
+	need := m * nblk * 32
+	if cap(*bufp) < need {
+		*bufp = make([]uint16, need)
+	}
+	xs := (*bufp)[:need] // [m][nblk*32]
+	for i := range m {
+		F32ToBF16(xs[i*nblk*32:(i+1)*nblk*32], x[i*k:i*k+nblk*32])
+	}
+	t := tiled{m: m, n: n, ks: &dpbf16hiAVX512,
+		w: unsafe.Pointer(&w[0]), ldw: 2 * k, x: unsafe.Pointer(&xs[0]), ldx: nblk * 64,
 		nblk: nblk, p0: nblk * 32, hasTail: k%32 != 0,
 		dot: func(i, j, p0 int) float32 { return dotBF16(x[i*k:i*k+k], w[j*k:j*k+k], p0) },
 	}
