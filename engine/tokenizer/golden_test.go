@@ -206,3 +206,46 @@ func TestQwen3ChatGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestVariantsGolden patches the Qwen3 tokenizer.json the way the script
+// did (GPT-2 ByteLevel with and without prefix space, the cl100k pattern,
+// an unknown pattern on the regexp2 path, ignore_merges) and compares.
+func TestVariantsGolden(t *testing.T) {
+	qwen3(t)
+	type row struct {
+		Variant string         `json:"variant"`
+		Top     map[string]any `json:"top"`
+		Model   map[string]any `json:"model"`
+		encodeCase
+	}
+	var tok *Tokenizer
+	n := 0
+	for _, r := range readJSONL[row](t, "variants_golden.jsonl") {
+		if r.Top != nil || r.Model != nil {
+			var file map[string]any
+			if err := json.Unmarshal(qwen3JSON, &file); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range r.Top {
+				file[k] = v
+			}
+			model := file["model"].(map[string]any)
+			for k, v := range r.Model {
+				model[k] = v
+			}
+			data, err := json.Marshal(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok, err = FromJSON(data, nil); err != nil {
+				t.Fatalf("%s: %v", r.Variant, err)
+			}
+			continue
+		}
+		t.Run(r.Variant, func(t *testing.T) { checkEncode(t, tok, n, r.encodeCase) })
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no variant cases")
+	}
+}

@@ -20,6 +20,8 @@ Outputs (deterministic; re-running gives identical files):
   testdata/tokenizer/qwen3/chat_golden.jsonl    messages -> rendered template
   testdata/tokenizer/qwen3/added_golden.jsonl   extra added tokens (lstrip/rstrip/
                                                 single_word/normalized) -> ids
+  testdata/tokenizer/qwen3/variants_golden.jsonl the Qwen3 file with GPT-2 ByteLevel,
+                                                cl100k, an unknown regex, ignore_merges
 """
 
 import gzip
@@ -382,6 +384,45 @@ def added_golden(tok):
     return defs, rows
 
 
+CL100K = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
+          r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+# Variants of the Qwen3 tokenizer.json: (name, {top-level key: new value},
+# {model key: new value}). The Go test applies the same patches.
+VARIANTS = [
+    ("gpt2_bytelevel", {"normalizer": None, "pre_tokenizer": {
+        "type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}}, {}),
+    ("gpt2_prefix_space", {"normalizer": None, "pre_tokenizer": {
+        "type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}}, {}),
+    ("cl100k_split", {"normalizer": None, "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": CL100K}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}]}}, {}),
+    ("unknown_regex", {"pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": r"\p{L}+|\p{N}+|\s+|[^\s\p{L}\p{N}]+"}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}]}}, {}),
+    ("ignore_merges", {}, {"ignore_merges": True}),
+]
+
+
+def variants_golden():
+    with gzip.open(os.path.join(DIR, "tokenizer.json.gz"), "rt", encoding="utf-8") as f:
+        base = f.read()
+    texts = FIXED + random_cases(60, seed=5)
+    rows = []
+    for name, top, model in VARIANTS:
+        d = json.loads(base)
+        d.update(top)
+        d["model"].update(model)
+        tok = Tokenizer.from_str(json.dumps(d))
+        rows.append({"variant": name, "top": top, "model": model})
+        for t in texts:
+            ids = tok.encode(t, add_special_tokens=False).ids
+            rows.append({"variant": name, "text": t, "ids": ids,
+                         "decoded": tok.decode(ids, skip_special_tokens=False),
+                         "decoded_skip": tok.decode(ids, skip_special_tokens=True)})
+    return rows
+
+
 def main():
     print("tokenizers", tokenizers.__version__, "jinja2", jinja2.__version__, file=sys.stderr)
     tok = load_tokenizer()
@@ -390,6 +431,7 @@ def main():
     write_jsonl(os.path.join(DIR, "chat_golden.jsonl"), chat_golden())
     defs, rows = added_golden(load_tokenizer())
     write_jsonl(os.path.join(DIR, "added_golden.jsonl"), [{"added_tokens": defs}] + rows)
+    write_jsonl(os.path.join(DIR, "variants_golden.jsonl"), variants_golden())
 
 
 if __name__ == "__main__":
