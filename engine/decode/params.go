@@ -1,0 +1,78 @@
+package decode
+
+import (
+	"errors"
+	"fmt"
+
+	"dlmstream/kernels/cpu"
+)
+
+// Params configure one generation.
+type Params struct {
+	// MaxNew bounds the generated tokens (the output is truncated to it).
+	MaxNew int
+	// Policy picks the positions to commit at each step (default:
+	// StaticTopK with Steps = block size, i.e. one token per step).
+	Policy Policy
+	// Sampling chooses each position's token (zero value: greedy).
+	Sampling Sampling
+	// Stop ids end the generation; the output keeps the first stop id and
+	// nothing after it.
+	Stop []int32
+	// SubBlock is Fast-dLLM v2's sub-block size (0: 8, capped at the block).
+	SubBlock int
+	// BlockCache enables Fast-dLLM v2's sub-block cache: once a sub-block's
+	// first token is decoded, only the sub-block is recomputed, attending to
+	// the block's K/V from the last full-block forward (approximate).
+	BlockCache bool
+	// NoCache recomputes the whole sequence at every forward instead of
+	// using the committed-block KV cache. Only for tests: the block-causal
+	// cache is exact, so outputs must be token-identical.
+	NoCache bool
+	// OnBlock, if set, receives each block's final generated tokens as soon
+	// as the block is committed (streaming).
+	OnBlock func(tokens []int32)
+}
+
+// Arch is what the decoder needs to know of a model.
+type Arch struct {
+	Block   int   // training block size B (1 for autoregressive decoding)
+	Shifted bool  // logits row i predicts position i+1
+	MaskID  int32 // the mask token id
+	Vocab   int
+	// Causal marks a plain autoregressive model (no mask token; Block 1).
+	Causal bool
+}
+
+func (a Arch) mask() cpu.Mask {
+	if a.Block <= 1 {
+		return cpu.Mask{Kind: cpu.Causal}
+	}
+	return cpu.Mask{Kind: cpu.BlockCausal, Block: a.Block}
+}
+
+func (p *Params) validate(a Arch, promptLen int) error {
+	switch {
+	case promptLen == 0:
+		return errors.New("decode: empty prompt")
+	case p.MaxNew <= 0:
+		return fmt.Errorf("decode: MaxNew must be positive, got %d", p.MaxNew)
+	case a.Block <= 0:
+		return fmt.Errorf("decode: block size must be positive, got %d", a.Block)
+	case a.Vocab <= 0:
+		return fmt.Errorf("decode: vocabulary size must be positive")
+	case !a.Causal && (a.MaskID < 0 || int(a.MaskID) >= a.Vocab):
+		return fmt.Errorf("decode: mask token id %d outside the vocabulary [0, %d)", a.MaskID, a.Vocab)
+	}
+	if p.Policy == nil {
+		p.Policy = StaticTopK{Steps: a.Block}
+	}
+	if st, ok := p.Policy.(Stateful); ok {
+		p.Policy = st.Fresh()
+	}
+	if p.SubBlock <= 0 {
+		p.SubBlock = 8
+	}
+	p.SubBlock = min(p.SubBlock, a.Block)
+	return nil
+}

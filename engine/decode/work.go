@@ -1,0 +1,34 @@
+package decode
+
+import "dlmstream/kernels/cpu"
+
+// Work is the forward pass a sequence needs next. The engine turns it into
+// a model.Seq over the sequence's KV cache, runs it (batched with other
+// sequences' work), applies Truncate, and hands the logits back via Apply.
+type Work struct {
+	Tokens []int32 // tokens at absolute positions [Pos, Pos+len)
+	Pos    int
+	KeyLen int // 0: Pos+len(Tokens)
+	Mask   cpu.Mask
+	// Store commits the rows [Pos, Pos+len) to the cache; Truncate >= 0 then
+	// cuts the committed length back to Truncate (rows after it stay as
+	// scratch K/V). This fuses a block's commit with the next block's first
+	// denoising step in one forward.
+	Store    bool
+	Truncate int
+	// LogitRows are the rows of Tokens whose logits Apply expects, in order.
+	LogitRows []int
+}
+
+// Sequence is one generation in progress.
+type Sequence interface {
+	// Next returns the forward the sequence needs; ok is false when done.
+	Next() (w Work, ok bool)
+	// Apply consumes logits [len(w.LogitRows), V] of the last Next's work.
+	// It may modify logits.
+	Apply(logits []float32)
+	// Output is the generated tokens so far (final ones only).
+	Output() []int32
+	// Forwards counts the forward passes applied.
+	Forwards() int
+}
