@@ -57,7 +57,8 @@ func init() {
 	}
 }
 
-// Path names the active kernel path: "avx512bf16", "avx512", "avx2" or "generic".
+// Path names the active kernel path: "avx512bf16", "avx512", "avx2" or
+// "generic" (or "avx512bf16lowp" when forced by DLMSTREAM_KERNELS).
 func Path() string { return active.name }
 
 var threads atomic.Int32

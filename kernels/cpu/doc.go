@@ -22,16 +22,19 @@
 //     except MatMulBF16 uses VDPBF16PS with the activations split into two
 //     bf16 halves, hi = bf16(x) and lo = bf16(x - hi), accumulating w·hi +
 //     w·lo in fp32 (≈16 mantissa bits of x instead of bf16's 8).
+//   - avx512bf16lowp (opt-in only, via DLMSTREAM_KERNELS): avx512bf16 with
+//     the activations rounded to bf16, one VDPBF16PS per block, as PyTorch's
+//     bf16 matmul does: ~2⁻⁹ relative error per activation.
 //
 // # Precision (measured by TestMatMulBF16Precision, k = 2048, normal x)
 //
 // Max |error| / Σ|x·w| against a float64 reference: generic 5.4e-8, avx2
 // 4.5e-8, avx512 2.6e-8 (exact bf16 widening, fp32 accumulation), and
 // avx512bf16 2.3e-7 (split activations; max abs error 6e-6 on outputs of
-// magnitude ~1). The widened-FMA avx512 path is as fast as VDPBF16PS on
-// the Zen 4/5 machines measured (both are limited by one 512-bit FMA or
-// dot-product per cycle per core once compute-bound), so DLMSTREAM_KERNELS=avx512
-// buys exact fp32 products at no cost there.
+// magnitude ~1), avx512bf16lowp 1.8e-4 (max abs error 4.6e-3). On the
+// 2-core AMD EPYC development machine the exact widened-FMA avx512 path runs
+// as fast as split VDPBF16PS (within noise at m = 1..32), so
+// DLMSTREAM_KERNELS=avx512 buys exact fp32 products at no cost there.
 //
 // Softmax, SiLU and attention use expf (float32 Cody-Waite + Cephes
 // polynomial, within 1-2 ulp); RMSNorm sums squares in float64; RoPE
