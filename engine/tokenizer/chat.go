@@ -68,8 +68,11 @@ func parseChatConfig(configJSON []byte) (*chatConfig, error) {
 	switch {
 	case !strings.Contains(tmpl, "<|im_start|>"):
 		return &chatConfig{}, nil // not ChatML: refused on use
-	case strings.Contains(tmpl, "<think>") || strings.Contains(tmpl, "enable_thinking"):
+	case strings.Contains(tmpl, "enable_thinking"):
 		return &chatConfig{style: chatQwen3}, nil
+	case strings.Contains(tmpl, "<think>"):
+		// QwQ and Qwen3-2507 variants treat reasoning differently.
+		return &chatConfig{}, nil
 	default:
 		c := &chatConfig{style: chatQwen25}
 		if m := defaultSystemRE.FindStringSubmatch(tmpl); m != nil {
@@ -80,9 +83,18 @@ func parseChatConfig(configJSON []byte) (*chatConfig, error) {
 }
 
 // ApplyChatTemplate renders msgs as the model's ChatML prompt, the same
-// string HF's apply_chat_template(..., tokenize=False) gives. It supports
-// the Qwen3 template (reasoning blocks, enable_thinking) and Qwen2/2.5-style
-// templates (default system prompt); anything else is an error.
+// string HF's apply_chat_template(..., tokenize=False) gives. The dialect is
+// chosen from tokenizer_config.json's chat_template:
+//
+//   - mentions enable_thinking: Qwen3 (reasoning blocks of the latest
+//     assistant turns kept, others dropped; EnableThinking=false adds an
+//     empty think block to the generation prompt);
+//   - other ChatML without <think>: Qwen2/Qwen2.5 (plain turns, the
+//     template's literal default system turn when the first message is not
+//     a system message, consecutive tool messages grouped);
+//   - anything else (no <|im_start|>, or other reasoning dialects): error.
+//
+// Only Qwen3 is checked against HF goldens; no Jinja engine is involved.
 func (t *Tokenizer) ApplyChatTemplate(msgs []Message, opts ChatOptions) (string, error) {
 	if t.chat == nil {
 		return "", errors.New("tokenizer: no chat_template (tokenizer_config.json missing or without one)")
@@ -97,7 +109,7 @@ func (t *Tokenizer) ApplyChatTemplate(msgs []Message, opts ChatOptions) (string,
 	case chatQwen25:
 		renderQwen25(&sb, msgs, t.chat.defaultSystem)
 	default:
-		return "", errors.New("tokenizer: chat_template is not a supported ChatML template")
+		return "", errors.New("tokenizer: chat_template is not a supported ChatML dialect (Qwen3 or Qwen2/2.5)")
 	}
 	if opts.AddGenerationPrompt {
 		sb.WriteString("<|im_start|>assistant\n")

@@ -34,10 +34,10 @@ type Tokenizer struct {
 	byteLevelDecoder bool
 	chat             *chatConfig
 
-	idToToken []string // by id; "" where unused
-	decoded   [][]byte // bytes each id decodes to
-	special   []bool   // by id
-	addedByID map[int32]*addedToken
+	idToToken      []string // by id; "" where unused
+	decoded        [][]byte // bytes each id decodes to
+	special        []bool   // by id
+	addedByContent map[string]int32
 }
 
 // buildIndex fills the id-indexed tables after loading.
@@ -52,7 +52,7 @@ func (t *Tokenizer) buildIndex() {
 	t.idToToken = make([]string, n)
 	t.special = make([]bool, n)
 	t.decoded = make([][]byte, n)
-	t.addedByID = make(map[int32]*addedToken, len(t.added))
+	t.addedByContent = make(map[string]int32, len(t.added))
 	for tok, id := range t.model.vocab {
 		if id >= 0 {
 			t.idToToken[id] = tok
@@ -61,7 +61,7 @@ func (t *Tokenizer) buildIndex() {
 	for _, a := range t.added {
 		t.idToToken[a.ID] = a.Content
 		t.special[a.ID] = a.Special
-		t.addedByID[a.ID] = a
+		t.addedByContent[a.Content] = a.ID
 	}
 	for id, tok := range t.idToToken {
 		if t.byteLevelDecoder {
@@ -101,10 +101,8 @@ func (t *Tokenizer) Encode(text string) []int32 {
 
 // TokenID returns the id of a vocabulary entry or added token.
 func (t *Tokenizer) TokenID(tok string) (int32, bool) {
-	for _, a := range t.added {
-		if a.Content == tok {
-			return a.ID, true
-		}
+	if id, ok := t.addedByContent[tok]; ok {
+		return id, true
 	}
 	id, ok := t.model.vocab[tok]
 	return id, ok

@@ -273,3 +273,51 @@ func TestConcurrentEncode(t *testing.T) {
 		}
 	}
 }
+
+func TestChatTemplateDialects(t *testing.T) {
+	tests := []struct {
+		name     string
+		template string
+		ok       bool
+	}{
+		{"qwen3", `<|im_start|>{% if enable_thinking is false %}<think>{% endif %}`, true},
+		{"chatml", `{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}`, true},
+		{"qwq", `<|im_start|>assistant\n<think>\n`, false},
+		{"llama", `<|start_header_id|>{{ m.role }}<|end_header_id|>`, false},
+	}
+	for _, tc := range tests {
+		cfg, _ := json.Marshal(map[string]string{"chat_template": tc.template})
+		tok, err := FromJSON(tinyJSON(t, nil), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = tok.ApplyChatTemplate([]Message{{"user", "x"}}, ChatOptions{})
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+	// A list of named templates uses "default".
+	cfg := `{"chat_template": [{"name": "tool_use", "template": "x"}, {"name": "default", "template": "<|im_start|>"}]}`
+	tok, err := FromJSON(tinyJSON(t, nil), []byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tok.ApplyChatTemplate([]Message{{"user", "x"}}, ChatOptions{}); err != nil {
+		t.Errorf("named templates: %v", err)
+	}
+}
+
+// TestEncodeInvalidUTF8 encodes raw bytes that are not UTF-8: they are
+// byte-level tokens and decode to U+FFFD.
+func TestEncodeInvalidUTF8(t *testing.T) {
+	tok := qwen3(t)
+	for _, s := range []string{"\xff", "a\xe4\xbdb", "\x80\x80 x", "你\xe5"} {
+		ids := tok.Encode(s)
+		if len(ids) == 0 {
+			t.Errorf("Encode(%q) is empty", s)
+		}
+		if got, want := tok.Decode(ids, false), lossyUTF8([]byte(s)); got != want {
+			t.Errorf("Decode(Encode(%q)) = %q, want %q", s, got, want)
+		}
+	}
+}
