@@ -321,3 +321,37 @@ func TestEncodeInvalidUTF8(t *testing.T) {
 		}
 	}
 }
+
+// TestByteFallbackModel covers a non-byte-level BPE with byte_fallback, an
+// unknown token and no decoder. Expected values come from HF tokenizers
+// 0.23.3 on the same JSON.
+func TestByteFallbackModel(t *testing.T) {
+	const j = `{"normalizer": null, "pre_tokenizer": null, "decoder": null,
+	  "model": {"type": "BPE", "dropout": null, "unk_token": "<unk>", "continuing_subword_prefix": null,
+	    "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": true, "ignore_merges": false,
+	    "vocab": {"a": 0, "b": 1, "ab": 2, "<0xC3>": 3, "<0xA9>": 4, "<unk>": 5, " ": 6}, "merges": ["a b"]}}`
+	tok, err := FromJSON([]byte(j), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		text    string
+		ids     []int32
+		decoded string
+	}{
+		{"ab", []int32{2}, "ab"},
+		{"abé", []int32{2, 3, 4}, "ab <0xC3> <0xA9>"},
+		{"a€b", []int32{0, 5, 1}, "a <unk> b"},
+		{"a b", []int32{0, 6, 1}, "a   b"},
+		{"zz", []int32{5, 5}, "<unk> <unk>"},
+	}
+	for _, tc := range tests {
+		ids := tok.Encode(tc.text)
+		if !equalIDs(ids, tc.ids) {
+			t.Errorf("Encode(%q) = %v, want %v", tc.text, ids, tc.ids)
+		}
+		if got := tok.Decode(tc.ids, false); got != tc.decoded {
+			t.Errorf("Decode(%v) = %q, want %q", tc.ids, got, tc.decoded)
+		}
+	}
+}
