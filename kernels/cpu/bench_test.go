@@ -118,3 +118,18 @@ func BenchmarkAttention(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSoftmax: one row over a Qwen vocabulary.
+func BenchmarkSoftmax(b *testing.B) {
+	x0 := randF32(rand.New(rand.NewPCG(9, 9)), 151936, 20)
+	x := make([]float32, len(x0))
+	for _, p := range available() {
+		b.Run(fmt.Sprintf("vocab151936/%s", p.name), func(b *testing.B) {
+			b.SetBytes(int64(4 * len(x)))
+			for b.Loop() {
+				copy(x, x0)
+				p.softmax(x)
+			}
+		})
+	}
+}
