@@ -49,15 +49,22 @@ type candidate struct {
 
 // wordScratch holds the reusable buffers of one encodePiece call.
 type wordScratch struct {
-	syms []symbol
-	heap []candidate
-	buf  []byte
+	syms  []symbol
+	heap  []candidate
+	buf   []byte
+	ids   []int32
+	pairs []merge
 }
+
+// shortWord is the longest piece (in symbols) merged by the quadratic scan
+// instead of the heap.
+const shortWord = 48
 
 var scratchPool = sync.Pool{New: func() any { return new(wordScratch) }}
 
-// encodePiece appends the ids of one pre-tokenized piece to out.
-func (m *bpe) encodePiece(piece string, out []int32) []int32 {
+// encodePiece appends the ids of one pre-tokenized piece to out; ws is
+// the caller's scratch space.
+func (m *bpe) encodePiece(piece string, out []int32, ws *wordScratch) []int32 {
 	if m.useCache && len(piece) <= maxCachedPiece {
 		m.cacheMu.Lock()
 		ids, ok := m.cache[piece]
@@ -67,9 +74,7 @@ func (m *bpe) encodePiece(piece string, out []int32) []int32 {
 		}
 	}
 	start := len(out)
-	ws := scratchPool.Get().(*wordScratch)
 	out = m.encodeWord(piece, out, ws)
-	scratchPool.Put(ws)
 	if m.useCache && len(piece) <= maxCachedPiece {
 		ids := append([]int32(nil), out[start:]...)
 		m.cacheMu.Lock()
@@ -93,6 +98,10 @@ func (m *bpe) encodeWord(piece string, out []int32, ws *wordScratch) []int32 {
 	ws.syms = syms
 	if len(syms) == 0 {
 		return out
+	}
+
+	if len(syms) <= shortWord {
+		return m.mergeShort(syms, out, ws)
 	}
 
 	// Merge the lowest-ranked pair first, the leftmost among equal ranks,
@@ -137,6 +146,49 @@ func (m *bpe) encodeWord(piece string, out []int32, ws *wordScratch) []int32 {
 		out = append(out, syms[i].id)
 	}
 	return out
+}
+
+// mergeShort applies the same merge order as the heap loop (lowest rank,
+// then leftmost) by scanning the pair ranks, which is faster for the short
+// pieces that make up most text.
+func (m *bpe) mergeShort(syms []symbol, out []int32, ws *wordScratch) []int32 {
+	const none = int32(1<<31 - 1)
+	ids := ws.ids[:0]
+	for i := range syms {
+		ids = append(ids, syms[i].id)
+	}
+	pairs := ws.pairs[:0] // pairs[i]: merge of ids[i] and ids[i+1]
+	lookup := func(a, b int32) merge {
+		if mg, ok := m.merges[pairKey(a, b)]; ok {
+			return mg
+		}
+		return merge{rank: none}
+	}
+	for i := 0; i+1 < len(ids); i++ {
+		pairs = append(pairs, lookup(ids[i], ids[i+1]))
+	}
+	for len(pairs) > 0 {
+		best := 0
+		for i := 1; i < len(pairs); i++ {
+			if pairs[i].rank < pairs[best].rank {
+				best = i
+			}
+		}
+		if pairs[best].rank == none {
+			break
+		}
+		ids[best] = pairs[best].newID
+		ids = append(ids[:best+1], ids[best+2:]...)
+		pairs = append(pairs[:best], pairs[best+1:]...)
+		if best > 0 {
+			pairs[best-1] = lookup(ids[best-1], ids[best])
+		}
+		if best < len(pairs) {
+			pairs[best] = lookup(ids[best], ids[best+1])
+		}
+	}
+	ws.ids, ws.pairs = ids, pairs
+	return append(out, ids...)
 }
 
 // wholeToken looks the whole piece up in the vocabulary (ignore_merges).

@@ -76,7 +76,9 @@ func (t *Tokenizer) buildIndex() {
 // BOS/EOS is added.
 func (t *Tokenizer) Encode(text string) []int32 {
 	out := make([]int32, 0, len(text)/3+1)
-	emit := func(piece string) { out = t.model.encodePiece(piece, out) }
+	ws := scratchPool.Get().(*wordScratch)
+	defer scratchPool.Put(ws)
+	emit := func(piece string) { out = t.model.encodePiece(piece, out, ws) }
 	var segBuf [16]segment
 	for _, seg := range t.rawAdded.split(text, segBuf[:0]) {
 		if seg.tok != nil {
