@@ -94,7 +94,8 @@ func parseChatConfig(configJSON []byte) (*chatConfig, error) {
 //     a system message, consecutive tool messages grouped);
 //   - anything else (no <|im_start|>, or other reasoning dialects): error.
 //
-// Only Qwen3 is checked against HF goldens; no Jinja engine is involved.
+// Qwen3 is checked against jinja2 goldens in testdata; the Qwen2.5 path has
+// hand-written tests. No Jinja engine is involved.
 func (t *Tokenizer) ApplyChatTemplate(msgs []Message, opts ChatOptions) (string, error) {
 	if t.chat == nil {
 		return "", errors.New("tokenizer: no chat_template (tokenizer_config.json missing or without one)")

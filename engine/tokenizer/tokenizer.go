@@ -18,6 +18,12 @@
 // add_special_tokens=False). Invalid UTF-8 in Encode's input is encoded as
 // raw bytes (HF only accepts valid strings). A Tokenizer is safe for
 // concurrent use.
+//
+// # Goldens
+//
+// The tests compare with HF output stored under testdata/tokenizer/qwen3;
+// `python3 tools/reference/tokenizer_golden.py` (see its header for the
+// pinned venv) regenerates them.
 package tokenizer
 
 // Tokenizer encodes text to token ids and back. Build it with Load or
