@@ -43,8 +43,8 @@
 // # Threads and blocking
 //
 // Matmuls split the n output features across SetThreads goroutines; inside
-// a thread, panels of ~256 KiB of weights stay in L2 while every block of
-// 4 rows of x (L1) sweeps them, so each weight byte comes from DRAM once
-// per call whatever m is. Decoding a block of 4-8 tokens therefore costs
+// a thread, each block of 4 weight rows stays in L1 while every block of
+// 4 rows of x sweeps it, so each weight byte comes from DRAM once per call
+// whatever m is. Decoding a block of 4-8 tokens therefore costs
 // about as much weight traffic as one token (block diffusion's premise).
 package cpu
