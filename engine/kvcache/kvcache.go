@@ -36,6 +36,9 @@ func NewPool(layers, kvDim int, budget int64) *Pool {
 // RowBytes is the memory one position costs across all layers (K and V, fp32).
 func (p *Pool) RowBytes() int64 { return int64(p.Layers) * int64(p.KVDim) * 2 * 4 }
 
+// Budget is the pool's byte budget (0 = unlimited).
+func (p *Pool) Budget() int64 { return p.budget }
+
 // Used reports the bytes currently reserved.
 func (p *Pool) Used() int64 { p.mu.Lock(); defer p.mu.Unlock(); return p.used }
 

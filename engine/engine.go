@@ -1,0 +1,313 @@
+// Package engine serves generation requests from many goroutines on one
+// loaded model: requests are tokenized, admitted by the scheduler within a
+// KV memory budget, and decoded together, one batched forward per step, by
+// a single loop goroutine. Committed blocks stream back as soon as they are
+// final. One engine per process and model directory (Shared) serves every
+// Beam DoFn instance of a worker.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"dlmstream/engine/decode"
+	"dlmstream/engine/kvcache"
+	"dlmstream/engine/model"
+	_ "dlmstream/engine/model/qwen" // registers the Qwen family
+	"dlmstream/engine/sched"
+	"dlmstream/engine/tokenizer"
+)
+
+// ErrBusy is returned by Generate when the engine's bounded queue is full.
+var ErrBusy = sched.ErrBusy
+
+// Options configure an engine. The zero value works.
+type Options struct {
+	// WeightType converts weights at load: "", "bf16", "int8" (see model.LoadOptions).
+	WeightType string
+	// MaxQueue bounds requests waiting for admission (default 64).
+	MaxQueue int
+	// MaxRunning bounds sequences decoded together (default 16).
+	MaxRunning int
+	// KVBudget bounds the KV cache of all running requests, in bytes
+	// (default 1 GiB).
+	KVBudget int64
+	// MaxRows bounds the token rows of one forward (activations; default 512).
+	MaxRows int
+	// MaxLogitRows bounds the rows per forward that get vocabulary logits
+	// (default 128): logits are computed only for masked positions.
+	MaxLogitRows int
+	// Progress reports checkpoint loading (see model.LoadOptions).
+	Progress func(done, total int64)
+}
+
+// Request is one generation.
+type Request struct {
+	ID string
+	// Messages are chat turns rendered with the tokenizer's chat template
+	// (with the generation prompt); if empty, Prompt is used as raw text,
+	// and if that is empty too, Tokens as token ids.
+	Messages []tokenizer.Message
+	Prompt   string
+	Tokens   []int32
+	// MaxNewTokens bounds the output (default 128).
+	MaxNewTokens int
+	// Policy chooses positions to commit per step (default: the model's
+	// one-token-per-step static schedule). Stateful policies are copied per
+	// request.
+	Policy   decode.Policy
+	Sampling decode.Sampling
+	// Autoregressive decodes with block size 1 on the same weights (the
+	// baseline every speed claim is measured against).
+	Autoregressive bool
+	// SubBlock and BlockCache tune Fast-dLLM v2 decoding (see decode.Params).
+	SubBlock   int
+	BlockCache bool
+	// Stream, if set, receives the text of each committed block as soon as
+	// it is final (UTF-8 sequences split across blocks are held back).
+	Stream func(text string)
+}
+
+// Result is a finished generation.
+type Result struct {
+	ID       string
+	Text     string
+	TokenIDs []int32
+	Tokens   int // generated tokens
+	Forwards int // forward passes this request took part in
+	Elapsed  time.Duration
+	Queued   time.Duration // time waiting for admission and the first step
+}
+
+// Engine is a loaded model with its scheduler loop.
+type Engine struct {
+	Model model.Model
+	Tok   *tokenizer.Tokenizer
+	arch  decode.Arch
+	stop  []int32
+	sch   *sched.Scheduler
+	pool  *kvcache.Pool
+	quit  chan struct{}
+	wg    sync.WaitGroup
+	once  sync.Once
+}
+
+// New loads dir and starts the engine's loop.
+func New(dir string, opts Options) (*Engine, error) {
+	m, err := model.Load(dir, model.LoadOptions{WeightType: opts.WeightType, Progress: opts.Progress})
+	if err != nil {
+		return nil, err
+	}
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	gen, err := model.LoadGenerationConfig(dir)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	e, err := NewWithModel(m, tok, opts)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	for _, id := range slices.Concat(gen.EOSTokenID, []int(m.Config().EOSTokenID)) {
+		if !slices.Contains(e.stop, int32(id)) {
+			e.stop = append(e.stop, int32(id))
+		}
+	}
+	return e, nil
+}
+
+// NewWithModel starts an engine on an already built model (random-weight
+// benchmarks, tests). tok may be nil when requests carry token ids.
+func NewWithModel(m model.Model, tok *tokenizer.Tokenizer, opts Options) (*Engine, error) {
+	mask := int32(-1)
+	if tok != nil {
+		for _, name := range []string{"<|MASK|>", "|<MASK>|", "<|mask|>", "<mask>"} {
+			if id, ok := tok.TokenID(name); ok {
+				mask = id
+				break
+			}
+		}
+	}
+	arch, err := decode.ArchOf(m, mask, false)
+	if err != nil {
+		return nil, err
+	}
+	if opts.KVBudget <= 0 {
+		opts.KVBudget = 1 << 30
+	}
+	cfg := m.Config()
+	pool := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), opts.KVBudget)
+	e := &Engine{
+		Model: m, Tok: tok, arch: arch, pool: pool, quit: make(chan struct{}),
+		sch: sched.New(pool, sched.Limits{MaxQueue: opts.MaxQueue, MaxRunning: opts.MaxRunning, MaxRows: opts.MaxRows, MaxLogitRows: opts.MaxLogitRows}),
+	}
+	e.wg.Add(1)
+	go e.loop()
+	return e, nil
+}
+
+var (
+	sharedMu sync.Mutex
+	shared   = map[string]*sharedEngine{}
+)
+
+type sharedEngine struct {
+	once sync.Once
+	e    *Engine
+	err  error
+}
+
+// Shared returns the process-wide engine for dir, loading it on first use
+// (later calls get the same engine, whatever their options). Safe from
+// many goroutines: Beam DoFns call it in Setup.
+func Shared(dir string, opts Options) (*Engine, error) {
+	key, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	sharedMu.Lock()
+	s := shared[key]
+	if s == nil {
+		s = &sharedEngine{}
+		shared[key] = s
+	}
+	sharedMu.Unlock()
+	s.once.Do(func() { s.e, s.err = New(dir, opts) })
+	return s.e, s.err
+}
+
+// Close stops the loop and releases the model. Pending requests fail.
+func (e *Engine) Close() error {
+	e.once.Do(func() { close(e.quit) })
+	e.wg.Wait()
+	return e.Model.Close()
+}
+
+// KVInUse reports the bytes of KV cache reserved by running requests.
+func (e *Engine) KVInUse() int64 { return e.pool.Used() }
+
+// Arch is what the decoder knows of the model.
+func (e *Engine) Arch() decode.Arch { return e.arch }
+
+// Generate runs one request to completion (or until ctx is done).
+func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
+	start := time.Now()
+	ids, err := e.promptIDs(req)
+	if err != nil {
+		return Result{ID: req.ID}, err
+	}
+	if req.MaxNewTokens <= 0 {
+		req.MaxNewTokens = 128
+	}
+	arch := e.arch
+	if req.Autoregressive {
+		arch.Block = 1
+	}
+	var stream *streamer
+	p := decode.Params{MaxNew: req.MaxNewTokens, Policy: req.Policy, Sampling: req.Sampling, Stop: e.stop,
+		SubBlock: req.SubBlock, BlockCache: req.BlockCache}
+	if req.Stream != nil {
+		stream = &streamer{tok: e.Tok, emit: req.Stream}
+		p.OnBlock = stream.block
+	}
+	seq, err := decode.NewBlock(arch, ids, p)
+	if err != nil {
+		return Result{ID: req.ID}, err
+	}
+	ent := &sched.Entry{Ctx: ctx, Seq: seq, NeedRows: len(ids) + req.MaxNewTokens + 2*max(arch.Block, 1)}
+	if err := e.sch.Submit(ent); err != nil {
+		return Result{ID: req.ID}, err
+	}
+	select {
+	case <-ent.Done:
+	case <-ctx.Done():
+		// The loop drops the entry and frees its cache at its next step.
+		return Result{ID: req.ID}, ctx.Err()
+	case <-e.quit:
+		return Result{ID: req.ID}, errors.New("engine closed")
+	}
+	if ent.Err != nil {
+		return Result{ID: req.ID}, ent.Err
+	}
+	out := seq.Output()
+	res := Result{ID: req.ID, TokenIDs: out, Tokens: len(out), Forwards: seq.Forwards(), Elapsed: time.Since(start)}
+	if e.Tok != nil {
+		res.Text = e.Tok.Decode(out, true)
+	}
+	if stream != nil {
+		stream.flush()
+	}
+	return res, nil
+}
+
+func (e *Engine) promptIDs(req Request) ([]int32, error) {
+	switch {
+	case len(req.Messages) > 0 || req.Prompt != "":
+		if e.Tok == nil {
+			return nil, errors.New("engine has no tokenizer: send token ids")
+		}
+		text := req.Prompt
+		if len(req.Messages) > 0 {
+			var err error
+			if text, err = e.Tok.ApplyChatTemplate(req.Messages, tokenizer.ChatOptions{AddGenerationPrompt: true}); err != nil {
+				return nil, err
+			}
+		}
+		return e.Tok.Encode(text), nil
+	case len(req.Tokens) > 0:
+		for i, t := range req.Tokens {
+			if t < 0 || int(t) >= e.arch.Vocab {
+				return nil, fmt.Errorf("prompt token %d: id %d outside the vocabulary [0, %d)", i, t, e.arch.Vocab)
+			}
+		}
+		return req.Tokens, nil
+	}
+	return nil, errors.New("empty request: no messages, prompt or tokens")
+}
+
+// streamer turns committed token blocks into text, holding back a trailing
+// incomplete UTF-8 sequence until the next block completes it.
+type streamer struct {
+	tok     *tokenizer.Tokenizer
+	emit    func(string)
+	ids     []int32
+	emitted int // bytes of the decoded text already sent
+}
+
+func (s *streamer) block(toks []int32) {
+	s.ids = append(s.ids, toks...)
+	if s.tok == nil {
+		return
+	}
+	text := s.tok.Decode(s.ids, true)
+	end := len(text)
+	for end > s.emitted && strings.HasSuffix(text[:end], string(utf8.RuneError)) {
+		end -= len(string(utf8.RuneError))
+	}
+	if end > s.emitted {
+		s.emit(text[s.emitted:end])
+		s.emitted = end
+	}
+}
+
+func (s *streamer) flush() {
+	if s.tok == nil {
+		return
+	}
+	if text := s.tok.Decode(s.ids, true); len(text) > s.emitted {
+		s.emit(text[s.emitted:])
+		s.emitted = len(text)
+	}
+}

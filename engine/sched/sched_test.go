@@ -1,0 +1,112 @@
+package sched
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"dlmstream/engine/decode"
+	"dlmstream/engine/kvcache"
+)
+
+// fakeSeq needs `steps` forwards of `rows` tokens each.
+type fakeSeq struct {
+	decode.Sequence
+	rows, steps, ran int
+}
+
+func (f *fakeSeq) Next() (decode.Work, bool) {
+	if f.ran >= f.steps {
+		return decode.Work{}, false
+	}
+	return decode.Work{Tokens: make([]int32, f.rows), LogitRows: make([]int, f.rows)}, true
+}
+func (f *fakeSeq) Apply([]float32) { f.ran++ }
+
+func entry(ctx context.Context, rows, steps, need int) *Entry {
+	return &Entry{Ctx: ctx, Seq: &fakeSeq{rows: rows, steps: steps}, NeedRows: need}
+}
+
+// run executes one scheduler step the way the engine loop does.
+func run(s *Scheduler) []*Entry {
+	b := s.Step()
+	for _, e := range b {
+		s.Ran(e)
+		e.Seq.Apply(nil)
+	}
+	return b
+}
+
+func TestAdmissionByMemory(t *testing.T) {
+	pool := kvcache.NewPool(1, 1, 8*100) // 100 rows
+	s := New(pool, Limits{})
+	a, b := entry(context.Background(), 1, 2, 60), entry(context.Background(), 1, 2, 60)
+	for _, e := range []*Entry{a, b} {
+		if err := s.Submit(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := run(s); len(got) != 1 || got[0] != a {
+		t.Fatalf("first step ran %d entries, want only a (b does not fit)", len(got))
+	}
+	if w, r := s.Load(); w != 1 || r != 1 {
+		t.Fatalf("waiting %d running %d", w, r)
+	}
+	run(s) // a's second step
+	run(s) // a finishes (Next false), b admitted and runs
+	<-a.Done
+	if a.Err != nil {
+		t.Fatal(a.Err)
+	}
+	run(s)
+	run(s)
+	<-b.Done
+	if pool.Used() != 0 {
+		t.Fatalf("pool holds %d bytes after both finished", pool.Used())
+	}
+	if err := s.Submit(entry(context.Background(), 1, 1, 101)); !errors.Is(err, kvcache.ErrBudget) {
+		t.Fatalf("oversized request: err = %v, want ErrBudget", err)
+	}
+}
+
+func TestBusyAndRowBudget(t *testing.T) {
+	pool := kvcache.NewPool(1, 1, 0)
+	s := New(pool, Limits{MaxQueue: 3, MaxRows: 10, MaxLogitRows: 100})
+	es := []*Entry{entry(context.Background(), 6, 1, 1), entry(context.Background(), 6, 1, 1), entry(context.Background(), 3, 1, 1)}
+	for _, e := range es {
+		if err := s.Submit(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Submit(entry(context.Background(), 1, 1, 1)); !errors.Is(err, ErrBusy) {
+		t.Fatalf("fourth submit: %v, want ErrBusy", err)
+	}
+	// 6 + 6 > 10: the second waits; the third (3 rows) still fits with the first.
+	got := run(s)
+	if len(got) != 2 || got[0] != es[0] || got[1] != es[2] {
+		t.Fatalf("step batched %d entries, want entries 0 and 2", len(got))
+	}
+	if got := run(s); len(got) != 1 || got[0] != es[1] {
+		t.Fatalf("second step: %d entries, want entry 1", len(got))
+	}
+}
+
+func TestCancelledEntriesLeave(t *testing.T) {
+	pool := kvcache.NewPool(1, 1, 0)
+	s := New(pool, Limits{})
+	ctx, cancel := context.WithCancel(context.Background())
+	e := entry(ctx, 2, 100, 50)
+	s.Submit(e)
+	run(s)
+	if pool.Used() == 0 {
+		t.Fatal("nothing reserved")
+	}
+	cancel()
+	if got := run(s); len(got) != 0 {
+		t.Fatalf("cancelled entry still scheduled")
+	}
+	<-e.Done
+	if !errors.Is(e.Err, context.Canceled) || pool.Used() != 0 {
+		t.Fatalf("err %v, pool %d bytes", e.Err, pool.Used())
+	}
+}
