@@ -74,4 +74,3 @@ func (e *Engine) drain() {
 }
 
 var errClosed = errors.New("engine closed")
-
