@@ -40,6 +40,9 @@ func (e *Engine) loop() {
 		off := 0
 		for i, ent := range batch {
 			w := ent.Work()
+			if w.Store && w.Pos < ent.Cache.Len() { // a refresh recomputes rows already committed
+				ent.Cache.Truncate(w.Pos)
+			}
 			n := len(w.LogitRows) * V
 			b.Seqs[i] = decode.ToModel(*w, ent.Cache, logits[off:off+n])
 			off += n

@@ -51,6 +51,9 @@ func Run(ctx context.Context, m model.Model, cache *kvcache.Sequence, s Sequence
 		} else {
 			logits = logits[:need]
 		}
+		if w.Store && w.Pos < cache.Len() { // a refresh recomputes rows already committed
+			cache.Truncate(w.Pos)
+		}
 		if err := m.Forward(&model.Batch{Seqs: []model.Seq{ToModel(w, cache, logits)}}); err != nil {
 			return err
 		}

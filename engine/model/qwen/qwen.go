@@ -1,6 +1,7 @@
 // Package qwen implements the Qwen2 / Qwen2.5 / Qwen3 decoder family and the
 // block-diffusion checkpoints built on it: SDAR (Qwen3, unshifted,
-// model_type "sdar") and Fast-dLLM v2 (Qwen2.5, shifted, "Fast_dLLM_Qwen").
+// model_type "sdar"), Fast-dLLM v2 (Qwen2.5, shifted, "Fast_dLLM_Qwen") and
+// Dream (Qwen2.5, shifted, fully bidirectional, "Dream").
 // The weights and their names are stock Hugging Face; only the attention
 // mask and the decoding rules differ (dllm-engine-spec.md sections 1-3, 6).
 package qwen
@@ -18,6 +19,8 @@ func init() {
 	model.Register("qwen3", model.Arch{DefaultBias: false, New: newFamily(true, false, false)})
 	model.Register("sdar", model.Arch{DefaultBias: false, New: newFamily(true, false, true)})
 	model.Register("Fast_dLLM_Qwen", model.Arch{DefaultBias: true, New: newFamily(false, true, true)})
+	// Dream-v0 (Dream-org): Qwen2.5 weights, fully bidirectional, shifted.
+	model.Register("Dream", model.Arch{DefaultBias: true, New: newFamily(false, true, true)})
 }
 
 // Model is a loaded Qwen-family network.
@@ -65,7 +68,10 @@ func newFamily(qkNorm, shifted, diffusion bool) func(*model.Config, *model.Weigh
 
 func newModel(cfg *model.Config, qkNorm, shifted, diffusion bool) *Model {
 	mask := cpu.Mask{Kind: cpu.Causal}
-	if diffusion {
+	switch {
+	case cfg.ModelType == "Dream":
+		mask = cpu.Mask{Kind: cpu.Bidirectional}
+	case diffusion:
 		mask = cpu.Mask{Kind: cpu.BlockCausal, Block: max(cfg.BlockSize, 1)}
 	}
 	return &Model{

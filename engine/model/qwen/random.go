@@ -36,13 +36,13 @@ func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Mod
 		qkNorm = true
 	case "sdar":
 		qkNorm, diffusion = true, true
-	case "Fast_dLLM_Qwen":
+	case "Fast_dLLM_Qwen", "Dream":
 		shifted, diffusion = true, true
 	default:
 		return nil, fmt.Errorf("qwen: Random: unknown model_type %q", cfg.ModelType)
 	}
 	if cfg.AttentionBias == nil {
-		b := cfg.ModelType == "qwen2" || cfg.ModelType == "Fast_dLLM_Qwen"
+		b := cfg.ModelType == "qwen2" || cfg.ModelType == "Fast_dLLM_Qwen" || cfg.ModelType == "Dream"
 		cfg.AttentionBias = &b
 	}
 	if cfg.HeadDim == 0 {

@@ -1,0 +1,161 @@
+package decode
+
+import (
+	"math"
+	"slices"
+
+	"dlmstream/kernels/cpu"
+)
+
+// CacheKind selects the approximate KV cache of full-canvas decoding.
+type CacheKind uint8
+
+const (
+	// NoCanvasCache runs the whole canvas at every step (exact).
+	NoCanvasCache CacheKind = iota
+	// PrefixCache (Fast-dLLM v1): a full forward at each block start (and
+	// every RefreshEvery steps) keeps the K/V before the block; other steps
+	// run the block and everything after it against that prefix.
+	PrefixCache
+	// DualCache (Fast-dLLM v1): the full forward keeps K/V for the whole
+	// canvas; other steps run only the block, rewriting its rows in place
+	// and attending to the stale suffix.
+	DualCache
+)
+
+// CanvasParams configure full-canvas decoding of bidirectional models.
+type CanvasParams struct {
+	Params
+	// BlockLen is the semi-autoregressive block length (default 32); the
+	// policy is applied inside the current block only.
+	BlockLen int
+	Cache    CacheKind
+	// RefreshEvery > 0 also refreshes the cache every that many steps
+	// within a block (dInfer cache_update_freq); block starts always refresh.
+	RefreshEvery int
+}
+
+// canvasSeq decodes a bidirectional model (LLaDA, Dream): the canvas is the
+// prompt followed by MaxNew masks; blocks of BlockLen are decoded left to
+// right, each position attending to the whole canvas (spec 4.3, 4.4).
+type canvasSeq struct {
+	a        Arch
+	p        CanvasParams
+	samp     *Sampler
+	x        []int32
+	P        int
+	bs, be   int // current block [bs, be)
+	step     int
+	masks0   int
+	done     bool
+	out      []int32
+	forwards int
+	last     Work
+	start    int // first canvas position fed by the last work
+}
+
+// NewCanvas starts full-canvas decoding; a.Block is ignored.
+func NewCanvas(a Arch, prompt []int32, p CanvasParams) (Sequence, error) {
+	if p.BlockLen <= 0 {
+		p.BlockLen = 32
+	}
+	a.Block = p.BlockLen // the default policy: one token per step
+	if err := p.validate(a, len(prompt)); err != nil {
+		return nil, err
+	}
+	x := slices.Concat(prompt, slices.Repeat([]int32{a.MaskID}, p.MaxNew))
+	s := &canvasSeq{a: a, p: p, samp: NewSampler(p.Sampling), x: x, P: len(prompt), bs: len(prompt)}
+	s.be = min(s.bs+p.BlockLen, len(x))
+	s.masks0 = s.be - s.bs
+	return s, nil
+}
+
+func (s *canvasSeq) Output() []int32 { return s.out }
+func (s *canvasSeq) Forwards() int   { return s.forwards }
+
+func (s *canvasSeq) masked() []int {
+	var m []int
+	for j := s.bs; j < s.be; j++ {
+		if s.x[j] == s.a.MaskID {
+			m = append(m, j)
+		}
+	}
+	return m
+}
+
+func (s *canvasSeq) Next() (Work, bool) {
+	if s.done {
+		return Work{}, false
+	}
+	shift := 0
+	if s.a.Shifted {
+		shift = 1
+	}
+	L := len(s.x)
+	w := Work{Mask: cpu.Mask{Kind: cpu.Bidirectional}, Truncate: -1}
+	refresh := s.step == 0 || (s.p.RefreshEvery > 0 && s.step%s.p.RefreshEvery == 0)
+	s.start = 0
+	switch {
+	case s.p.Cache == NoCanvasCache:
+		w.Tokens = s.x
+	case refresh:
+		w.Tokens, w.Store, w.Truncate = s.x, true, s.bs-shift
+	case s.p.Cache == PrefixCache:
+		s.start = s.bs - shift
+		w.Tokens, w.Pos = s.x[s.start:], s.start
+	default: // DualCache
+		s.start = s.bs - shift
+		w.Tokens, w.Pos, w.KeyLen = s.x[s.start:s.be], s.start, L
+	}
+	for _, j := range s.masked() {
+		w.LogitRows = append(w.LogitRows, j-shift-s.start)
+	}
+	s.last = w
+	return w, true
+}
+
+func (s *canvasSeq) Apply(logits []float32) {
+	s.forwards++
+	V := s.a.Vocab
+	m := s.masked()
+	if adj, ok := s.p.Policy.(Adjuster); ok {
+		adj.BeginStep()
+	}
+	c := &Candidates{Pos: m, Choice: make([]Choice, len(m)), Step: s.step, Masks0: s.masks0}
+	for i, j := range m {
+		row := logits[i*V : (i+1)*V]
+		row[s.a.MaskID] = float32(math.Inf(-1))
+		if adj, ok := s.p.Policy.(Adjuster); ok {
+			adj.Adjust(j-s.bs, row)
+		}
+		c.Choice[i] = s.samp.Pick(row)
+	}
+	for _, i := range s.p.Policy.Select(c) {
+		s.x[m[i]] = c.Choice[i].Token
+	}
+	s.step++
+	if len(s.masked()) > 0 {
+		return
+	}
+	gen := s.x[s.P:s.be]
+	if i := slices.IndexFunc(gen, func(t int32) bool { return slices.Contains(s.p.Stop, t) }); i >= 0 || s.be == len(s.x) {
+		if i >= 0 {
+			gen = gen[:i+1]
+		}
+		s.out = slices.Clone(gen)
+		if s.p.OnBlock != nil {
+			s.p.OnBlock(slices.Clone(s.x[s.bs:min(s.be, s.P+len(gen))]))
+		}
+		s.done = true
+		return
+	}
+	if s.p.OnBlock != nil {
+		s.p.OnBlock(slices.Clone(s.x[s.bs:s.be]))
+	}
+	s.out = slices.Clone(gen)
+	s.bs, s.be = s.be, min(s.be+s.p.BlockLen, len(s.x))
+	s.step, s.masks0 = 0, s.be-s.bs
+	if r, ok := s.p.Policy.(BlockResetter); ok {
+		r.ResetBlock()
+	}
+}
