@@ -23,6 +23,7 @@ import (
 	_ "dlmstream/engine/model/qwen" // registers the Qwen family
 	"dlmstream/engine/sched"
 	"dlmstream/engine/tokenizer"
+	"dlmstream/kernels/cpu"
 )
 
 // ErrBusy is returned by Generate when the engine's bounded queue is full.
@@ -70,6 +71,9 @@ type Request struct {
 	// SubBlock and BlockCache tune Fast-dLLM v2 decoding (see decode.Params).
 	SubBlock   int
 	BlockCache bool
+	// Canvas tunes full-canvas decoding of bidirectional models (Dream):
+	// semi-autoregressive block length, prefix/dual cache, refresh period.
+	Canvas decode.CanvasParams
 	// Stream, if set, receives the text of each committed block as soon as
 	// it is final (UTF-8 sequences split across blocks are held back).
 	Stream func(text string)
@@ -222,7 +226,14 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 		stream = &streamer{tok: e.Tok, emit: req.Stream}
 		p.OnBlock = stream.block
 	}
-	seq, err := decode.NewBlock(arch, ids, p)
+	var seq decode.Sequence
+	if e.Model.Traits().Mask.Kind == cpu.Bidirectional {
+		cp := req.Canvas
+		cp.Params = p
+		seq, err = decode.NewCanvas(arch, ids, cp)
+	} else {
+		seq, err = decode.NewBlock(arch, ids, p)
+	}
 	if err != nil {
 		return Result{ID: req.ID}, err
 	}

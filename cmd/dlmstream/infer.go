@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -8,8 +9,10 @@ import (
 	"sort"
 	"time"
 
+	"dlmstream/engine"
+	"dlmstream/engine/decode"
+	"dlmstream/engine/kvcache"
 	"dlmstream/engine/model"
-	_ "dlmstream/engine/model/qwen" // registers qwen2, qwen3, sdar, Fast_dLLM_Qwen
 	"dlmstream/engine/tokenizer"
 )
 
@@ -20,9 +23,19 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 	prompt := fs.String("prompt", "", "input text")
 	chat := fs.Bool("chat", true, "wrap the prompt in the tokenizer's ChatML chat template with a generation prompt")
 	system := fs.String("system", "", "system message for the chat template")
-	maxNew := fs.Int("max-new", 0, "generate up to this many tokens greedily; 0 prints the top next tokens instead")
+	maxNew := fs.Int("max-new", 0, "generate up to this many tokens; 0 prints the top next tokens instead")
 	top := fs.Int("top", 5, "how many next-token candidates to print when --max-new is 0")
 	weights := fs.String("weights", "", "convert linear weights at load: bf16 or int8 (default: keep the checkpoint dtype)")
+	ar := fs.Bool("ar", false, "decode autoregressively (block size 1) on the same weights")
+	var pf policyFlags
+	fs.StringVar(&pf.name, "policy", "static", "unmasking policy: "+policyNames())
+	fs.Float64Var(&pf.tau, "tau", 0.9, "threshold / factor / entropy bound of the policy")
+	fs.IntVar(&pf.steps, "steps", 0, "denoising steps per block for static schedules (default: block size, one token per step)")
+	fs.IntVar(&pf.k, "k", 1, "tokens per step for --policy oracle")
+	temp := fs.Float64("temperature", 0, "sampling temperature (0: greedy)")
+	topK := fs.Int("top-k", 0, "sample among the K most likely tokens")
+	topP := fs.Float64("top-p", 0, "nucleus sampling mass")
+	seed := fs.Uint64("seed", 1, "sampling seed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -30,66 +43,72 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("infer: --prompt is required")
 	}
 	start := time.Now()
-	m, err := model.Load(*dir, model.LoadOptions{WeightType: *weights, Progress: progressPrinter(stderr, *dir)})
+	e, err := engine.New(*dir, engine.Options{WeightType: *weights, Progress: progressPrinter(stderr, *dir)})
 	if err != nil {
 		return err
 	}
-	defer m.Close()
-	tok, err := tokenizer.Load(*dir)
-	if err != nil {
-		return err
-	}
-	text := *prompt
+	defer e.Close()
+	req := engine.Request{Prompt: *prompt, MaxNewTokens: *maxNew, Autoregressive: *ar,
+		Sampling: decode.Sampling{Temperature: *temp, TopK: *topK, TopP: *topP, Seed: *seed}}
 	if *chat {
-		var msgs []tokenizer.Message
 		if *system != "" {
-			msgs = append(msgs, tokenizer.Message{Role: "system", Content: *system})
+			req.Messages = append(req.Messages, tokenizer.Message{Role: "system", Content: *system})
 		}
-		msgs = append(msgs, tokenizer.Message{Role: "user", Content: *prompt})
-		if text, err = tok.ApplyChatTemplate(msgs, tokenizer.ChatOptions{AddGenerationPrompt: true}); err != nil {
-			return err
-		}
+		req.Messages = append(req.Messages, tokenizer.Message{Role: "user", Content: *prompt})
 	}
-	ids := tok.Encode(text)
-	cfg := m.Config()
-	if cfg.MaskTokenID == nil && m.Traits().Diffusion { // Fast-dLLM v2 keeps its mask token only in the tokenizer
-		for _, name := range []string{"|<MASK>|", "<|MASK|>", "<|mask|>"} {
-			if id, ok := tok.TokenID(name); ok {
-				v := int(id)
-				cfg.MaskTokenID = &v
-				break
-			}
-		}
-	}
-	fmt.Fprintf(stderr, "%s: %s, %d layers, hidden %d, %.1f MB of weights; loaded in %v; prompt %d tokens\n",
-		*dir, cfg.ModelType, cfg.NumLayers, cfg.HiddenSize, float64(m.WeightBytes())/1e6, time.Since(start).Round(time.Millisecond), len(ids))
-
-	gen, err := model.LoadGenerationConfig(*dir)
-	if err != nil {
+	if req.Policy, err = pf.policy(max(e.Arch().Block, 1)); err != nil {
 		return err
 	}
-	stop := map[int32]bool{}
-	for _, id := range append(append([]int{}, gen.EOSTokenID...), cfg.EOSTokenID...) {
-		stop[int32(id)] = true
-	}
+	cfg := e.Model.Config()
+	fmt.Fprintf(stderr, "%s: %s, %d layers, hidden %d, %.1f MB of weights, loaded in %v\n",
+		*dir, cfg.ModelType, cfg.NumLayers, cfg.HiddenSize, float64(e.Model.WeightBytes())/1e6, time.Since(start).Round(time.Millisecond))
 
 	if *maxNew <= 0 {
-		var row []float32
-		if _, err := greedy(m, ids, 1, stop, func(l []float32) { row = append([]float32(nil), l...) }, func(int32) {}); err != nil {
-			return err
-		}
-		printTop(stdout, tok, row, *top)
-		return nil
+		return printNext(stdout, e, req, *top)
 	}
-	t0 := time.Now()
-	var out []int32
-	forwards, err := greedy(m, ids, *maxNew, stop, nil, func(t int32) { out = append(out, t) })
+	req.Stream = func(s string) { fmt.Fprint(stdout, s) }
+	res, err := e.Generate(context.Background(), req)
 	if err != nil {
 		return err
 	}
-	el := time.Since(t0)
-	fmt.Fprintln(stdout, tok.Decode(out, true))
-	fmt.Fprintf(stderr, "%d tokens, %d forwards in %v (%.1f tokens/s)\n", len(out), forwards, el.Round(time.Millisecond), float64(len(out))/el.Seconds())
+	fmt.Fprintln(stdout)
+	fmt.Fprintf(stderr, "%d tokens, %d forwards (%.2f tokens per forward) in %v (%.1f tokens/s)\n", res.Tokens, res.Forwards,
+		float64(res.Tokens)/float64(max(res.Forwards, 1)), res.Elapsed.Round(time.Millisecond), float64(res.Tokens)/res.Elapsed.Seconds())
+	return nil
+}
+
+// printNext prints the k most likely tokens for the first generated
+// position: the first forward of the decoder (for diffusion models, the
+// leftmost mask of the first block; for shifted ones, the prompt's last row).
+func printNext(w io.Writer, e *engine.Engine, req engine.Request, k int) error {
+	text := req.Prompt
+	if len(req.Messages) > 0 {
+		var err error
+		if text, err = e.Tok.ApplyChatTemplate(req.Messages, tokenizer.ChatOptions{AddGenerationPrompt: true}); err != nil {
+			return err
+		}
+	}
+	arch := e.Arch()
+	if req.Autoregressive || arch.Block == 0 {
+		arch.Block = 1
+	}
+	seq, err := decode.NewBlock(arch, e.Tok.Encode(text), decode.Params{MaxNew: 1, Policy: decode.Sequential{}})
+	if err != nil {
+		return err
+	}
+	wk, _ := seq.Next()
+	cfg := e.Model.Config()
+	cache := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), 0).NewSequence()
+	defer cache.Free()
+	logits := make([]float32, len(wk.LogitRows)*cfg.VocabSize)
+	if err := e.Model.Forward(&model.Batch{Seqs: []model.Seq{decode.ToModel(wk, cache, logits)}}); err != nil {
+		return err
+	}
+	row := logits[:cfg.VocabSize]
+	if !arch.Causal {
+		row[arch.MaskID] = float32(math.Inf(-1))
+	}
+	printTop(w, e.Tok, row, k)
 	return nil
 }
 

@@ -32,9 +32,16 @@ func TestInferTopTokens(t *testing.T) {
 
 func TestInferGenerate(t *testing.T) {
 	var out, errb bytes.Buffer
-	err := runInfer([]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "Hello", "--max-new", "9"}, &out, &errb)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, errb.String())
+	for _, args := range [][]string{
+		{"--max-new", "9"}, {"--max-new", "9", "--policy", "threshold", "--tau", "0.5"}, {"--max-new", "9", "--ar"},
+		{"--max-new", "9", "--temperature", "0.8", "--top-p", "0.9", "--seed", "3"}, {"--max-new", "9", "--policy", "oracle", "--k", "4"},
+	} {
+		out.Reset()
+		errb.Reset()
+		err := runInfer(append([]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "Hello"}, args...), &out, &errb)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errb.String())
+		}
 	}
 	// 9 tokens unless a stop token came first; one forward per token plus one
 	// commit forward per finished block, plus the prompt prefill.
@@ -51,6 +58,7 @@ func TestInferErrors(t *testing.T) {
 		{[]string{"--model", filepath.Join(testModels, "tiny-sdar")}, "--prompt is required"},
 		{[]string{"--model", "/nonexistent", "--prompt", "x"}, "no such file"},
 		{[]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "x", "--weights", "fp4"}, `unknown weight type "fp4"`},
+		{[]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "x", "--policy", "magic"}, `unknown --policy "magic"`},
 	}
 	for _, tt := range tests {
 		err := runInfer(tt.args, &bytes.Buffer{}, &bytes.Buffer{})

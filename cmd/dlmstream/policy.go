@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"dlmstream/engine/decode"
+)
+
+// policyFlags are the command-line knobs of the unmasking policies.
+type policyFlags struct {
+	name  string
+	tau   float64
+	steps int
+	k     int
+}
+
+// policies maps a --policy name to its constructor; the engine itself only
+// sees decode.Policy values.
+var policies = map[string]func(f policyFlags, block int) decode.Policy{
+	"static":     func(f policyFlags, b int) decode.Policy { return decode.StaticTopK{Steps: stepsOr(f.steps, b)} },
+	"threshold":  func(f policyFlags, b int) decode.Policy { return decode.Threshold{Tau: float32(f.tau)} },
+	"threshold2": func(f policyFlags, b int) decode.Policy { return decode.Threshold{Tau: float32(f.tau), Strict: true} },
+	"factor":     func(f policyFlags, b int) decode.Policy { return decode.Factor{F: float32(f.tau)} },
+	"dynamic": func(f policyFlags, b int) decode.Policy {
+		return decode.Dynamic{Tau: float32(f.tau), Steps: stepsOr(f.steps, b)}
+	},
+	"entropy": func(f policyFlags, b int) decode.Policy { return decode.EntropyBounded{Gamma: float32(f.tau)} },
+	"margin":  func(f policyFlags, b int) decode.Policy { return decode.TopKMargin{Steps: stepsOr(f.steps, b)} },
+	"credit": func(f policyFlags, b int) decode.Policy {
+		c := decode.DefaultCredit()
+		c.Tau = float32(f.tau)
+		return c
+	},
+	"sched": func(f policyFlags, b int) decode.Policy {
+		return decode.SchED{Inner: decode.Threshold{Tau: float32(f.tau)}, High: 8, Low: 2}
+	},
+	"oracle":     func(f policyFlags, b int) decode.Policy { return decode.Oracle{K: max(f.k, 1)} },
+	"sequential": func(f policyFlags, b int) decode.Policy { return decode.Sequential{} },
+}
+
+func stepsOr(steps, block int) int {
+	if steps > 0 {
+		return steps
+	}
+	return block
+}
+
+func policyNames() string {
+	n := make([]string, 0, len(policies))
+	for k := range policies {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return strings.Join(n, ", ")
+}
+
+func (f policyFlags) policy(block int) (decode.Policy, error) {
+	mk, ok := policies[f.name]
+	if !ok {
+		return nil, fmt.Errorf("unknown --policy %q (known: %s)", f.name, policyNames())
+	}
+	return mk(f, block), nil
+}
