@@ -99,6 +99,7 @@ type Engine struct {
 	sch   *sched.Scheduler
 	pool  *kvcache.Pool
 	quit  chan struct{}
+	stats statsBox
 	wg    sync.WaitGroup
 	once  sync.Once
 }

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"errors"
+	"sync"
+	"time"
 
 	"dlmstream/engine/decode"
 	"dlmstream/engine/model"
@@ -47,7 +49,10 @@ func (e *Engine) loop() {
 			b.Seqs[i] = decode.ToModel(*w, ent.Cache, logits[off:off+n])
 			off += n
 		}
-		if err := e.Model.Forward(b); err != nil {
+		t0 := time.Now()
+		err := e.Model.Forward(b)
+		e.stats.add(len(batch), off/max(V, 1), rowsOf(b), time.Since(t0))
+		if err != nil {
 			for _, ent := range batch {
 				e.sch.Fail(ent, err)
 			}
@@ -77,3 +82,42 @@ func (e *Engine) drain() {
 }
 
 var errClosed = errors.New("engine closed")
+
+// Stats are cumulative counters of the engine loop.
+type Stats struct {
+	Forwards    int64         // forward passes run
+	Seqs        int64         // sequence slots over all forwards (batch occupancy = Seqs/Forwards)
+	Rows        int64         // token rows over all forwards
+	LogitRows   int64         // rows that got vocabulary logits
+	ForwardTime time.Duration // time inside Model.Forward
+}
+
+type statsBox struct {
+	mu sync.Mutex
+	s  Stats
+}
+
+func (b *statsBox) add(seqs, logitRows, rows int, d time.Duration) {
+	b.mu.Lock()
+	b.s.Forwards++
+	b.s.Seqs += int64(seqs)
+	b.s.Rows += int64(rows)
+	b.s.LogitRows += int64(logitRows)
+	b.s.ForwardTime += d
+	b.mu.Unlock()
+}
+
+// Stats returns the engine's counters so far.
+func (e *Engine) Stats() Stats {
+	e.stats.mu.Lock()
+	defer e.stats.mu.Unlock()
+	return e.stats.s
+}
+
+func rowsOf(b *model.Batch) int {
+	n := 0
+	for _, s := range b.Seqs {
+		n += len(s.Tokens)
+	}
+	return n
+}

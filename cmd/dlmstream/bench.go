@@ -10,9 +10,11 @@ import (
 	"syscall"
 	"time"
 
+	"dlmstream/engine"
 	"dlmstream/engine/model"
 	"dlmstream/engine/model/qwen"
 	"dlmstream/engine/tensor"
+	"dlmstream/engine/tokenizer"
 	"dlmstream/kernels/cpu"
 )
 
@@ -26,6 +28,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	iters := fs.Int("iters", 5, "timed forwards per block size (after one warm-up)")
 	layers := fs.Int("layers", 0, "override the layer count of the random model (0 keeps 28), for quick runs")
 	bwBytes := fs.Int("bw-bytes", 1<<30, "buffer size for the read-bandwidth measurement")
+	dec := fs.Bool("decode", false, "measure generation: autoregressive vs block decoding, batches, oracle tokens-per-forward sweep")
+	batches := fs.String("batch", "1,4,16", "with --decode: concurrent requests per run")
+	promptLen := fs.Int("prompt", 32, "with --decode: prompt tokens per request")
+	maxNew := fs.Int("max-new", 32, "with --decode: generated tokens per request")
+	oracle := fs.String("oracle", "1,2,4,8", "with --decode: tokens committed per forward in oracle mode")
+	tau := fs.Float64("tau", 0.9, "with --decode: threshold of the block-decoding policy")
+	block := fs.Int("block", 0, "block size of the random model (default 4, or 8 with --decode so the oracle reaches k=8)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,6 +54,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if *layers > 0 {
 			cfg.NumLayers = *layers
 		}
+		switch {
+		case *block > 0:
+			cfg.BlockSize = *block
+		case *dec:
+			cfg.BlockSize = 8
+		}
 		dt := map[string]tensor.DType{"bf16": tensor.BF16, "int8": tensor.I8, "f32": tensor.F32}[*weights]
 		if dt == tensor.Invalid {
 			return fmt.Errorf("bench: --weights %q: want bf16, int8 or f32", *weights)
@@ -52,8 +67,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if m, err = qwen.Random(cfg, 1, dt, false); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "model: random weights, SDAR-1.7B dims (hidden %d, %d layers, %d/%d heads, head_dim %d, intermediate %d, vocab %d, untied), %s\n",
-			cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads, cfg.NumKVHeads, cfg.HeadDim, cfg.IntermediateSize, cfg.VocabSize, *weights)
+		fmt.Fprintf(stdout, "model: random weights, SDAR-1.7B dims (hidden %d, %d layers, %d/%d heads, head_dim %d, intermediate %d, vocab %d, untied, block %d), %s\n",
+			cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads, cfg.NumKVHeads, cfg.HeadDim, cfg.IntermediateSize, cfg.VocabSize, cfg.BlockSize, *weights)
 	} else {
 		wt := *weights
 		if !isFlagSet(fs, "weights") {
@@ -69,6 +84,31 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "weights read per forward: %.2f GB (built in %v); context %d tokens; bound at this bandwidth: %.1f ms/forward\n\n",
 		wb/1e9, time.Since(t0).Round(time.Millisecond), *ctx, wb/bw/1e6)
 
+	if *dec {
+		bs, err := parseInts(*batches)
+		if err != nil {
+			return fmt.Errorf("bench: --batch: %v", err)
+		}
+		ks, err := parseInts(*oracle)
+		if err != nil {
+			return fmt.Errorf("bench: --oracle: %v", err)
+		}
+		var tok *tokenizer.Tokenizer
+		if *dir != "" {
+			if tok, err = tokenizer.Load(*dir); err != nil {
+				return err
+			}
+		}
+		e, err := engine.NewWithModel(m, tok, engine.Options{KVBudget: 8 << 30, MaxRunning: 64, MaxRows: 4096, MaxLogitRows: 1024})
+		if err != nil {
+			return err
+		}
+		if err := benchDecode(stdout, e, bs, *promptLen, *maxNew, ks, *tau); err != nil {
+			return err
+		}
+		printRSS(stdout)
+		return nil
+	}
 	fmt.Fprintf(stdout, "%6s %10s %10s %12s %7s %9s %10s\n", "tokens", "median_ms", "min_ms", "weight_GB/s", "%bw", "GFLOP/s", "ms_vs_1tok")
 	var base float64
 	for _, k := range ks {
@@ -99,11 +139,15 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%6d %10.1f %10.1f %12.1f %6.0f%% %9.1f %10.2f\n", k, med*1e3, times[0]*1e3, gbs, 100*gbs/bw,
 			qwen.ForwardFLOPs(m.Config(), *ctx, k)/med/1e9, med/base)
 	}
+	printRSS(stdout)
+	return nil
+}
+
+func printRSS(w io.Writer) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
-		fmt.Fprintf(stdout, "\npeak RSS: %.2f GB\n", float64(ru.Maxrss)*1024/1e9)
+		fmt.Fprintf(w, "\npeak RSS: %.2f GB\n", float64(ru.Maxrss)*1024/1e9)
 	}
-	return nil
 }
 
 func parseInts(s string) ([]int, error) {

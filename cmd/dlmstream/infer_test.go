@@ -80,3 +80,16 @@ func TestBenchOnCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchDecode(t *testing.T) {
+	var out bytes.Buffer
+	err := runBench([]string{"--decode", "--model", filepath.Join(testModels, "tiny-sdar"), "--batch", "1,2", "--max-new", "8", "--prompt", "5", "--bw-bytes", "1048576"}, &out, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"AR", "threshold 0.9", "oracle k=4", "TPF", "theory", "peak RSS"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("bench --decode output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
