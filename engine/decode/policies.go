@@ -11,6 +11,12 @@ func (p StaticTopK) Select(c *Candidates) []int {
 	return byKey(c, conf)[:clampK(NumTransfer(c.Masks0, p.Steps, c.Step), c.Len())]
 }
 
+// TopK commits the K most confident positions per step (fewer when fewer
+// are masked).
+type TopK struct{ K int }
+
+func (p TopK) Select(c *Candidates) []int { return byKey(c, conf)[:clampK(p.K, c.Len())] }
+
 // Threshold is Fast-dLLM's confidence threshold. With Strict false (v1):
 // sort by confidence; always commit the first; commit the k-th (k >= 2) iff
 // its confidence >= Tau. With Strict true (v2): commit {c > Tau} ∪ {argmax c}.

@@ -17,8 +17,9 @@
 //   - avx512 (AVX512F + VL): matmuls on 16-lane VFMADD231PS micro-kernels,
 //     4 rows of x × 4 weight rows per tile (bf16 widened by VPMOVZXWD +
 //     VPSLLD 16, int8 by VPMOVSXBD + VCVTDQ2PS); attention runs q·k and p·v
-//     on the same tiles per kv head; softmax/attention exp on 16 lanes.
-//   - avx512bf16 (adds AVX512_BF16, the default where present): avx512,
+//     on the same tiles per kv head; softmax/attention exp on 16 lanes. The
+//     default wherever AVX-512 is present.
+//   - avx512bf16 (opt-in, needs AVX512_BF16): avx512,
 //     except MatMulBF16 uses VDPBF16PS with the activations split into two
 //     bf16 halves, hi = bf16(x) and lo = bf16(x - hi), accumulating w·hi +
 //     w·lo in fp32 (≈16 mantissa bits of x instead of bf16's 8).
@@ -33,8 +34,8 @@
 // avx512bf16 2.3e-7 (split activations; max abs error 6e-6 on outputs of
 // magnitude ~1), avx512bf16lowp 1.8e-4 (max abs error 4.6e-3). On the
 // 2-core AMD EPYC development machine the exact widened-FMA avx512 path runs
-// as fast as split VDPBF16PS (within noise at m = 1..32), so
-// DLMSTREAM_KERNELS=avx512 buys exact fp32 products at no cost there.
+// as fast as split VDPBF16PS (within noise at m = 1..32), so avx512 is the
+// default and the VDPBF16PS paths are opt-in.
 //
 // Softmax, SiLU and attention use expf (float32 Cody-Waite + Cephes
 // polynomial, within 1-2 ulp); RMSNorm sums squares in float64; RoPE

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"dlmstream/engine/model"
@@ -15,11 +16,11 @@ import (
 // tiny random checkpoints in testdata/models and, per checkpoint, logits under
 // the three attention masks and the hidden states of the causal run.
 //
-// Tolerance: max |Go - reference| on logits <= 1e-4 for fp32 and fp16
-// checkpoints, <= 3e-4 for bf16 ones. The bf16 fast path (VDPBF16PS) carries
-// each activation as a hi+lo pair of bf16 numbers (about 16 mantissa bits),
-// which measured 6e-5..1.2e-4 here; the plain-Go path measured 1.5e-5. The
-// bf16 and fp16 references are computed by transformers in fp32 from the
+// Tolerance: max |Go - reference| on logits <= 1e-4 for every checkpoint
+// and dtype on the default kernels (measured: <= 1.2e-5 on generic and
+// avx512). The opt-in VDPBF16PS paths (DLMSTREAM_KERNELS=avx512bf16, which
+// carries activations as hi+lo bf16 pairs) measured up to 1.2e-4 and get the
+// looser goldenTolBF16 on bf16 checkpoints. The bf16 and fp16 references are computed by transformers in fp32 from the
 // stored (rounded) weights, which is what the engine does: weights stay bf16
 // in memory, arithmetic is fp32. The gap to a native bf16 PyTorch run is
 // reported, not asserted (it measures PyTorch's bf16 activation rounding).
@@ -57,7 +58,7 @@ func TestGoldenLogits(t *testing.T) {
 				block = 4
 			}
 			tol := goldenTol
-			if g.Metadata["dtype"] == "bfloat16" {
+			if g.Metadata["dtype"] == "bfloat16" && strings.HasPrefix(cpu.Path(), "avx512bf16") {
 				tol = goldenTolBF16
 			}
 			for _, c := range []struct {
