@@ -74,6 +74,10 @@ type Request struct {
 	// Canvas tunes full-canvas decoding of bidirectional models (Dream):
 	// semi-autoregressive block length, prefix/dual cache, refresh period.
 	Canvas decode.CanvasParams
+	// Template and Constraint fix parts of the output and restrict the rest
+	// (schema scaffolds; see decode.Params).
+	Template   []int32
+	Constraint decode.Constraint
 	// Stream, if set, receives the text of each committed block as soon as
 	// it is final (UTF-8 sequences split across blocks are held back).
 	Stream func(text string)
@@ -215,6 +219,9 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 	}
 	if req.MaxNewTokens <= 0 {
 		req.MaxNewTokens = 128
+		if len(req.Template) > 0 {
+			req.MaxNewTokens = len(req.Template)
+		}
 	}
 	arch := e.arch
 	if req.Autoregressive {
@@ -222,7 +229,10 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 	}
 	var stream *streamer
 	p := decode.Params{MaxNew: req.MaxNewTokens, Policy: req.Policy, Sampling: req.Sampling, Stop: e.stop,
-		SubBlock: req.SubBlock, BlockCache: req.BlockCache}
+		SubBlock: req.SubBlock, BlockCache: req.BlockCache, Template: req.Template, Constraint: req.Constraint}
+	if len(req.Template) > 0 && req.MaxNewTokens > len(req.Template) {
+		p.MaxNew = len(req.Template)
+	}
 	if req.Stream != nil {
 		stream = &streamer{tok: e.Tok, emit: req.Stream}
 		p.OnBlock = stream.block

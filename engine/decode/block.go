@@ -11,18 +11,23 @@ import (
 // 4.1 and 4.2). With Arch.Block = 1 it is the autoregressive baseline on the
 // same weights and code path.
 //
+// Tokens that are final but whose K/V are not in the cache yet (whole
+// prompt blocks, a finished block) wait in pend and are written by the next
+// forward, which stores them and keeps the rows after them as scratch.
+//
 // Unshifted (SDAR): the first block holds the prompt tail and masks; each
-// step runs the block against the committed cache and commits positions
+// step runs pend ++ block against the committed cache and commits positions
 // chosen by the policy from logits row i = position i. A finished block is
-// committed by the forward that also runs the next block's first step
-// (tokens = finished block ++ next canvas, Store, Truncate), so a block
-// costs exactly its denoising steps.
+// thus committed by the forward that runs the next block's first step, so a
+// block costs exactly its denoising steps.
 //
 // Shifted (Fast-dLLM v2): position j is predicted by row j-1, and position 0
 // of a block by the last row of the forward that commits the previous block
 // (or the prompt). Steps work sub-block by sub-block.
 //
-// Both end at a stop id with no mask before it, or at MaxNew tokens.
+// Both end at a stop id with no mask before it, or at MaxNew tokens. With a
+// Template, fixed positions are never decoded and a block without masks
+// costs no denoising step.
 type blockSeq struct {
 	a      Arch
 	p      Params
@@ -36,9 +41,8 @@ type blockSeq struct {
 	masks0 int
 	step   int
 
-	prefill     int     // committed prompt rows still to be written (fused into the next forward)
-	prev        []int32 // unshifted: finished block whose commit is fused into the next forward
-	needFirst   bool    // shifted: the next forward commits the block and predicts the next block's first token
+	pend        []int32 // final tokens at [bs-len(pend), bs) not yet in the cache
+	needFirst   bool    // shifted: the next forward writes pend and predicts position bs
 	haveBlockKV bool    // shifted: scratch rows hold this block's K/V from a full-block forward
 	done        bool
 
@@ -61,32 +65,36 @@ func NewBlock(a Arch, prompt []int32, p Params) (Sequence, error) {
 		return nil, err
 	}
 	s := &blockSeq{a: a, p: p, samp: NewSampler(p.Sampling), prompt: slices.Clone(prompt)}
-	B := a.Block
-	P := len(prompt)
+	B, P := a.Block, len(prompt)
 	pre := P / B * B
+	s.pend, s.bs = s.prompt[:pre], pre
 	if a.Shifted && P%B == 0 {
 		// The prompt fills whole blocks: commit it and read the next block's
 		// first token from its last row, autoregressively.
-		s.bs = P
 		s.needFirst = true
-		s.canvas = make([]int32, B)
 		return s, nil
 	}
-	s.prefill = pre
-	s.bs = pre
 	s.startBlock(prompt[pre:])
+	s.advance()
 	return s, nil
 }
 
-// startBlock makes a canvas of the given known tokens followed by masks.
+// startBlock makes a canvas of the known tokens, then the template (or masks).
 func (s *blockSeq) startBlock(known []int32) {
 	B := s.a.Block
 	s.canvas = make([]int32, B)
 	n := copy(s.canvas, known)
+	masks := 0
 	for i := n; i < B; i++ {
 		s.canvas[i] = s.a.MaskID
+		if g := len(s.out) + i - n; g < len(s.p.Template) {
+			s.canvas[i] = s.p.Template[g]
+		}
+		if s.canvas[i] == s.a.MaskID {
+			masks++
+		}
 	}
-	s.gen0, s.masks0, s.step = n, B-n, 0
+	s.gen0, s.masks0, s.step = n, masks, 0
 	s.haveBlockKV = false
 	if r, ok := s.p.Policy.(BlockResetter); ok {
 		r.ResetBlock()
@@ -98,8 +106,8 @@ func (s *blockSeq) Forwards() int   { return s.forwards }
 
 func (s *blockSeq) masked() []int {
 	var m []int
-	for j, t := range s.canvas {
-		if t == s.a.MaskID && j >= s.gen0 {
+	for j := s.gen0; j < len(s.canvas); j++ {
+		if s.canvas[j] == s.a.MaskID {
 			m = append(m, j)
 		}
 	}
@@ -110,22 +118,23 @@ func (s *blockSeq) Next() (Work, bool) {
 	if s.done {
 		return Work{}, false
 	}
-	w := Work{Mask: s.a.mask(), Truncate: -1}
+	w := Work{Mask: s.a.mask(), Truncate: -1, Pos: s.bs - len(s.pend)}
 	s.lastKind = kindDenoise
 	switch {
 	case s.needFirst:
 		s.lastKind = kindFirst
-		if s.bs == len(s.prompt) { // the prompt itself
-			w.Tokens, w.Pos = s.prompt, 0
-		} else {
-			w.Tokens, w.Pos = s.canvas, s.bs-s.a.Block
-		}
-		w.Store = true
+		w.Tokens, w.Store = s.pend, true
 		w.LogitRows = []int{len(w.Tokens) - 1}
 	case s.a.Shifted:
 		w = s.shiftedStep(w)
 	default:
-		w = s.unshiftedStep(w)
+		w.Tokens = slices.Concat(s.pend, s.canvas)
+		for _, j := range s.masked() {
+			w.LogitRows = append(w.LogitRows, len(s.pend)+j)
+		}
+	}
+	if w.Store = w.Store || len(s.pend) > 0; w.Store && s.lastKind != kindFirst {
+		w.Truncate = s.bs
 	}
 	if s.p.NoCache {
 		w = s.uncached(w)
@@ -134,46 +143,21 @@ func (s *blockSeq) Next() (Work, bool) {
 	return w, true
 }
 
-func (s *blockSeq) unshiftedStep(w Work) Work {
-	m := s.masked()
-	switch {
-	case s.prefill > 0:
-		w.Tokens = slices.Concat(s.prompt[:s.prefill], s.canvas)
-		w.Pos, w.Store, w.Truncate = 0, true, s.prefill
-	case s.prev != nil:
-		w.Tokens = slices.Concat(s.prev, s.canvas)
-		w.Pos, w.Store, w.Truncate = s.bs-s.a.Block, true, s.bs
-	default:
-		w.Tokens, w.Pos = s.canvas, s.bs
-	}
-	off := len(w.Tokens) - len(s.canvas)
-	for _, j := range m {
-		w.LogitRows = append(w.LogitRows, off+j)
-	}
-	return w
-}
-
 func (s *blockSeq) shiftedStep(w Work) Work {
 	m := s.masked()
 	S := s.p.SubBlock
 	st := m[0] / S * S
 	en := min(st+S, s.a.Block)
 	s.sub = [2]int{st, en}
-	var off int
-	switch {
-	case s.prefill > 0:
-		w.Tokens = slices.Concat(s.prompt[:s.prefill], s.canvas)
-		w.Pos, w.Store, w.Truncate = 0, true, s.prefill
-		off = s.prefill
-		s.haveBlockKV = true
-	case s.p.BlockCache && s.haveBlockKV && s.canvas[st] != s.a.MaskID && !s.p.NoCache:
+	off := len(s.pend)
+	if len(s.pend) == 0 && s.p.BlockCache && s.haveBlockKV && s.canvas[st] != s.a.MaskID && !s.p.NoCache {
 		// Sub-block reuse: recompute rows [st, en) in place, attend to the
 		// prefix and the whole block's K/V from the last full-block forward.
 		w.Tokens, w.Pos, w.KeyLen = s.canvas[st:en], s.bs+st, s.bs+s.a.Block
 		w.Mask = cpu.Mask{Kind: cpu.Bidirectional} // every key below KeyLen
 		off = -st
-	default:
-		w.Tokens, w.Pos = s.canvas, s.bs
+	} else {
+		w.Tokens = slices.Concat(s.pend, s.canvas)
 		s.haveBlockKV = true
 	}
 	for _, j := range m {
@@ -205,6 +189,7 @@ func (s *blockSeq) uncached(w Work) Work {
 
 func (s *blockSeq) Apply(logits []float32) {
 	s.forwards++
+	s.pend = nil // the forward stored them
 	V := s.a.Vocab
 	row := func(i int) []float32 {
 		r := logits[i*V : (i+1)*V]
@@ -214,20 +199,25 @@ func (s *blockSeq) Apply(logits []float32) {
 		return r
 	}
 	if s.lastKind == kindFirst {
-		ch := s.samp.Pick(row(0))
 		s.needFirst = false
 		s.startBlock(nil)
-		s.canvas[0] = ch.Token
-		s.masks0 = s.a.Block - 1
-		s.afterStep()
+		if s.canvas[0] == s.a.MaskID { // not fixed by the template
+			r := row(0)
+			if s.p.Constraint != nil {
+				s.p.Constraint.Restrict(s.generated(), len(s.out), r)
+			}
+			s.canvas[0] = s.samp.Pick(r).Token
+			s.masks0--
+		}
+		s.advance()
 		return
 	}
-	s.prefill = 0
-	s.prev = nil
 	m := s.masked()
 	if s.a.Shifted {
 		m = m[:len(s.last.LogitRows)]
 	}
+	g0 := len(s.out) - s.gen0 // generated index of canvas position j is g0 + j
+	gen := s.generated()
 	if adj, ok := s.p.Policy.(Adjuster); ok {
 		adj.BeginStep()
 		for i, j := range m {
@@ -235,46 +225,63 @@ func (s *blockSeq) Apply(logits []float32) {
 		}
 	}
 	c := &Candidates{Pos: m, Choice: make([]Choice, len(m)), Step: s.step, Masks0: s.masks0}
-	for i := range m {
-		c.Choice[i] = s.samp.Pick(row(i))
+	for i, j := range m {
+		r := row(i)
+		if s.p.Constraint != nil {
+			s.p.Constraint.Restrict(gen, g0+j, r)
+		}
+		c.Choice[i] = s.samp.Pick(r)
 	}
+	committed := 0
 	for _, i := range s.p.Policy.Select(c) {
-		s.canvas[m[i]] = c.Choice[i].Token
+		tok, g := c.Choice[i].Token, g0+m[i]
+		if s.p.Constraint != nil && committed > 0 && !s.p.Constraint.Accept(gen, g, tok) {
+			continue // conflicts with a commit made earlier in this step
+		}
+		s.canvas[m[i]] = tok
+		gen[g] = tok
+		committed++
 	}
 	s.step++
-	s.afterStep()
+	s.advance()
 }
 
-// afterStep applies the stop rules and moves to the next block when the
-// current one is full. Committed tokens never change, so generation ends as
-// soon as the decoded prefix of the block (up to its first mask) holds a
-// stop id or reaches MaxNew: the output equals the reference's, which
-// finishes the block and truncates, at fewer forwards.
-func (s *blockSeq) afterStep() {
-	B := s.a.Block
-	filled := s.canvas[s.gen0 : s.gen0+s.filled()]
-	if i := slices.IndexFunc(filled, func(t int32) bool { return slices.Contains(s.p.Stop, t) }); i >= 0 {
-		s.finish(filled[:i+1])
-		return
+// generated returns the generated tokens so far followed by the current
+// block's generated part (masks included), indexed by generated position.
+func (s *blockSeq) generated() []int32 { return slices.Concat(s.out, s.canvas[s.gen0:]) }
+
+// advance applies the stop rules and moves past full blocks. Committed
+// tokens never change, so generation ends as soon as the decoded prefix of
+// the block (up to its first mask) holds a stop id or reaches MaxNew: the
+// output equals the reference's, which finishes the block and truncates, at
+// fewer forwards.
+func (s *blockSeq) advance() {
+	for !s.done && !s.needFirst {
+		B := s.a.Block
+		filled := s.canvas[s.gen0 : s.gen0+s.filled()]
+		if i := slices.IndexFunc(filled, func(t int32) bool { return slices.Contains(s.p.Stop, t) }); i >= 0 {
+			s.finish(filled[:i+1])
+			return
+		}
+		if len(s.out)+len(filled) >= s.p.MaxNew {
+			s.finish(filled)
+			return
+		}
+		if s.gen0+len(filled) < B {
+			return // masks left
+		}
+		s.out = append(s.out, filled...)
+		if s.p.OnBlock != nil {
+			s.p.OnBlock(slices.Clone(filled))
+		}
+		s.pend = slices.Concat(s.pend, s.canvas)
+		s.bs += B
+		if s.a.Shifted {
+			s.needFirst = true
+			return
+		}
+		s.startBlock(nil)
 	}
-	if len(s.out)+len(filled) >= s.p.MaxNew {
-		s.finish(filled)
-		return
-	}
-	if s.gen0+len(filled) < B {
-		return // masks left
-	}
-	s.out = append(s.out, filled...)
-	if s.p.OnBlock != nil {
-		s.p.OnBlock(slices.Clone(filled))
-	}
-	s.bs += B
-	if s.a.Shifted {
-		s.needFirst = true
-		return
-	}
-	s.prev = s.canvas
-	s.startBlock(nil)
 }
 
 // filled counts the decoded generated positions before the first mask.

@@ -64,9 +64,11 @@ func NewCanvas(a Arch, prompt []int32, p CanvasParams) (Sequence, error) {
 		return nil, err
 	}
 	x := slices.Concat(prompt, slices.Repeat([]int32{a.MaskID}, p.MaxNew))
+	copy(x[len(prompt):], p.Template)
 	s := &canvasSeq{a: a, p: p, samp: NewSampler(p.Sampling), x: x, P: len(prompt), bs: len(prompt)}
 	s.be = min(s.bs+p.BlockLen, len(x))
-	s.masks0 = s.be - s.bs
+	s.masks0 = len(s.masked())
+	s.advance()
 	return s, nil
 }
 
@@ -122,40 +124,56 @@ func (s *canvasSeq) Apply(logits []float32) {
 		adj.BeginStep()
 	}
 	c := &Candidates{Pos: m, Choice: make([]Choice, len(m)), Step: s.step, Masks0: s.masks0}
+	all := s.x[s.P:]
 	for i, j := range m {
 		row := logits[i*V : (i+1)*V]
 		row[s.a.MaskID] = float32(math.Inf(-1))
 		if adj, ok := s.p.Policy.(Adjuster); ok {
 			adj.Adjust(j-s.bs, row)
 		}
+		if s.p.Constraint != nil {
+			s.p.Constraint.Restrict(all, j-s.P, row)
+		}
 		c.Choice[i] = s.samp.Pick(row)
 	}
+	committed := 0
 	for _, i := range s.p.Policy.Select(c) {
+		if s.p.Constraint != nil && committed > 0 && !s.p.Constraint.Accept(all, m[i]-s.P, c.Choice[i].Token) {
+			continue
+		}
 		s.x[m[i]] = c.Choice[i].Token
+		committed++
 	}
 	s.step++
-	if len(s.masked()) > 0 {
-		return
-	}
-	gen := s.x[s.P:s.be]
-	if i := slices.IndexFunc(gen, func(t int32) bool { return slices.Contains(s.p.Stop, t) }); i >= 0 || s.be == len(s.x) {
-		if i >= 0 {
-			gen = gen[:i+1]
+	s.advance()
+}
+
+// advance ends the generation at a stop id or the end of the canvas, and
+// moves past finished blocks (and blocks the template fills entirely).
+func (s *canvasSeq) advance() {
+	for len(s.masked()) == 0 {
+		gen := s.x[s.P:s.be]
+		i := slices.IndexFunc(gen, func(t int32) bool { return slices.Contains(s.p.Stop, t) })
+		if i >= 0 || s.be == len(s.x) {
+			if i >= 0 {
+				gen = gen[:i+1]
+			}
+			s.out = slices.Clone(gen)
+			if s.p.OnBlock != nil && s.P+len(gen) > s.bs {
+				s.p.OnBlock(slices.Clone(s.x[s.bs : s.P+len(gen)]))
+			}
+			s.done = true
+			return
+		}
+		if s.p.OnBlock != nil {
+			s.p.OnBlock(slices.Clone(s.x[s.bs:s.be]))
 		}
 		s.out = slices.Clone(gen)
-		if s.p.OnBlock != nil {
-			s.p.OnBlock(slices.Clone(s.x[s.bs:min(s.be, s.P+len(gen))]))
+		s.bs, s.be = s.be, min(s.be+s.p.BlockLen, len(s.x))
+		s.step = 0
+		s.masks0 = len(s.masked())
+		if r, ok := s.p.Policy.(BlockResetter); ok {
+			r.ResetBlock()
 		}
-		s.done = true
-		return
-	}
-	if s.p.OnBlock != nil {
-		s.p.OnBlock(slices.Clone(s.x[s.bs:s.be]))
-	}
-	s.out = slices.Clone(gen)
-	s.bs, s.be = s.be, min(s.be+s.p.BlockLen, len(s.x))
-	s.step, s.masks0 = 0, s.be-s.bs
-	if r, ok := s.p.Policy.(BlockResetter); ok {
-		r.ResetBlock()
 	}
 }

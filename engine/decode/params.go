@@ -32,6 +32,28 @@ type Params struct {
 	// OnBlock, if set, receives each block's final generated tokens as soon
 	// as the block is committed (streaming).
 	OnBlock func(tokens []int32)
+	// Template, if set, fixes the generated canvas: position g holds
+	// Template[g], and only positions holding the mask id are decoded (schema
+	// scaffolds). MaxNew becomes len(Template) unless it is smaller.
+	Template []int32
+	// Constraint, if set, restricts what may be committed where; it composes
+	// with every Policy.
+	Constraint Constraint
+}
+
+// Constraint limits the tokens a position may take given the tokens already
+// committed, so that out-of-order unmasking can still end in a valid output.
+// Positions are indices into the generated tokens (0 = first generated).
+type Constraint interface {
+	// Restrict is called before sampling each masked position: it sets the
+	// logits of tokens that may not go at pos to -Inf, and must leave at
+	// least one token allowed. gen holds the generated tokens so far, with
+	// the mask id where nothing is committed yet.
+	Restrict(gen []int32, pos int, logits []float32)
+	// Accept is asked for every commit after the first of a step, in the
+	// policy's order, with gen updated by the commits accepted before it; a
+	// false answer leaves the position masked for a later step.
+	Accept(gen []int32, pos int, tok int32) bool
 }
 
 // Arch is what the decoder needs to know of a model.
@@ -55,7 +77,7 @@ func (p *Params) validate(a Arch, promptLen int) error {
 	switch {
 	case promptLen == 0:
 		return errors.New("decode: empty prompt")
-	case p.MaxNew <= 0:
+	case p.MaxNew <= 0 && len(p.Template) == 0:
 		return fmt.Errorf("decode: MaxNew must be positive, got %d", p.MaxNew)
 	case a.Block <= 0:
 		return fmt.Errorf("decode: block size must be positive, got %d", a.Block)
@@ -69,6 +91,9 @@ func (p *Params) validate(a Arch, promptLen int) error {
 	}
 	if st, ok := p.Policy.(Stateful); ok {
 		p.Policy = st.Fresh()
+	}
+	if len(p.Template) > 0 && (p.MaxNew <= 0 || p.MaxNew > len(p.Template)) {
+		p.MaxNew = len(p.Template)
 	}
 	if p.SubBlock <= 0 {
 		p.SubBlock = 8

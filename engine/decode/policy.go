@@ -70,5 +70,10 @@ func byKey(c *Candidates, key func(Choice) float32) []int {
 
 func conf(ch Choice) float32 { return ch.Conf }
 
-// clampK keeps k within [1, n].
-func clampK(k, n int) int { return max(1, min(k, n)) }
+// clampK keeps k within [1, n] (0 when nothing is masked).
+func clampK(k, n int) int {
+	if n == 0 {
+		return 0
+	}
+	return max(1, min(k, n))
+}
