@@ -75,7 +75,8 @@ type Request struct {
 	// semi-autoregressive block length, prefix/dual cache, refresh period.
 	Canvas decode.CanvasParams
 	// Template and Constraint fix parts of the output and restrict the rest
-	// (schema scaffolds; see decode.Params).
+	// (schema scaffolds; see decode.Params). With a Template, stop ids do not
+	// end generation: the output is exactly the template's length.
 	Template   []int32
 	Constraint decode.Constraint
 	// Stream, if set, receives the text of each committed block as soon as
@@ -230,8 +231,9 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 	var stream *streamer
 	p := decode.Params{MaxNew: req.MaxNewTokens, Policy: req.Policy, Sampling: req.Sampling, Stop: e.stop,
 		SubBlock: req.SubBlock, BlockCache: req.BlockCache, Template: req.Template, Constraint: req.Constraint}
-	if len(req.Template) > 0 && req.MaxNewTokens > len(req.Template) {
-		p.MaxNew = len(req.Template)
+	if len(req.Template) > 0 {
+		p.Stop = nil // a scaffold's length is the output's; stop ids may serve as pads
+		p.MaxNew = min(req.MaxNewTokens, len(req.Template))
 	}
 	if req.Stream != nil {
 		stream = &streamer{tok: e.Tok, emit: req.Stream}
