@@ -112,10 +112,12 @@ func (e Envelope) SourceString() string {
 func (e Envelope) Time() time.Time { return time.UnixMilli(e.Timestamp) }
 
 // Result returns the result envelope for input e: same key, headers and origin, the
-// given value, addressed to topic ("" for the sink's default).
+// given value, addressed to topic ("" for the sink's default). Its Timestamp is zero, so
+// the record gets the time it is produced (output time minus input time is the
+// end-to-end latency).
 func (e Envelope) Result(topic string, value []byte) Envelope {
 	r := Envelope{Key: e.Key, Value: value, Headers: append([]Header(nil), e.Headers...), Topic: topic,
-		Timestamp: e.Timestamp, Origin: e.Origin}
+		Origin: e.Origin}
 	if e.Origin.Topic != "" {
 		r = r.WithHeader(HeaderSource, e.SourceString())
 	}

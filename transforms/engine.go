@@ -1,0 +1,93 @@
+package transforms
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"dlmstream/connectors/kafka"
+	"dlmstream/engine"
+	"dlmstream/engine/tokenizer"
+)
+
+// Generator is what the transforms need from the engine; *engine.Engine implements it.
+type Generator interface {
+	Generate(ctx context.Context, req engine.Request) (engine.Result, error)
+}
+
+var generators sync.Map // name -> Generator
+
+// RegisterGenerator makes Config.Model == name resolve to g in this process instead of
+// loading a checkpoint directory: for programs that own their engine, and for tests.
+func RegisterGenerator(name string, g Generator) { generators.Store(name, g) }
+
+// openGenerator returns the process-wide engine for cfg.Model.
+func openGenerator(cfg Config) (Generator, error) {
+	if g, ok := generators.Load(cfg.Model); ok {
+		return g.(Generator), nil
+	}
+	return engine.Shared(cfg.Model, engine.Options{WeightType: cfg.WeightType, MaxQueue: cfg.MaxQueue})
+}
+
+// Request returns the engine request for t.
+func (t Task) Request(maxNewTokens int) engine.Request {
+	return engine.Request{
+		ID: t.In.Header(kafka.HeaderRequestID),
+		Messages: []tokenizer.Message{
+			{Role: "system", Content: t.System},
+			{Role: "user", Content: t.User},
+		},
+		MaxNewTokens: maxNewTokens,
+	}
+}
+
+// Output is the JSON value of a result record.
+type Output struct {
+	RequestID string     `json:"request_id"`
+	Task      string     `json:"task"`
+	Text      string     `json:"text"`
+	Tokens    int        `json:"tokens"`
+	Forwards  int        `json:"forwards"`
+	EngineMS  float64    `json:"engine_ms"`
+	Model     string     `json:"model"`
+	Prior     string     `json:"prior,omitempty"`
+	Audio     *AudioInfo `json:"audio,omitempty"`
+	Image     *ImageInfo `json:"image,omitempty"`
+}
+
+// busyBackoff is how long a request waits before it is offered again to a full engine queue.
+const busyBackoff = 20 * time.Millisecond
+
+// Run sends t to g, waiting while the engine's queue is full (engine.ErrBusy is
+// backpressure, not failure), and returns the result record's value.
+func Run(ctx context.Context, g Generator, cfg Config, t Task) ([]byte, time.Duration, error) {
+	cfg = cfg.withDefaults()
+	req := t.Request(cfg.MaxNewTokens)
+	start := time.Now()
+	for {
+		res, err := g.Generate(ctx, req)
+		if errors.Is(err, engine.ErrBusy) {
+			select {
+			case <-ctx.Done():
+				return nil, 0, ctx.Err()
+			case <-time.After(busyBackoff):
+				continue
+			}
+		}
+		if err != nil {
+			return nil, time.Since(start), err
+		}
+		out := Output{RequestID: req.ID, Task: t.Kind, Text: res.Text, Tokens: res.Tokens, Forwards: res.Forwards,
+			EngineMS: float64(res.Elapsed.Microseconds()) / 1000, Model: cfg.Model, Prior: t.Prior}
+		switch t.Kind {
+		case KindTranscribe:
+			out.Audio = &t.Audio
+		case KindCaption:
+			out.Image = &t.Image
+		}
+		b, err := json.Marshal(out)
+		return b, time.Since(start), err
+	}
+}

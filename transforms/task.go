@@ -1,0 +1,177 @@
+package transforms
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"dlmstream/connectors/kafka"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+)
+
+// Task kinds: what a pipeline asks of the engine.
+const (
+	KindTranscribe = "transcribe"
+	KindCaption    = "caption"
+	KindExtract    = "extract"
+)
+
+// Defaults of [Config].
+const (
+	DefaultMaxMessageBytes = 16 << 20
+	DefaultMaxPixels       = 50_000_000
+	DefaultMaxAudioSeconds = 600
+	DefaultMaxNewTokens    = 64
+)
+
+// Config configures the transforms. It is serialized into the DoFns.
+type Config struct {
+	// Model is the checkpoint directory (engine.Shared), or a name given to RegisterGenerator.
+	Model string `json:"model"`
+	// WeightType and MaxQueue are passed to engine.Options.
+	WeightType string `json:"weight_type,omitempty"`
+	MaxQueue   int    `json:"max_queue,omitempty"`
+	// MaxNewTokens bounds each engine answer. Default 64.
+	MaxNewTokens int `json:"max_new_tokens,omitempty"`
+	// MaxMessageBytes rejects larger inputs (ReasonOversize). Default 16 MiB.
+	MaxMessageBytes int `json:"max_message_bytes,omitempty"`
+	// MaxPixels rejects images whose header claims more pixels. Default 50,000,000.
+	MaxPixels int64 `json:"max_pixels,omitempty"`
+	// MaxAudioSeconds rejects longer audio. Default 600.
+	MaxAudioSeconds float64 `json:"max_audio_seconds,omitempty"`
+	// OutputTopic is set on results ("" leaves the sink's default topic).
+	OutputTopic string `json:"output_topic,omitempty"`
+	// DeadLetterTopic is set on dead letters. Required.
+	DeadLetterTopic string `json:"dead_letter_topic"`
+}
+
+// Validate reports the first problem with c.
+func (c Config) Validate() error {
+	if c.Model == "" {
+		return errors.New("transforms: no model")
+	}
+	if c.DeadLetterTopic == "" {
+		return errors.New("transforms: no dead-letter topic")
+	}
+	if c.MaxNewTokens < 0 || c.MaxMessageBytes < 0 || c.MaxPixels < 0 || c.MaxAudioSeconds < 0 {
+		return errors.New("transforms: negative limit")
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxNewTokens == 0 {
+		c.MaxNewTokens = DefaultMaxNewTokens
+	}
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if c.MaxPixels == 0 {
+		c.MaxPixels = DefaultMaxPixels
+	}
+	if c.MaxAudioSeconds == 0 {
+		c.MaxAudioSeconds = DefaultMaxAudioSeconds
+	}
+	return c
+}
+
+// Task is a decoded input and the engine request made from it.
+type Task struct {
+	In   kafka.Envelope
+	Kind string
+	// System and User are the chat turns sent to the engine.
+	System string
+	User   string
+	// Prior is the draft transcript that guides ASR denoising, if any.
+	Prior string
+	Audio AudioInfo
+	Image ImageInfo
+	// Schema is the validated, compacted JSON Schema for extraction.
+	Schema string
+	// RejectStage, RejectReason and RejectError are set when decoding rejected the
+	// input; the task then becomes a dead letter instead of an engine request.
+	RejectStage, RejectReason, RejectError string
+}
+
+func init() {
+	beam.RegisterType(reflect.TypeOf((*Task)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*AudioInfo)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*ImageInfo)(nil)).Elem())
+}
+
+// contentTypes lists what each kind accepts; "" (no header) is accepted and sniffed.
+var contentTypes = map[string][]string{
+	KindTranscribe: {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"},
+	KindCaption:    {"image/jpeg", "image/png", "image/gif", "image/bmp", "image/x-ms-bmp", "image/tiff"},
+	KindExtract:    {"text/plain", "application/json", "text/markdown"},
+}
+
+func acceptsContentType(kind, ct string) bool {
+	ct = strings.TrimSpace(strings.ToLower(strings.SplitN(ct, ";", 2)[0]))
+	if ct == "" {
+		return true
+	}
+	for _, a := range contentTypes[kind] {
+		if a == ct {
+			return true
+		}
+	}
+	return false
+}
+
+// Prepare decodes an input for kind and builds its engine request. Errors are *Rejection.
+func Prepare(cfg Config, kind string, e kafka.Envelope) (Task, error) {
+	cfg = cfg.withDefaults()
+	t := Task{In: e, Kind: kind}
+	if len(e.Value) > cfg.MaxMessageBytes {
+		return t, reject(StageDecode, ReasonOversize, "%d bytes, limit %d", len(e.Value), cfg.MaxMessageBytes)
+	}
+	if ct := e.Header(kafka.HeaderContentType); !acceptsContentType(kind, ct) {
+		return t, reject(StageDecode, ReasonContentType, "%s pipeline does not take content-type %q", kind, ct)
+	}
+	switch kind {
+	case KindTranscribe:
+		_, info, err := DecodeAudio(e.Value, cfg.MaxAudioSeconds)
+		if err != nil {
+			return t, err
+		}
+		t.Audio = info
+		t.Prior = strings.TrimSpace(e.Header(kafka.HeaderDraftTranscript))
+		if t.Prior == "" {
+			return t, reject(StageDecode, ReasonNoASREncoder,
+				"no ASR encoder is loaded and the input has no %s header to denoise", kafka.HeaderDraftTranscript)
+		}
+		t.System = "You correct speech-recognition drafts. Answer with the corrected transcript only."
+		t.User = fmt.Sprintf("Audio: %.2f s (decoded from %d Hz, %d channel(s), %d-bit; resampled to 16 kHz mono).\nDraft transcript: %s",
+			info.Seconds, info.SourceRate, info.Channels, info.BitDepth, t.Prior)
+	case KindCaption:
+		_, info, err := DecodeImage(e.Value, cfg.MaxPixels)
+		if err != nil {
+			return t, err
+		}
+		t.Image = info
+		t.System = "You write one-sentence image captions."
+		t.User = fmt.Sprintf("Caption this image. Known about it: %s image, %dx%d pixels after EXIF orientation, mean colour RGB(%.2f, %.2f, %.2f). (No vision encoder is loaded yet: only this description reaches the model.)",
+			strings.ToUpper(info.Format), info.Width, info.Height, info.MeanRGB[0], info.MeanRGB[1], info.MeanRGB[2])
+	case KindExtract:
+		if err := ValidateText(e.Value); err != nil {
+			return t, err
+		}
+		doc := e.Header(kafka.HeaderSchema)
+		if doc == "" && e.Header(kafka.HeaderSchemaID) != "" {
+			return t, reject(StageDecode, ReasonUnknownSchemaID, "schema id %q: no schema registry is configured", e.Header(kafka.HeaderSchemaID))
+		}
+		schema, err := ValidateSchema([]byte(doc))
+		if err != nil {
+			return t, err
+		}
+		t.Schema = schema
+		t.System = "You extract structured data. Answer with one JSON object that matches the JSON Schema."
+		t.User = "JSON Schema:\n" + schema + "\n\nText:\n" + string(e.Value)
+	default:
+		return t, reject(StageDecode, ReasonInvalidRequestBody, "unknown task kind %q", kind)
+	}
+	return t, nil
+}
