@@ -128,7 +128,7 @@ func Resample(x []float32, from, to int) []float32 {
 	out := make([]float32, n) // [n]
 	step := float64(from) / float64(to)
 	cutoff := math.Min(1, float64(to)/float64(from)) // relative to the input Nyquist
-	half := float64(resampleZeroCrossings) / cutoff   // kernel half width in input samples
+	half := float64(resampleZeroCrossings) / cutoff  // kernel half width in input samples
 	for j := range out {
 		t := float64(j) * step
 		lo := max(0, int(math.Ceil(t-half)))

@@ -84,8 +84,8 @@ type Record struct {
 	Topic     string            `json:"topic,omitempty"`
 	Key       string            `json:"key,omitempty"`
 	Headers   map[string]string `json:"headers,omitempty"`
-	Value     json.RawMessage   `json:"value,omitempty"`      // when the value is JSON
-	Text      string            `json:"text,omitempty"`       // when it is other UTF-8 text
+	Value     json.RawMessage   `json:"value,omitempty"`        // when the value is JSON
+	Text      string            `json:"text,omitempty"`         // when it is other UTF-8 text
 	Base64    string            `json:"value_base64,omitempty"` // otherwise
 	Timestamp int64             `json:"timestamp_ms,omitempty"`
 }
