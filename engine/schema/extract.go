@@ -1,0 +1,343 @@
+package schema
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"dlmstream/engine"
+	"dlmstream/engine/decode"
+	"dlmstream/engine/kvcache"
+	"dlmstream/engine/model"
+	"dlmstream/engine/tokenizer"
+)
+
+// Result is one extraction.
+type Result struct {
+	// JSON is the compact output; it validates against the schema.
+	JSON []byte
+	// Rounds is 1 plus the repair rounds that were needed.
+	Rounds int
+	// Canvas is the scaffold's length in tokens (last round); Decoded the
+	// masked tokens the engine decoded over all rounds.
+	Canvas, Decoded int
+	// Forwards counts forward passes over all rounds, the scoring forward
+	// of enum/const/boolean choices included.
+	Forwards int
+}
+
+// ValidationError is returned when the output still fails validation after
+// the repair rounds.
+type ValidationError struct {
+	Pointer string // instance JSON pointer of the first failure
+	Msg     string
+	Output  string // the last (invalid) output
+}
+
+func (e *ValidationError) Error() string {
+	p := e.Pointer
+	if p == "" {
+		p = "/"
+	}
+	return fmt.Sprintf("schema: output invalid at %s: %s", p, e.Msg)
+}
+
+// Extract asks e for JSON that validates against s, describing input. The
+// schema's structure is fixed in the canvas, enum/const/boolean values are
+// chosen by scoring their alternatives under the model, and free values
+// (strings, numbers) are decoded by the engine under a constraint that
+// keeps every slot completable. The result is validated; slots at failing
+// locations are re-decoded with twice the budget for up to opts.Repairs
+// rounds, after which a *ValidationError names the failing pointer.
+func Extract(ctx context.Context, e *engine.Engine, input string, s *Schema, opts Options) (*Result, error) {
+	if e.Tok == nil {
+		return nil, errors.New("schema: the engine has no tokenizer")
+	}
+	opts = opts.withDefaults()
+	a := e.Arch()
+	v, err := vocabOf(e.Tok, a.MaskID, a.Vocab, opts.Pad)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := newScaffold(s, e.Tok, v, opts)
+	if err != nil {
+		return nil, err
+	}
+	prompt, err := promptIDs(e.Tok, input, s, opts)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	if sc.needsScoring() {
+		lp, err := scoreForward(ctx, e.Model, prompt, sc.Template, sc.scoredPositions())
+		if err != nil {
+			return nil, err
+		}
+		res.Forwards++
+		sc.choose(lp)
+	} else {
+		sc.choose(nil)
+	}
+	sc.layout()
+	gen := func(ctx context.Context, template []int32, c decode.Constraint) ([]int32, int, error) {
+		r, err := e.Generate(ctx, engine.Request{Tokens: prompt, Template: template, Constraint: c,
+			Policy: opts.Policy, Sampling: opts.Sampling, MaxNewTokens: len(template)})
+		return r.TokenIDs, r.Forwards, err
+	}
+	return sc.decode(ctx, s, res, gen)
+}
+
+// generator decodes a canvas: the engine, or a fake in tests.
+type generator func(ctx context.Context, template []int32, c decode.Constraint) (gen []int32, forwards int, err error)
+
+// decode runs the rounds: decode the free slots, assemble, validate,
+// re-decode failing slots.
+func (sc *Scaffold) decode(ctx context.Context, s *Schema, res *Result, gen generator) (*Result, error) {
+	var last *ValidationError
+	for round := 0; round <= sc.opts.Repairs; round++ {
+		res.Rounds = round + 1
+		res.Canvas = len(sc.Template)
+		out := sc.Template
+		if masked := sc.masked(); masked > 0 {
+			g, fwd, err := gen(ctx, sc.Template, newConstraint(sc))
+			if err != nil {
+				return res, err
+			}
+			if len(g) != len(sc.Template) {
+				return res, fmt.Errorf("schema: decoder returned %d tokens for a %d-token canvas", len(g), len(sc.Template))
+			}
+			res.Forwards += fwd
+			res.Decoded += masked
+			out = g
+		}
+		text, where, err := sc.assemble(out)
+		if err != nil {
+			return res, err
+		}
+		ptrs, msg, err := s.check(text)
+		if err != nil {
+			return res, err
+		}
+		if len(ptrs) == 0 {
+			res.JSON = []byte(text)
+			return res, nil
+		}
+		last = &ValidationError{Pointer: ptrs[0], Msg: msg, Output: text}
+		if !sc.repair(out, where, ptrs) {
+			break
+		}
+	}
+	return res, last
+}
+
+func (sc *Scaffold) masked() int {
+	n := 0
+	for _, t := range sc.Template {
+		if t == sc.v.mask {
+			n++
+		}
+	}
+	return n
+}
+
+// repair keeps the tokens of slots outside the failing pointers and widens
+// the failing ones; false if no free slot can change.
+func (sc *Scaffold) repair(out []int32, where map[*slot]string, ptrs []string) bool {
+	changed := false
+	for _, sl := range sc.slots {
+		if sl.choice {
+			continue
+		}
+		fails := false
+		for _, p := range ptrs {
+			w, ok := where[sl]
+			if ok && (w == p || strings.HasPrefix(w, p+"/") || p == "") || !ok && strings.HasPrefix(sl.path, p) {
+				fails = true
+			}
+		}
+		if fails && sl.width < maxSlotWidth {
+			sl.keep = nil
+			sl.width = min(maxSlotWidth, 2*sl.width)
+			changed = true
+		} else {
+			sl.keep = slices.Clone(out[sl.start : sl.start+sl.width])
+		}
+	}
+	sc.layout()
+	return changed
+}
+
+// check validates text; it returns the failing instance pointers.
+func (s *Schema) check(text string) ([]string, string, error) {
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(text))
+	if err != nil {
+		return []string{""}, "not JSON: " + err.Error(), nil
+	}
+	err = s.validator.Validate(inst)
+	if err == nil {
+		return nil, "", nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return nil, "", err
+	}
+	var ptrs []string
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			p := ""
+			for _, t := range e.InstanceLocation {
+				p = ptrJoin(p, t)
+			}
+			ptrs = append(ptrs, p)
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	if len(ptrs) == 0 {
+		ptrs = []string{""}
+	}
+	return ptrs, strings.ReplaceAll(ve.Error(), "\n", "; "), nil
+}
+
+// Validate reports whether data (JSON) validates against s.
+func (s *Schema) Validate(data []byte) error {
+	ptrs, msg, err := s.check(string(data))
+	if err != nil {
+		return err
+	}
+	if len(ptrs) > 0 {
+		return &ValidationError{Pointer: ptrs[0], Msg: msg, Output: string(data)}
+	}
+	return nil
+}
+
+const defaultInstruction = "Extract the information in the user's text as JSON that validates against this JSON Schema:\n"
+
+func promptIDs(tok *tokenizer.Tokenizer, input string, s *Schema, opts Options) ([]int32, error) {
+	sys := opts.Instruction
+	if sys == "" {
+		root, _ := parseJSON(s.Source)
+		sys = defaultInstruction + root.compact()
+	}
+	text, err := tok.ApplyChatTemplate([]tokenizer.Message{{Role: "system", Content: sys}, {Role: "user", Content: input}},
+		tokenizer.ChatOptions{AddGenerationPrompt: true})
+	if err != nil {
+		// Tokenizers without a chat template: plain text.
+		text = sys + "\n\n" + input + "\n\n"
+	}
+	return tok.Encode(text), nil
+}
+
+func (sc *Scaffold) needsScoring() bool {
+	for _, sl := range sc.slots {
+		if sl.choice && len(sl.alts) > 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// scoredPositions lists the canvas positions of choices to score.
+func (sc *Scaffold) scoredPositions() []int {
+	var pos []int
+	for _, sl := range sc.slots {
+		if sl.choice && len(sl.alts) > 1 {
+			for i := range sl.width {
+				pos = append(pos, sl.start+i)
+			}
+		}
+	}
+	return pos
+}
+
+// choose picks each choice's alternative: the one with the largest summed
+// log-probability over the slot's positions, padded with the pad token to
+// the slot's width (mean-field scoring on the fully masked canvas: every
+// alternative is scored by the same forward, and equal widths make the
+// sums comparable). lp maps a canvas position to its log-softmax row.
+func (sc *Scaffold) choose(lp map[int][]float32) {
+	for _, sl := range sc.slots {
+		if !sl.choice {
+			continue
+		}
+		sl.pick = 0
+		if len(sl.alts) < 2 || lp == nil {
+			continue
+		}
+		best := math.Inf(-1)
+		for i, alt := range sl.alts {
+			score := 0.0
+			for j := range sl.width {
+				t := sc.v.pad
+				if j < len(alt) {
+					t = alt[j]
+				}
+				if row := lp[sl.start+j]; int(t) < len(row) {
+					score += float64(row[t])
+				}
+			}
+			if score > best {
+				best, sl.pick = score, i
+			}
+		}
+	}
+}
+
+// scoreForward runs prompt ++ canvas once and returns log-softmax rows for
+// the canvas positions asked (shifted models read row p-1 for position p).
+func scoreForward(ctx context.Context, m model.Model, prompt, canvas []int32, pos []int) (map[int][]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cfg := m.Config()
+	tr := m.Traits()
+	seq := slices.Concat(prompt, canvas)
+	pool := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), int64(len(seq)+16)*int64(cfg.NumLayers)*int64(cfg.KVDim())*8)
+	cache := m.NewCache(pool)
+	defer cache.Free()
+	if err := cache.Reserve(len(seq)); err != nil {
+		return nil, err
+	}
+	rows := make([]int, len(pos))
+	for i, p := range pos {
+		rows[i] = len(prompt) + p
+		if tr.Shifted {
+			rows[i]--
+		}
+	}
+	V := cfg.VocabSize
+	logits := make([]float32, len(rows)*V)
+	if err := m.Forward(&model.Batch{Seqs: []model.Seq{{Tokens: seq, Pos: 0, Mask: tr.Mask, Cache: cache, LogitRows: rows, Logits: logits}}}); err != nil {
+		return nil, err
+	}
+	out := make(map[int][]float32, len(pos))
+	for i, p := range pos {
+		row := logits[i*V : (i+1)*V]
+		logSoftmax(row)
+		out[p] = row
+	}
+	return out, nil
+}
+
+func logSoftmax(x []float32) {
+	mx := float32(math.Inf(-1))
+	for _, v := range x {
+		mx = max(mx, v)
+	}
+	sum := 0.0
+	for _, v := range x {
+		sum += math.Exp(float64(v - mx))
+	}
+	l := float32(math.Log(sum)) + mx
+	for i := range x {
+		x[i] -= l
+	}
+}

@@ -1,0 +1,498 @@
+package schema
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"regexp/syntax"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// freeString is the body of a JSON string between fixed quotes: no
+// unescaped quote or control character, well-formed escapes, valid UTF-8,
+// at least minLen code points (maxLength is counted by the dfa).
+// State: esc (0 none, 1 after '\', 2..5 hex digits of \u), need (UTF-8
+// continuation bytes still due), rng (range of the next continuation
+// byte), cnt (code points, capped at minLen).
+type freeString struct{ minLen int }
+
+func (f freeString) start() string { return string([]byte{0, 0, 0, 0}) }
+
+func (f freeString) accept(k string) bool {
+	return k[0] == 0 && k[1] == 0 && int(k[3]) >= f.minLen
+}
+
+var contRange = [5][2]byte{{0x80, 0xBF}, {0xA0, 0xBF}, {0x80, 0x9F}, {0x90, 0xBF}, {0x80, 0x8F}}
+
+func (f freeString) step(k string, b byte) (string, int, bool) {
+	esc, need, rng, cnt := k[0], k[1], k[2], int(k[3])
+	chars := 0
+	switch {
+	case need > 0:
+		if r := contRange[rng]; b < r[0] || b > r[1] {
+			return "", 0, false
+		}
+		need, rng = need-1, 0
+	case esc == 1:
+		switch {
+		case strings.IndexByte(`"\/bfnrt`, b) >= 0:
+			esc = 0
+		case b == 'u':
+			esc = 2
+		default:
+			return "", 0, false
+		}
+	case esc >= 2:
+		if !isHex(b) {
+			return "", 0, false
+		}
+		if esc++; esc == 6 {
+			esc = 0
+		}
+	default:
+		chars = 1
+		switch {
+		case b == '"' || b < 0x20 || b == 0x7F:
+			return "", 0, false
+		case b == '\\':
+			esc = 1
+		case b < 0x80:
+		case b >= 0xC2 && b <= 0xDF:
+			need = 1
+		case b == 0xE0:
+			need, rng = 2, 1
+		case b == 0xED:
+			need, rng = 2, 2
+		case b >= 0xE1 && b <= 0xEF:
+			need = 2
+		case b == 0xF0:
+			need, rng = 3, 3
+		case b >= 0xF1 && b <= 0xF3:
+			need = 3
+		case b == 0xF4:
+			need, rng = 3, 4
+		default:
+			return "", 0, false
+		}
+	}
+	cnt = min(cnt+chars, f.minLen)
+	return string([]byte{esc, need, rng, byte(cnt)}), chars, true
+}
+
+func isHex(b byte) bool {
+	return b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F'
+}
+
+// pattern is a regular expression run as an NFA over code points, with
+// JSON Schema's search semantics (unanchored unless the pattern anchors).
+type pattern struct {
+	prog *syntax.Prog
+}
+
+func newPattern(expr string) (*pattern, error) {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil, fmt.Errorf("not a supported regular expression: %v", err)
+	}
+	any, _ := syntax.Parse(`(?s:.*)`, syntax.Perl)
+	whole := &syntax.Regexp{Op: syntax.OpConcat, Sub: []*syntax.Regexp{any, re, any}}
+	prog, err := syntax.Compile(whole.Simplify())
+	if err != nil {
+		return nil, err
+	}
+	if len(prog.Inst) > 4000 {
+		return nil, errors.New("pattern too large")
+	}
+	for _, in := range prog.Inst {
+		if in.Op == syntax.InstEmptyWidth && syntax.EmptyOp(in.Arg)&(syntax.EmptyWordBoundary|syntax.EmptyNoWordBoundary) != 0 {
+			return nil, errors.New(`word boundaries (\b, \B) are not regular over a slot`)
+		}
+	}
+	return &pattern{prog: prog}, nil
+}
+
+const (
+	beginOps = syntax.EmptyBeginLine | syntax.EmptyBeginText
+	endOps   = syntax.EmptyEndLine | syntax.EmptyEndText
+)
+
+// closure follows empty transitions from pcs; end assertions stay pending
+// in the set unless atEnd.
+func (p *pattern) closure(pcs []uint32, atStart, atEnd bool) []uint32 {
+	var out []uint32
+	seen := map[uint32]bool{}
+	var visit func(pc uint32)
+	visit = func(pc uint32) {
+		if seen[pc] {
+			return
+		}
+		seen[pc] = true
+		in := &p.prog.Inst[pc]
+		switch in.Op {
+		case syntax.InstAlt, syntax.InstAltMatch:
+			visit(in.Out)
+			visit(in.Arg)
+		case syntax.InstCapture, syntax.InstNop:
+			visit(in.Out)
+		case syntax.InstEmptyWidth:
+			op := syntax.EmptyOp(in.Arg)
+			if op&beginOps != 0 && !atStart {
+				return
+			}
+			if op&endOps != 0 && !atEnd {
+				out = append(out, pc) // pending until the end
+				return
+			}
+			visit(in.Out)
+		case syntax.InstFail:
+		default: // rune instructions and Match
+			out = append(out, pc)
+		}
+	}
+	for _, pc := range pcs {
+		visit(pc)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (p *pattern) startSet() []uint32 { return p.closure([]uint32{uint32(p.prog.Start)}, true, false) }
+
+func (p *pattern) stepRune(pcs []uint32, r rune) []uint32 {
+	var next []uint32
+	for _, pc := range pcs {
+		in := &p.prog.Inst[pc]
+		ok := false
+		switch in.Op {
+		case syntax.InstRune, syntax.InstRune1:
+			ok = in.MatchRune(r)
+		case syntax.InstRuneAny:
+			ok = true
+		case syntax.InstRuneAnyNotNL:
+			ok = r != '\n'
+		}
+		if ok {
+			next = append(next, in.Out)
+		}
+	}
+	return p.closure(next, false, false)
+}
+
+func (p *pattern) matchesAtEnd(pcs []uint32, atStart bool) bool {
+	var resolved []uint32
+	for _, pc := range pcs {
+		in := &p.prog.Inst[pc]
+		if in.Op == syntax.InstEmptyWidth {
+			resolved = append(resolved, in.Out)
+		} else {
+			resolved = append(resolved, pc)
+		}
+	}
+	for _, pc := range p.closure(resolved, atStart, true) {
+		if p.prog.Inst[pc].Op == syntax.InstMatch {
+			return true
+		}
+	}
+	return false
+}
+
+// patString is a string body matched by a pattern: no escapes, no quote or
+// control characters, code points assembled from bytes.
+// Key: cnt, number of partial bytes, 3 partial bytes, atStart, then the
+// NFA state as 2 bytes per pc.
+type patString struct {
+	p      *pattern
+	minLen int
+}
+
+func encodePCs(head []byte, pcs []uint32) string {
+	for _, pc := range pcs {
+		head = append(head, byte(pc>>8), byte(pc))
+	}
+	return string(head)
+}
+
+func decodePCs(s string) []uint32 {
+	pcs := make([]uint32, len(s)/2)
+	for i := range pcs {
+		pcs[i] = uint32(s[2*i])<<8 | uint32(s[2*i+1])
+	}
+	return pcs
+}
+
+func (s patString) start() string {
+	return encodePCs([]byte{0, 0, 0, 0, 0, 1}, s.p.startSet())
+}
+
+func (s patString) accept(k string) bool {
+	return k[1] == 0 && int(k[0]) >= s.minLen && s.p.matchesAtEnd(decodePCs(k[6:]), k[5] == 1)
+}
+
+func (s patString) step(k string, b byte) (string, int, bool) {
+	cnt, np := int(k[0]), int(k[1])
+	part := append([]byte(k[2:2+np]), b)
+	if np == 0 && (b == '"' || b == '\\' || b < 0x20 || b == 0x7F) {
+		return "", 0, false
+	}
+	if !utf8.FullRune(part) {
+		if len(part) >= 4 || !utf8.RuneStart(part[0]) || part[0] < 0xC2 {
+			return "", 0, false
+		}
+		head := []byte{byte(cnt), byte(len(part)), 0, 0, 0, k[5]}
+		copy(head[2:5], part)
+		return string(head) + k[6:], 0, true
+	}
+	r, _ := utf8.DecodeRune(part)
+	if r == utf8.RuneError {
+		return "", 0, false
+	}
+	pcs := s.p.stepRune(decodePCs(k[6:]), r)
+	if len(pcs) == 0 {
+		return "", 0, false
+	}
+	return encodePCs([]byte{byte(min(cnt+1, s.minLen)), 0, 0, 0, 0, 0}, pcs), 1, true
+}
+
+// Patterns of the supported formats, narrower than the formats (every
+// match is valid) so that outputs always pass format assertion.
+var formatPatterns = map[string]string{
+	"date":      `^` + datePat + `$`,
+	"date-time": `^` + datePat + `T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$`,
+	"email":     `^[a-z0-9]+(?:[._-][a-z0-9]+)*@[a-z0-9]+(?:-[a-z0-9]+)*(?:\.[a-z0-9]+(?:-[a-z0-9]+)*)*\.[a-z]{2,8}$`,
+	"uri":       `^https?://[a-z0-9]+(?:-[a-z0-9]+)*(?:\.[a-z0-9]+(?:-[a-z0-9]+)*)*(?:/[A-Za-z0-9._~-]*)*$`,
+}
+
+const datePat = `[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))`
+
+// formatMaxLen keeps formats within the validator's length rules (an email
+// local part of at most 64 octets, DNS labels of at most 63).
+var formatMaxLen = map[string]int{"email": 64, "uri": 200}
+
+// magBound bounds a number's magnitude: int digits without leading zeros
+// ("" for 0) and fraction digits without trailing zeros.
+type magBound struct {
+	has    bool
+	in, fr string
+	excl   bool
+}
+
+func newMag(dec string, excl bool) magBound {
+	dec = strings.TrimPrefix(dec, "-")
+	in, fr, _ := strings.Cut(dec, ".")
+	return magBound{has: true, in: strings.TrimLeft(in, "0"), fr: strings.TrimRight(fr, "0"), excl: excl}
+}
+
+// number is an unquoted JSON number without exponent, within bounds and a
+// multipleOf. Key: phase, neg, L (int digits, capped), F (fraction digits,
+// capped), the running comparison with the upper and lower magnitude
+// bound (+1), and the residue of the digits modulo p (4 bytes).
+type number struct {
+	integer      bool
+	negOK, posOK bool
+	b            [2][2]magBound // [neg][0 upper, 1 lower]
+	p            int64          // multipleOf = p * 10^-d (p 0: none)
+	d            int
+	capL, capF   int
+}
+
+func splitMultiple(m string) (int64, int, bool) {
+	in, fr, _ := strings.Cut(m, ".")
+	digits := strings.TrimLeft(in+fr, "0")
+	if len(fr) > 8 || len(digits) > 4 {
+		return 0, 0, false
+	}
+	var p int64
+	for _, c := range digits {
+		p = p*10 + int64(c-'0')
+	}
+	return p, len(fr), p > 0
+}
+
+func newNumber(n *Node) *number {
+	s := &number{integer: n.Integer, negOK: true, posOK: true}
+	sign := func(d string) int { r, _ := new(big.Rat).SetString(d); return r.Sign() }
+	if n.Min != "" {
+		switch sg := sign(n.Min); {
+		case sg < 0:
+			s.b[1][0] = newMag(n.Min, n.ExclMin)
+		case sg > 0:
+			s.negOK = false
+			s.b[0][1] = newMag(n.Min, n.ExclMin)
+		default:
+			s.negOK = false
+			if n.ExclMin {
+				s.b[0][1] = newMag("0", true)
+			}
+		}
+	}
+	// Negative numbers are never -0.
+	s.b[1][1] = newMag("0", true)
+	if n.Max != "" {
+		switch sg := sign(n.Max); {
+		case sg < 0:
+			s.posOK = false
+			s.b[1][1] = newMag(n.Max, n.ExclMax)
+		default:
+			s.b[0][0] = newMag(n.Max, n.ExclMax)
+		}
+	}
+	if n.MultipleOf != "" {
+		s.p, s.d, _ = splitMultiple(n.MultipleOf)
+	}
+	for _, bb := range s.b {
+		for _, m := range bb {
+			s.capL = max(s.capL, len(m.in)+1)
+			s.capF = max(s.capF, len(m.fr)+1)
+		}
+	}
+	s.capF = max(s.capF, s.d+1)
+	return s
+}
+
+type numKey struct {
+	phase, neg, L, F byte
+	c                [2]int
+	res              int64
+}
+
+func (n *number) dec(k string) numKey {
+	return numKey{k[0], k[1], k[2], k[3], [2]int{int(k[4]) - 1, int(k[5]) - 1},
+		int64(k[6])<<24 | int64(k[7])<<16 | int64(k[8])<<8 | int64(k[9])}
+}
+
+func (n *number) enc(s numKey) string {
+	return string([]byte{s.phase, s.neg, s.L, s.F, byte(s.c[0] + 1), byte(s.c[1] + 1),
+		byte(s.res >> 24), byte(s.res >> 16), byte(s.res >> 8), byte(s.res)})
+}
+
+func (n *number) start() string { return n.enc(numKey{}) }
+
+func cmpByte(a, b byte) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// intFinal is the comparison of the whole integer part with bound j.
+func (n *number) intFinal(s numKey, j int) int {
+	m := n.b[s.neg][j]
+	switch {
+	case int(s.L) < len(m.in):
+		return -1
+	case int(s.L) > len(m.in):
+		return 1
+	}
+	return s.c[j]
+}
+
+func (n *number) digit(s *numKey, d byte, frac bool) {
+	for j := range 2 {
+		m := n.b[s.neg][j]
+		if !m.has || s.c[j] != 0 {
+			continue
+		}
+		if frac {
+			bd := byte('0')
+			if int(s.F) < len(m.fr) {
+				bd = m.fr[s.F]
+			}
+			s.c[j] = cmpByte(d, bd)
+		} else if int(s.L) < len(m.in) {
+			s.c[j] = cmpByte(d, m.in[s.L])
+		}
+	}
+	if frac {
+		s.F = byte(min(int(s.F)+1, n.capF))
+	} else {
+		s.L = byte(min(int(s.L)+1, n.capL))
+	}
+	if n.p > 0 {
+		s.res = (s.res*10 + int64(d-'0')) % n.p
+	}
+}
+
+func (n *number) step(k string, b byte) (string, int, bool) {
+	s := n.dec(k)
+	isDigit := b >= '0' && b <= '9'
+	switch s.phase {
+	case 0:
+		switch {
+		case b == '-' && n.negOK:
+			s.phase, s.neg = 1, 1
+		case b == '0' && n.posOK:
+			s.phase = 2
+		case isDigit && n.posOK:
+			s.phase = 3
+			n.digit(&s, b, false)
+		default:
+			return "", 0, false
+		}
+	case 1:
+		switch {
+		case b == '0':
+			s.phase = 2
+		case isDigit:
+			s.phase = 3
+			n.digit(&s, b, false)
+		default:
+			return "", 0, false
+		}
+	case 2, 3:
+		switch {
+		case isDigit && s.phase == 3:
+			n.digit(&s, b, false)
+		case b == '.' && !n.integer:
+			for j := range 2 {
+				s.c[j] = n.intFinal(s, j)
+			}
+			s.phase = 4
+		default:
+			return "", 0, false
+		}
+	case 4, 5:
+		if !isDigit || n.p > 0 && int(s.F) >= n.d {
+			return "", 0, false
+		}
+		s.phase = 5
+		n.digit(&s, b, true)
+	}
+	return n.enc(s), 1, true
+}
+
+func (n *number) accept(k string) bool {
+	s := n.dec(k)
+	if s.phase != 2 && s.phase != 3 && s.phase != 5 {
+		return false
+	}
+	for j := range 2 {
+		m := n.b[s.neg][j]
+		if !m.has {
+			continue
+		}
+		c := s.c[j]
+		if s.phase != 5 {
+			c = n.intFinal(s, j)
+		} else if c == 0 && int(s.F) < len(m.fr) {
+			c = -1
+		}
+		if j == 0 && !(c < 0 || c == 0 && !m.excl) || j == 1 && !(c > 0 || c == 0 && !m.excl) {
+			return false
+		}
+	}
+	if n.p > 0 {
+		r := s.res
+		for range n.d - int(s.F) {
+			r = r * 10 % n.p
+		}
+		if r != 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,523 @@
+package schema
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+
+	"dlmstream/engine/decode"
+	"dlmstream/engine/tokenizer"
+)
+
+// Options tune a scaffold and its decoding. The zero value works.
+type Options struct {
+	// StringBudget is the token budget of a string slot (default 12;
+	// maxLength lowers it, formats and patterns raise it to what they need).
+	StringBudget int
+	// NumberBudget is the token budget of a number slot (default 8).
+	NumberBudget int
+	// ArrayItems is how many items an array scaffolds when maxItems does
+	// not fix fewer (default 3; never fewer than minItems).
+	ArrayItems int
+	// Repairs bounds the rounds that re-decode failing slots with twice
+	// their budget (default 2).
+	Repairs int
+	// Pad is the token that absorbs unused slot budget (default
+	// "<|endoftext|>").
+	Pad string
+	// Policy and Sampling are passed to the engine (any unmasking policy
+	// composes with the slot constraint).
+	Policy   decode.Policy
+	Sampling decode.Sampling
+	// Instruction is the system message (default: asks for JSON matching
+	// the schema, which it quotes).
+	Instruction string
+}
+
+func (o Options) withDefaults() Options {
+	if o.StringBudget <= 0 {
+		o.StringBudget = 12
+	}
+	if o.NumberBudget <= 0 {
+		o.NumberBudget = 8
+	}
+	if o.ArrayItems <= 0 {
+		o.ArrayItems = 3
+	}
+	if o.Repairs < 0 {
+		o.Repairs = 0
+	} else if o.Repairs == 0 {
+		o.Repairs = 2
+	}
+	if o.Pad == "" {
+		o.Pad = "<|endoftext|>"
+	}
+	return o
+}
+
+const maxSlotWidth = 96
+
+// slot is one value position of the canvas: a free slot decoded under its
+// language's constraint, or a choice filled by scoring.
+type slot struct {
+	path     string // instance pointer in the scaffold (before collapsing)
+	node     *Node
+	choice   bool
+	padOK    bool // all pads: absent (optional) or null
+	optional bool
+	width    int
+	start    int
+	lang     *dfa
+	alts     [][]int32 // choice: token sequences, nil for "absent"
+	altText  []string  // choice: JSON text, "" for absent
+	pick     int       // choice: the chosen alternative (-1: not yet)
+	keep     []int32   // repair: tokens kept from the previous round
+}
+
+type inst struct {
+	node     *Node
+	leaf     *slot
+	props    []instProp
+	items    []*inst
+	presence *slot // array item beyond minItems: dropped if this slot is empty
+}
+
+type instProp struct {
+	name     string
+	optional bool
+	v        *inst
+}
+
+// Scaffold is a schema laid out as a canvas for one tokenizer: fixed
+// tokens for the JSON structure and mask slots for values.
+type Scaffold struct {
+	Template []int32 // the canvas: fixed tokens, mask ids in slots
+	v        *vocab
+	tok      *tokenizer.Tokenizer
+	root     *inst
+	slots    []*slot
+	opts     Options
+}
+
+// langCache shares slot automata between scaffolds of one schema.
+type langKey struct {
+	n *Node
+	v *vocab
+}
+
+var langCache sync.Map // langKey -> *dfa
+
+func langFor(n *Node, v *vocab) (*dfa, error) {
+	if d, ok := langCache.Load(langKey{n, v}); ok {
+		return d.(*dfa), nil
+	}
+	var d *dfa
+	switch n.Kind {
+	case String:
+		maxLen := n.MaxLen
+		expr := n.Pattern
+		if n.Format != "" {
+			expr = formatPatterns[n.Format]
+			if fm, ok := formatMaxLen[n.Format]; ok && (maxLen < 0 || fm < maxLen) {
+				maxLen = fm
+			}
+		}
+		if expr == "" {
+			d = newDFA(freeString{minLen: n.MinLen}, v, maxLen, func(b byte) bool { return b >= 0x20 && b != 0x7F })
+		} else {
+			p, err := newPattern(expr)
+			if err != nil {
+				return nil, err
+			}
+			d = newDFA(patString{p: p, minLen: n.MinLen}, v, maxLen, func(b byte) bool { return b >= 0x20 && b != '"' && b != '\\' && b != 0x7F })
+			// Pattern slots take whole code points only.
+			keep := d.cands[:0]
+			clear(d.candIx)
+			for _, id := range d.cands {
+				if s := string(v.bytes[id]); strings.ToValidUTF8(s, "\uFFFD") == s && !strings.ContainsRune(s, '\uFFFD') {
+					d.candIx[id] = int32(len(keep))
+					keep = append(keep, id)
+				}
+			}
+			d.cands = keep
+		}
+	case Number:
+		d = newDFA(newNumber(n), v, -1, func(b byte) bool { return b >= '0' && b <= '9' || b == '-' || b == '.' })
+	default:
+		return nil, fmt.Errorf("schema: no language for %v", n.Kind)
+	}
+	act, _ := langCache.LoadOrStore(langKey{n, v}, d)
+	return act.(*dfa), nil
+}
+
+type builder struct {
+	s    *Scaffold
+	opts Options
+}
+
+// newScaffold expands the schema's arrays and sizes its slots.
+func newScaffold(sch *Schema, tok *tokenizer.Tokenizer, v *vocab, opts Options) (*Scaffold, error) {
+	s := &Scaffold{v: v, tok: tok, opts: opts}
+	b := &builder{s: s, opts: opts}
+	root, err := b.build(sch.Root, "", false)
+	if err != nil {
+		return nil, err
+	}
+	s.root = root
+	s.layout()
+	return s, nil
+}
+
+func (b *builder) build(n *Node, path string, absentOK bool) (*inst, error) {
+	in := &inst{node: n}
+	switch n.Kind {
+	case Object:
+		for _, p := range n.Props {
+			c, err := b.build(p.Node, ptrJoin(path, p.Name), !p.Required)
+			if err != nil {
+				return nil, err
+			}
+			in.props = append(in.props, instProp{name: p.Name, optional: !p.Required, v: c})
+		}
+	case Array:
+		k := max(n.MinItems, b.opts.ArrayItems)
+		if n.MaxItems >= 0 {
+			k = max(n.MinItems, min(n.MaxItems, b.opts.ArrayItems))
+		}
+		for i := range k {
+			opt := i >= n.MinItems
+			c, err := b.build(n.Items, path+"/"+strconv.Itoa(i), opt)
+			if err != nil {
+				return nil, err
+			}
+			if opt {
+				if c.presence = presenceSlot(c); c.presence != nil {
+					c.presence.padOK, c.presence.optional = true, true
+					if c.presence.choice && c.presence.alts[len(c.presence.alts)-1] != nil {
+						c.presence.alts = append(c.presence.alts, nil)
+						c.presence.altText = append(c.presence.altText, "")
+					}
+				}
+			}
+			in.items = append(in.items, c)
+		}
+	case Choice:
+		sl := &slot{path: path, node: n, choice: true, optional: absentOK, padOK: absentOK, pick: -1}
+		for _, a := range n.Alts {
+			sl.alts = append(sl.alts, b.s.tok.Encode(a))
+			sl.altText = append(sl.altText, a)
+		}
+		if absentOK {
+			sl.alts = append(sl.alts, nil)
+			sl.altText = append(sl.altText, "")
+		}
+		in.leaf = sl
+		b.s.slots = append(b.s.slots, sl)
+	default:
+		d, err := langFor(n, b.s.v)
+		if err != nil {
+			return nil, cerr(n.Ptr, "pattern", "%v", err)
+		}
+		sl := &slot{path: path, node: n, optional: absentOK, padOK: absentOK || n.Nullable, lang: d, pick: -1}
+		sl.width = b.opts.NumberBudget
+		if n.Kind == String {
+			sl.width = b.opts.StringBudget
+			if n.MaxLen >= 0 {
+				sl.width = max(1, min(sl.width, n.MaxLen))
+			}
+		}
+		for !d.feasible(sl.width, b.s.v.mask) {
+			if sl.width >= maxSlotWidth {
+				return nil, cerr(n.Ptr, n.Kind.String(), "no value fits in %d tokens of this vocabulary", maxSlotWidth)
+			}
+			sl.width = min(maxSlotWidth, sl.width*2)
+		}
+		in.leaf = sl
+		b.s.slots = append(b.s.slots, sl)
+	}
+	return in, nil
+}
+
+// presenceSlot is the first value slot of an item reached through objects.
+func presenceSlot(in *inst) *slot {
+	if in.leaf != nil {
+		return in.leaf
+	}
+	for _, p := range in.props {
+		if s := presenceSlot(p.v); s != nil {
+			return s
+		}
+	}
+	return nil
+}
+
+// layout writes the canvas: JSON structure as fixed tokens, slots as masks
+// (or their chosen or kept tokens, padded).
+func (s *Scaffold) layout() {
+	var toks []int32
+	var text strings.Builder
+	flush := func() {
+		if text.Len() > 0 {
+			toks = append(toks, s.tok.Encode(text.String())...)
+			text.Reset()
+		}
+	}
+	var walk func(in *inst)
+	walk = func(in *inst) {
+		switch {
+		case in.leaf != nil:
+			sl := in.leaf
+			quoted := !sl.choice && sl.node.Kind == String
+			if quoted {
+				text.WriteByte('"')
+			}
+			flush()
+			sl.start = len(toks)
+			var fill []int32
+			switch {
+			case sl.choice:
+				sl.width = 1
+				for _, a := range sl.alts {
+					sl.width = max(sl.width, len(a))
+				}
+				if sl.pick >= 0 {
+					fill = sl.alts[sl.pick]
+				}
+			case sl.keep != nil:
+				fill = sl.keep
+			}
+			for i := range sl.width {
+				switch {
+				case i < len(fill):
+					toks = append(toks, fill[i])
+				case sl.pick >= 0 || sl.keep != nil:
+					toks = append(toks, s.v.pad)
+				default:
+					toks = append(toks, s.v.mask)
+				}
+			}
+			if quoted {
+				text.WriteByte('"')
+			}
+		case in.node.Kind == Object:
+			text.WriteByte('{')
+			for i, p := range in.props {
+				if i > 0 {
+					text.WriteString(", ")
+				}
+				text.WriteString(strconv.Quote(p.name))
+				text.WriteString(": ")
+				walk(p.v)
+			}
+			text.WriteByte('}')
+		case in.node.Kind == Array:
+			text.WriteByte('[')
+			for i, it := range in.items {
+				if i > 0 {
+					text.WriteString(", ")
+				}
+				walk(it)
+			}
+			text.WriteByte(']')
+		}
+	}
+	walk(s.root)
+	flush()
+	s.Template = toks
+}
+
+// Render shows the canvas for humans and golden files: fixed text as is,
+// each slot as ⟨kind width path⟩.
+func (s *Scaffold) Render() string {
+	var sb strings.Builder
+	next := 0
+	for _, sl := range s.slots {
+		sb.WriteString(s.tok.Decode(s.Template[next:sl.start], false))
+		kind := sl.node.Kind.String()
+		if sl.choice {
+			kind = "choice" + strconv.Itoa(len(sl.alts))
+		}
+		flags := ""
+		if sl.optional {
+			flags = "?"
+		} else if sl.padOK {
+			flags = "|null"
+		}
+		fmt.Fprintf(&sb, "⟨%s%s %d %s⟩", kind, flags, sl.width, sl.path)
+		next = sl.start + sl.width
+	}
+	sb.WriteString(s.tok.Decode(s.Template[next:], false))
+	return sb.String()
+}
+
+// constraint restricts every free slot of a scaffold to tokens that keep
+// the slot completable (whatever the order of commits).
+type constraint struct {
+	s  *Scaffold
+	at []int32 // canvas position -> slot index, -1 fixed
+}
+
+func newConstraint(s *Scaffold) *constraint {
+	c := &constraint{s: s, at: make([]int32, len(s.Template))}
+	for i := range c.at {
+		c.at[i] = -1
+	}
+	for i, sl := range s.slots {
+		if sl.choice || sl.keep != nil {
+			continue
+		}
+		for p := sl.start; p < sl.start+sl.width; p++ {
+			c.at[p] = int32(i)
+		}
+	}
+	return c
+}
+
+func (c *constraint) view(gen []int32, sl *slot) []int32 {
+	toks := make([]int32, sl.width)
+	for i := range toks {
+		if p := sl.start + i; p < len(gen) {
+			toks[i] = gen[p]
+		} else {
+			toks[i] = c.s.Template[p]
+		}
+	}
+	return toks
+}
+
+var negInf = float32(math.Inf(-1))
+
+func (c *constraint) Restrict(gen []int32, pos int, logits []float32) {
+	if pos >= len(c.at) {
+		return
+	}
+	i := c.at[pos]
+	if i < 0 { // a fixed position is never decoded; keep its token anyway
+		keep := c.s.Template[pos]
+		for t := range logits {
+			if int32(t) != keep {
+				logits[t] = negInf
+			}
+		}
+		return
+	}
+	sl := c.s.slots[i]
+	if sl.lang.restrict(c.view(gen, sl), pos-sl.start, c.s.v.mask, sl.padOK, logits, negInf) == 0 {
+		logits[c.s.v.pad] = 0 // unreachable: every commit keeps the slot completable
+	}
+}
+
+func (c *constraint) Accept(gen []int32, pos int, tok int32) bool {
+	if pos >= len(c.at) || c.at[pos] < 0 {
+		return true
+	}
+	sl := c.s.slots[c.at[pos]]
+	return sl.lang.accepts(c.view(gen, sl), pos-sl.start, c.s.v.mask, sl.padOK, tok)
+}
+
+// assemble builds the JSON text from a decoded canvas; where records the
+// output pointer of every slot that produced a value.
+func (s *Scaffold) assemble(gen []int32) (string, map[*slot]string, error) {
+	where := map[*slot]string{}
+	var sb strings.Builder
+	var walk func(in *inst, ptr string) (bool, error)
+	// value writes the slot's JSON text, or reports it empty.
+	value := func(sl *slot) (string, bool, error) {
+		if sl.choice {
+			if sl.pick < 0 {
+				return "", false, fmt.Errorf("schema: choice at %s not made", sl.path)
+			}
+			t := sl.altText[sl.pick]
+			return t, t != "", nil
+		}
+		toks := gen[sl.start : sl.start+sl.width]
+		n := len(toks)
+		for n > 0 && toks[n-1] == s.v.pad {
+			n--
+		}
+		if !sl.lang.complete(toks, sl.padOK) {
+			return "", false, fmt.Errorf("schema: slot %s is not a complete value", sl.path)
+		}
+		if n == 0 && sl.padOK {
+			return "", false, nil
+		}
+		var body []byte
+		for _, t := range toks[:n] {
+			body = append(body, s.v.bytes[t]...)
+		}
+		if sl.node.Kind == String {
+			return `"` + string(body) + `"`, true, nil
+		}
+		return string(body), true, nil
+	}
+	walk = func(in *inst, ptr string) (bool, error) {
+		switch {
+		case in.leaf != nil:
+			t, ok, err := value(in.leaf)
+			if err != nil {
+				return false, err
+			}
+			if !ok {
+				if in.leaf.optional {
+					return false, nil
+				}
+				t = "null"
+				if !in.leaf.choice && !in.leaf.node.Nullable {
+					t = `""` // an empty string slot that may not be null
+				}
+			}
+			where[in.leaf] = ptr
+			sb.WriteString(t)
+		case in.node.Kind == Object:
+			sb.WriteByte('{')
+			n := 0
+			for _, p := range in.props {
+				mark := sb.Len()
+				if n > 0 {
+					sb.WriteByte(',')
+				}
+				sb.WriteString(strconv.Quote(p.name))
+				sb.WriteByte(':')
+				ok, err := walk(p.v, ptrJoin(ptr, p.name))
+				if err != nil {
+					return false, err
+				}
+				if !ok {
+					cut := sb.String()[:mark]
+					sb.Reset()
+					sb.WriteString(cut)
+					continue
+				}
+				n++
+			}
+			sb.WriteByte('}')
+		case in.node.Kind == Array:
+			sb.WriteByte('[')
+			n := 0
+			for _, it := range in.items {
+				if it.presence != nil {
+					if _, ok, err := value(it.presence); err != nil {
+						return false, err
+					} else if !ok {
+						continue
+					}
+				}
+				if n > 0 {
+					sb.WriteByte(',')
+				}
+				if _, err := walk(it, ptr+"/"+strconv.Itoa(n)); err != nil {
+					return false, err
+				}
+				n++
+			}
+			sb.WriteByte(']')
+		}
+		return true, nil
+	}
+	if _, err := walk(s.root, ""); err != nil {
+		return "", nil, err
+	}
+	return sb.String(), where, nil
+}
