@@ -79,11 +79,17 @@ func DecodeImage(data []byte, maxPixels int64) (img *image.NRGBA, info ImageInfo
 }
 
 func imageErr(part string, err error) *Rejection {
-	// The PNG decoder reports missing IDAT data as a format error, not as an EOF.
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "not enough pixel data") {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || truncatedMsg(err.Error()) {
 		return reject(StageDecode, ReasonTruncated, "image %s ends early: %v", part, err)
 	}
 	return reject(StageDecode, ReasonCorrupt, "image %s: %v", part, err)
+}
+
+// truncatedMsg recognizes decoder errors that mean the data stopped early: the PNG
+// decoder reports missing IDAT data and the JPEG decoder a cut scan as format errors.
+func truncatedMsg(msg string) bool {
+	return strings.Contains(msg, "not enough pixel data") || strings.Contains(msg, "short Huffman data") ||
+		strings.Contains(msg, "unexpected EOF")
 }
 
 func (i ImageInfo) String() string {

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"dlmstream/connectors/kafka"
+	"dlmstream/connectors/kafka/embedded"
+	"dlmstream/pipelines"
+	"dlmstream/transforms"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+)
+
+func init() {
+	register("demo", "run all three pipelines on an in-process Kafka broker and print what comes back", runDemo)
+}
+
+// Demo topics.
+const (
+	demoAudio, demoImages, demoText         = "demo-audio", "demo-images", "demo-text"
+	demoTranscripts, demoCaptions, demoJSON = "demo-transcripts", "demo-captions", "demo-extractions"
+	demoDLQ                                 = "demo-dead-letters"
+	demoGroup                               = "dlmstream-demo"
+)
+
+func runDemo(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	model := fs.String("model", "testdata/models/tiny-sdar", "checkpoint directory")
+	maxNew := fs.Int("max-new", 16, "largest answer in tokens")
+	brokers := fs.String("brokers", "", "use this Kafka cluster instead of the in-process broker (topics are created on it)")
+	progress := fs.Bool("progress", true, "show a progress bar")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := flag.CommandLine.Parse(fs.Args()); err != nil {
+		return err
+	}
+	quietBeam()
+	beam.Init()
+	ctx := context.Background()
+	var cfg kafka.Config
+	if *brokers != "" {
+		cfg.Brokers = strings.Split(*brokers, ",")
+	} else {
+		b, err := embedded.Start(2, demoAudio, demoImages, demoText, demoTranscripts, demoCaptions, demoJSON, demoDLQ)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		cfg.Brokers = b.Addrs()
+		fmt.Fprintf(stdout, "in-process Kafka broker (kfake) on %s\n", strings.Join(cfg.Brokers, ","))
+	}
+	inputs, err := demoInputs()
+	if err != nil {
+		return err
+	}
+	if err := produce(ctx, cfg, inputs); err != nil {
+		return err
+	}
+	n := 0
+	for _, ms := range inputs {
+		n += len(ms)
+	}
+	fmt.Fprintf(stdout, "produced %d inputs to %s, %s, %s\n", n, demoAudio, demoImages, demoText)
+
+	tc := transforms.Config{Model: *model, MaxNewTokens: *maxNew}
+	mk := func(name, in, out string) pipelines.Options {
+		return pipelines.Options{Name: name, Kafka: cfg, InputTopics: []string{in}, Group: demoGroup + "-" + name,
+			Start: kafka.StartCommitted, OutputTopic: out, DeadLetterTopic: demoDLQ, Transforms: tc}
+	}
+	opts := []pipelines.Options{
+		mk(pipelines.Transcription, demoAudio, demoTranscripts),
+		mk(pipelines.Caption, demoImages, demoCaptions),
+		mk(pipelines.Extraction, demoText, demoJSON),
+	}
+	start := time.Now()
+	res, err := runPipelines(ctx, "prism", opts, *progress, stderr)
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	fmt.Fprintf(stdout, "pipelines done on prism in %s\n", took.Round(time.Millisecond))
+
+	results := 0
+	for _, topic := range []string{demoTranscripts, demoCaptions, demoJSON} {
+		envs, err := kafka.ReadTopic(ctx, cfg, topic, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		results += len(envs)
+		fmt.Fprintf(stdout, "\n%s (%d):\n", topic, len(envs))
+		sortByID(envs)
+		for _, e := range envs {
+			var o transforms.Output
+			if err := json.Unmarshal(e.Value, &o); err != nil {
+				return fmt.Errorf("result %s is not JSON: %w", e.Header(kafka.HeaderRequestID), err)
+			}
+			fmt.Fprintf(stdout, "  %-10s %q  (%d tokens, %d forwards, %.0f ms)\n", o.RequestID, o.Text, o.Tokens, o.Forwards, o.EngineMS)
+		}
+	}
+	dead, err := kafka.ReadTopic(ctx, cfg, demoDLQ, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	sortByID(dead)
+	fmt.Fprintf(stdout, "\n%s (%d):\n", demoDLQ, len(dead))
+	for _, e := range dead {
+		fmt.Fprintf(stdout, "  %-10s %s/%s: %s\n", e.Header(kafka.HeaderRequestID), e.Header(kafka.HeaderErrorStage),
+			e.Header(kafka.HeaderErrorReason), e.Header(kafka.HeaderError))
+	}
+	fmt.Fprintf(stdout, "\n%d inputs -> %d results + %d dead letters in %s\n", n, results, len(dead), took.Round(time.Millisecond))
+	printMetrics(stdout, res)
+	if results+len(dead) != n {
+		return fmt.Errorf("demo: %d inputs but %d results and dead letters", n, results+len(dead))
+	}
+	return nil
+}
+
+func sortByID(envs []kafka.Envelope) {
+	sort.Slice(envs, func(i, j int) bool {
+		return envs[i].Header(kafka.HeaderRequestID) < envs[j].Header(kafka.HeaderRequestID)
+	})
+}
+
+func produce(ctx context.Context, cfg kafka.Config, inputs map[string][]kafka.Envelope) error {
+	w, err := kafka.NewWriter(kafka.SinkConfig{Config: cfg}, nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	for topic, envs := range inputs {
+		for i := range envs {
+			envs[i].Topic = topic
+		}
+		if err := w.Write(ctx, envs...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// demoInputs makes the sample inputs: good and bad audio, images and texts.
+func demoInputs() (map[string][]kafka.Envelope, error) {
+	in := func(id, ct string, v []byte, hs ...string) kafka.Envelope {
+		e := kafka.Envelope{Key: []byte(id), Value: v}.WithHeader(kafka.HeaderRequestID, id).WithHeader(kafka.HeaderContentType, ct)
+		for i := 0; i+1 < len(hs); i += 2 {
+			e = e.WithHeader(hs[i], hs[i+1])
+		}
+		return e
+	}
+	draft := kafka.HeaderDraftTranscript
+	audio := []kafka.Envelope{
+		in("audio-1", "audio/wav", wavTone(1, 16, 44100, 2, 440, 1.0), draft, "the quick brown fox jumps over the lazy dog"),
+		in("audio-2", "audio/wav", wavTone(1, 24, 48000, 1, 220, 0.8), draft, "please send the report by friday"),
+		in("audio-3", "audio/wav", wavTone(3, 32, 22050, 1, 330, 0.5), draft, "turn left at the next light"),
+		in("audio-4", "audio/wav", wavTone(1, 16, 16000, 1, 500, 0.5)), // no draft: no ASR encoder yet
+		in("audio-5", "audio/wav", []byte("this is text pretending to be audio")),
+	}
+	var images []kafka.Envelope
+	for i, f := range []string{"png", "jpeg", "gif"} {
+		b, err := encodeDemoImage(f, 160+40*i, 120)
+		if err != nil {
+			return nil, err
+		}
+		images = append(images, in(fmt.Sprintf("image-%d", i+1), "image/"+f, b))
+	}
+	jpg, err := encodeDemoImage("jpeg", 320, 240)
+	if err != nil {
+		return nil, err
+	}
+	images = append(images, in("image-4", "image/jpeg", jpg[:len(jpg)/3]))
+	huge, err := encodeDemoImage("png", 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	binary.BigEndian.PutUint32(huge[16:], 100000) // the header now claims 100000x100000 pixels
+	binary.BigEndian.PutUint32(huge[20:], 100000)
+	binary.BigEndian.PutUint32(huge[29:], crc32.ChecksumIEEE(huge[12:29])) // IHDR checksum
+	images = append(images, in("image-5", "image/png", huge))
+	schema := `{"type":"object","properties":{"title":{"type":"string"},"author":{"type":"string"},"year":{"type":"integer"}},"required":["title"]}`
+	texts := []kafka.Envelope{
+		in("text-1", "text/plain", []byte("Dune is a 1965 novel by Frank Herbert."), kafka.HeaderSchema, schema),
+		in("text-2", "text/plain", []byte("Emma, by Jane Austen, first published in 1815."), kafka.HeaderSchema, schema),
+		in("text-3", "text/plain", []byte("Neuromancer (William Gibson, 1984) opened cyberpunk."), kafka.HeaderSchema, schema),
+		in("text-4", "text/plain", []byte("A schema that is not one."), kafka.HeaderSchema, `{"type":"objekt"}`),
+	}
+	return map[string][]kafka.Envelope{demoAudio: audio, demoImages: images, demoText: texts}, nil
+}
+
+// wavTone encodes seconds of a sine at freq Hz as WAV (format 1 = PCM, 3 = float).
+func wavTone(format, bits, rate, channels int, freq, seconds float64) []byte {
+	var data bytes.Buffer
+	frames := int(seconds * float64(rate))
+	for i := range frames {
+		v := 0.4 * math.Sin(2*math.Pi*freq*float64(i)/float64(rate))
+		for range channels {
+			switch {
+			case format == 3:
+				binary.Write(&data, binary.LittleEndian, math.Float32bits(float32(v)))
+			case bits == 16:
+				binary.Write(&data, binary.LittleEndian, int16(v*32767))
+			case bits == 24:
+				x := int32(v * 8388607)
+				data.Write([]byte{byte(x), byte(x >> 8), byte(x >> 16)})
+			}
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString("RIFF")
+	binary.Write(&b, binary.LittleEndian, uint32(36+data.Len()))
+	b.WriteString("WAVEfmt ")
+	for _, v := range []any{uint32(16), uint16(format), uint16(channels), uint32(rate), uint32(rate * channels * bits / 8), uint16(channels * bits / 8), uint16(bits)} {
+		binary.Write(&b, binary.LittleEndian, v)
+	}
+	b.WriteString("data")
+	binary.Write(&b, binary.LittleEndian, uint32(data.Len()))
+	b.Write(data.Bytes())
+	return b.Bytes()
+}
+
+// encodeDemoImage draws a w×h sky-over-grass picture.
+func encodeDemoImage(format string, w, h int) ([]byte, error) {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			c := color.NRGBA{R: 90, G: 160, B: 230, A: 255}
+			if y > h*2/3 {
+				c = color.NRGBA{R: 60, G: 150 + uint8(x%40), B: 60, A: 255}
+			}
+			img.SetNRGBA(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	var err error
+	switch format {
+	case "png":
+		err = png.Encode(&b, img)
+	case "jpeg":
+		err = jpeg.Encode(&b, img, &jpeg.Options{Quality: 85})
+	case "gif":
+		err = gif.Encode(&b, img, nil)
+	}
+	return b.Bytes(), err
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"dlmstream/connectors/kafka"
+	"dlmstream/pipelines"
+	"dlmstream/transforms"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/flink" // --runner flink (portable job server)
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism" // --runner prism (local, default)
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
+)
+
+func init() {
+	register("run", "run a pipeline (transcription, caption, extraction) on Kafka or files", runRun)
+	// A portable runner (Flink, Dataflow) starts this binary as a Beam worker with
+	// --worker=true and the harness flags; Beam's init hook then serves the worker and exits.
+	for _, a := range os.Args[1:] {
+		if a == "--worker" || strings.HasPrefix(a, "--worker=") || strings.HasPrefix(a, "-worker") {
+			flag.Parse()
+			beam.Init()
+		}
+	}
+}
+
+// runFlags are the flags of `dlmstream run`.
+type runFlags struct {
+	opts      pipelines.Options
+	brokers   string
+	inTopics  string
+	runner    string
+	progress  bool
+	timeout   time.Duration
+	verbose   bool
+	modelPath string
+}
+
+func (f *runFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.opts.Name, "pipeline", "", "pipeline: "+strings.Join(pipelines.Names, ", "))
+	fs.StringVar(&f.brokers, "brokers", "", "Kafka bootstrap brokers, comma-separated (host:port)")
+	fs.StringVar(&f.inTopics, "input-topics", "", "input topics, comma-separated")
+	fs.StringVar(&f.opts.Group, "group", "dlmstream", "consumer group: start offsets (start=committed) and offset commits")
+	fs.StringVar(&f.opts.Start, "start", kafka.StartCommitted, "start position: committed, earliest, latest, timestamp")
+	fs.Int64Var(&f.opts.Source.StartTime, "start-time", 0, "start time for --start timestamp (Unix ms)")
+	fs.BoolVar(&f.opts.Streaming, "streaming", false, "read Kafka without end (unbounded source); default: up to the high watermarks at start")
+	fs.StringVar(&f.opts.InputGlob, "input-glob", "", "read files matching this glob instead of Kafka")
+	fs.StringVar(&f.opts.OutputTopic, "output-topic", "", "results topic")
+	fs.StringVar(&f.opts.DeadLetterTopic, "dlq-topic", "", "dead-letter topic")
+	fs.StringVar(&f.opts.OutputPath, "output-path", "", "write results to this .jsonl or .parquet file instead of Kafka")
+	fs.StringVar(&f.modelPath, "model", "testdata/models/tiny-sdar", "checkpoint directory (Hugging Face layout)")
+	fs.StringVar(&f.opts.Transforms.WeightType, "weights", "", "engine weight type (bf16, int8; default: as stored)")
+	fs.IntVar(&f.opts.Transforms.MaxNewTokens, "max-new", transforms.DefaultMaxNewTokens, "largest answer in tokens")
+	fs.IntVar(&f.opts.Transforms.MaxMessageBytes, "max-message-bytes", transforms.DefaultMaxMessageBytes, "dead-letter larger inputs")
+	fs.Int64Var(&f.opts.Transforms.MaxPixels, "max-pixels", transforms.DefaultMaxPixels, "dead-letter images whose header claims more pixels")
+	fs.Float64Var(&f.opts.Transforms.MaxAudioSeconds, "max-audio-seconds", transforms.DefaultMaxAudioSeconds, "dead-letter longer audio")
+	fs.StringVar(&f.opts.Kafka.ClientID, "client-id", "", "Kafka client id (default dlmstream)")
+	fs.BoolVar(&f.opts.Kafka.TLS, "tls", false, "connect to Kafka with TLS")
+	fs.StringVar(&f.opts.Kafka.TLSCAFile, "tls-ca", "", "PEM file with CA certificates for the brokers")
+	fs.StringVar(&f.opts.Kafka.SASLMechanism, "sasl-mechanism", "", "SASL: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512")
+	fs.StringVar(&f.opts.Kafka.SASLUser, "sasl-user", "", "SASL user")
+	fs.StringVar(&f.opts.Kafka.SASLPassword, "sasl-password", os.Getenv("DLMSTREAM_SASL_PASSWORD"), "SASL password (default $DLMSTREAM_SASL_PASSWORD)")
+	fs.StringVar(&f.runner, "runner", "prism", "Beam runner: prism (local), flink (needs --endpoint after --), dataflow (build with -tags dataflow)")
+	fs.BoolVar(&f.progress, "progress", true, "show a progress bar for bounded Kafka runs")
+	fs.DurationVar(&f.timeout, "timeout", 0, "stop the job after this long (0: no limit)")
+	fs.BoolVar(&f.verbose, "v", false, "show the runner's and Beam's info logs")
+}
+
+func (f *runFlags) options() pipelines.Options {
+	o := f.opts
+	if f.brokers != "" {
+		o.Kafka.Brokers = strings.Split(f.brokers, ",")
+	}
+	if f.inTopics != "" {
+		o.InputTopics = strings.Split(f.inTopics, ",")
+	}
+	o.Transforms.Model = f.modelPath
+	return o
+}
+
+func runRun(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f runFlags
+	f.register(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: dlmstream run --pipeline NAME [flags] [-- beam runner flags]\n\n")
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\nExample (Kafka to Kafka, local runner):\n  dlmstream run --pipeline caption --brokers 127.0.0.1:9092 --input-topics images \\\n    --output-topic captions --dlq-topic captions-dlq\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// Everything after "--" goes to Beam's own flags (--endpoint, --environment_type, --project, ...).
+	if err := flag.CommandLine.Parse(fs.Args()); err != nil {
+		return err
+	}
+	if !f.verbose {
+		quietBeam()
+	}
+	beam.Init()
+	o := f.options()
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
+	start := time.Now()
+	res, err := runPipelines(ctx, f.runner, []pipelines.Options{o}, f.progress && !o.Streaming, stderr)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && o.Streaming {
+			fmt.Fprintf(stdout, "stopped after %s (--timeout)\n", f.timeout)
+			return nil
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "pipeline %s done in %s\n", o.Name, time.Since(start).Round(time.Millisecond))
+	printMetrics(stdout, res)
+	return nil
+}
+
+// runPipelines builds every pipeline into one Beam job and runs it; with progress set
+// and Kafka inputs it draws a progress bar from the group's committed offsets.
+func runPipelines(ctx context.Context, runner string, opts []pipelines.Options, progress bool, stderr io.Writer) (beam.PipelineResult, error) {
+	p, s := beam.NewPipelineWithRoot()
+	for _, o := range opts {
+		if err := pipelines.Build(s, o); err != nil {
+			return nil, err
+		}
+	}
+	stopBar := func() {}
+	if progress {
+		stopBar = startProgress(ctx, opts, stderr)
+	}
+	res, err := beam.Run(ctx, runner, p)
+	stopBar()
+	return res, err
+}
+
+// startProgress draws "[=====>    ] done/total inputs" on w until the returned func is called.
+func startProgress(ctx context.Context, opts []pipelines.Options, w io.Writer) func() {
+	type job struct {
+		cfg    kafka.Config
+		group  string
+		ranges []kafka.PartitionRange
+	}
+	var jobs []job
+	for _, o := range opts {
+		if len(o.InputTopics) == 0 || o.Group == "" || o.OutputPath != "" {
+			continue
+		}
+		src := o.Source
+		src.Config, src.Topics, src.Group, src.Start = o.Kafka, o.InputTopics, o.Group, o.Start
+		ranges, err := kafka.ListRanges(ctx, src, true)
+		if err != nil {
+			continue
+		}
+		jobs = append(jobs, job{o.Kafka, o.Group, ranges})
+	}
+	if len(jobs) == 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		start := time.Now()
+		draw := func() {
+			var d, n int64
+			for _, j := range jobs {
+				jd, jn, err := kafka.Progress(ctx, j.cfg, j.group, j.ranges)
+				if err != nil {
+					return
+				}
+				d, n = d+jd, n+jn
+			}
+			fmt.Fprintf(w, "\r%s %d/%d inputs  %.1f/s   ", bar(d, n, 30), d, n, float64(d)/time.Since(start).Seconds())
+		}
+		for {
+			select {
+			case <-done:
+				draw()
+				fmt.Fprintln(w)
+				return
+			case <-t.C:
+				draw()
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// quietBeam keeps prism's and Beam's info logs (job states, workers) off the terminal;
+// warnings and errors still show.
+func quietBeam() { slog.SetLogLoggerLevel(slog.LevelWarn) }
+
+// bar renders a fixed-width progress bar.
+func bar(done, total int64, width int) string {
+	if total <= 0 {
+		return "[" + strings.Repeat("=", width) + "]"
+	}
+	n := int(done * int64(width) / total)
+	n = min(max(n, 0), width)
+	s := strings.Repeat("=", n)
+	if n < width {
+		s += ">" + strings.Repeat(" ", width-n-1)
+	}
+	return "[" + s + "]"
+}
+
+// printMetrics prints the job's dlmstream counters (summed over steps) and engine
+// latency, when the runner reports metrics.
+func printMetrics(w io.Writer, res beam.PipelineResult) {
+	if res == nil {
+		return
+	}
+	q := res.Metrics().Query(func(r beam.MetricResult) bool { return r.Namespace() == "dlmstream" })
+	counts := map[string]int64{}
+	for _, c := range q.Counters() {
+		counts[c.Name()] += c.Result()
+	}
+	names := make([]string, 0, len(counts))
+	for n := range counts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-36s %d\n", n, counts[n])
+	}
+	type dist struct{ n, sum, lo, hi int64 }
+	dists := map[string]*dist{}
+	for _, d := range q.Distributions() {
+		r := d.Result()
+		if r.Count == 0 {
+			continue
+		}
+		a := dists[d.Name()]
+		if a == nil {
+			a = &dist{lo: r.Min, hi: r.Max}
+			dists[d.Name()] = a
+		}
+		a.n, a.sum, a.lo, a.hi = a.n+r.Count, a.sum+r.Sum, min(a.lo, r.Min), max(a.hi, r.Max)
+	}
+	for name, a := range dists {
+		fmt.Fprintf(w, "  %-36s n=%d mean=%.1f min=%d max=%d\n", name, a.n, float64(a.sum)/float64(a.n), a.lo, a.hi)
+	}
+}
