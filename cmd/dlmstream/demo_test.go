@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"dlmstream/connectors/files"
+	"dlmstream/connectors/kafka"
+	"dlmstream/connectors/kafka/kafkatest"
+	"dlmstream/transforms"
+
+	kgo "github.com/segmentio/kafka-go"
+)
+
+const tinySDAR = "../../testdata/models/tiny-sdar"
+
+// TestDemo runs `dlmstream demo` end to end: in-process broker, three pipelines on
+// prism with the bundled tiny checkpoint, results and dead letters read back.
+func TestDemo(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := runDemo([]string{"--model", tinySDAR, "--max-new", "8", "--progress=false"}, &out, &errb); err != nil {
+		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), errb.String())
+	}
+	s := out.String()
+	for _, want := range []string{
+		"14 inputs -> 9 results + 5 dead letters",
+		"demo-transcripts (3):", "demo-captions (3):", "demo-extractions (3):",
+		"audio-4    decode/no-asr-encoder", "audio-5    decode/not-audio", "image-4    decode/truncated",
+		"image-5    decode/too-many-pixels", "text-4     decode/invalid-schema",
+		"(8 tokens",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+// TestRunFilesToJSONL runs `dlmstream run` on a directory with the real tiny checkpoint.
+func TestRunFilesToJSONL(t *testing.T) {
+	dir := t.TempDir()
+	schema := `{"type":"object","properties":{"title":{"type":"string"}}}`
+	for name, data := range map[string]string{
+		"a.txt": "Dune, 1965", "a.schema.json": schema,
+		"b.txt": "Emma, 1815", // no schema: a dead letter
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outPath := filepath.Join(dir, "results.jsonl")
+	var out, errb bytes.Buffer
+	err := runRun([]string{"--pipeline", "extraction", "--input-glob", filepath.Join(dir, "*.txt"),
+		"--output-path", outPath, "--model", tinySDAR, "--max-new", "8"}, &out, &errb)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, errb.String())
+	}
+	b, err := os.ReadFile(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r files.Record
+	if err := json.Unmarshal(bytes.TrimSpace(b), &r); err != nil {
+		t.Fatalf("results %q: %v", b, err)
+	}
+	var o transforms.Output
+	if err := json.Unmarshal(r.Value, &o); err != nil || o.Tokens != 8 || o.Task != transforms.KindExtract || o.RequestID == "" {
+		t.Fatalf("result %+v (%v)", o, err)
+	}
+	dlq, err := os.ReadFile(filepath.Join(dir, "results.dlq.jsonl"))
+	if err != nil || !strings.Contains(string(dlq), `"dlq-reason":"invalid-schema"`) {
+		t.Fatalf("dead letters %q (%v)", dlq, err)
+	}
+	if !strings.Contains(out.String(), "pipeline extraction done") || !strings.Contains(out.String(), "engine.out") {
+		t.Fatalf("run output:\n%s", out.String())
+	}
+}
+
+// TestRunKafkaCaption runs `dlmstream run --pipeline caption` against a broker: the
+// in-process one always, the real one when DLMSTREAM_KAFKA_BROKERS is set.
+func TestRunKafkaCaption(t *testing.T) {
+	targets := map[string]func(testing.TB) kafkatest.Target{
+		"kfake": func(t testing.TB) kafkatest.Target { return kafkatest.Embedded(t, 2) },
+		"kafka": kafkatest.Real,
+	}
+	for _, name := range []string{"kfake", "kafka"} {
+		t.Run(name, func(t *testing.T) {
+			target := targets[name](t)
+			in, out, dlq := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "out"), kafkatest.Topic(t, "dlq")
+			for _, topic := range []string{in, out, dlq} {
+				kafkatest.CreateTopic(t, target.Brokers, topic, 2)
+			}
+			inputs, err := demoInputs()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var msgs []kgo.Message
+			for _, e := range inputs[demoImages] {
+				msgs = append(msgs, toMessage(e))
+			}
+			kafkatest.Produce(t, target.Brokers, in, msgs...)
+			var stdout, stderr bytes.Buffer
+			err = runRun([]string{"--pipeline", "caption", "--brokers", strings.Join(target.Brokers, ","),
+				"--input-topics", in, "--output-topic", out, "--dlq-topic", dlq, "--group", kafkatest.Topic(t, "g"),
+				"--model", tinySDAR, "--max-new", "4"}, &stdout, &stderr)
+			if err != nil {
+				t.Fatalf("run: %v\n%s", err, stderr.String())
+			}
+			if got := len(kafkatest.ReadAll(t, target.Brokers, out, 3, 20*time.Second)); got != 3 {
+				t.Fatalf("%d captions, want 3", got)
+			}
+			if got := len(kafkatest.ReadAll(t, target.Brokers, dlq, 2, 20*time.Second)); got != 2 {
+				t.Fatalf("%d dead letters, want 2", got)
+			}
+			if !strings.Contains(stderr.String(), "5/5 inputs") {
+				t.Errorf("no finished progress bar on stderr: %q", stderr.String())
+			}
+		})
+	}
+}
+
+func TestBar(t *testing.T) {
+	tests := []struct {
+		done, total int64
+		want        string
+	}{
+		{0, 10, "[>         ]"},
+		{5, 10, "[=====>    ]"},
+		{10, 10, "[==========]"},
+		{3, 0, "[==========]"},
+	}
+	for _, tt := range tests {
+		if got := bar(tt.done, tt.total, 10); got != tt.want {
+			t.Errorf("bar(%d, %d) = %q, want %q", tt.done, tt.total, got, tt.want)
+		}
+	}
+}
+
+func toMessage(e kafka.Envelope) kgo.Message {
+	m := kgo.Message{Key: e.Key, Value: e.Value}
+	for _, h := range e.Headers {
+		m.Headers = append(m.Headers, kgo.Header{Key: h.Key, Value: h.Value})
+	}
+	return m
+}
