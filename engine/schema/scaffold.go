@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -307,7 +308,7 @@ func (s *Scaffold) layout() {
 				if i > 0 {
 					text.WriteString(", ")
 				}
-				text.WriteString(strconv.Quote(p.name))
+				text.WriteString(jsonQuote(p.name))
 				text.WriteString(": ")
 				walk(p.v)
 			}
@@ -478,7 +479,7 @@ func (s *Scaffold) assemble(gen []int32) (string, map[*slot]string, error) {
 				if n > 0 {
 					sb.WriteByte(',')
 				}
-				sb.WriteString(strconv.Quote(p.name))
+				sb.WriteString(jsonQuote(p.name))
 				sb.WriteByte(':')
 				ok, err := walk(p.v, ptrJoin(ptr, p.name))
 				if err != nil {
@@ -520,4 +521,9 @@ func (s *Scaffold) assemble(gen []int32) (string, map[*slot]string, error) {
 		return "", nil, err
 	}
 	return sb.String(), where, nil
+}
+
+func jsonQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
