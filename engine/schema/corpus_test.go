@@ -113,15 +113,26 @@ func TestCorpusRandomLogits(t *testing.T) {
 	}
 }
 
+// raceEnabled is set by race_test.go under the race detector.
+var raceEnabled bool
+
 // TestCorpusTinySDAR extracts every compiled corpus schema with the
-// tiny-sdar engine (random weights) under small budgets; -short takes every
-// fourth schema.
+// tiny-sdar engine (random weights) under small budgets and a short
+// instruction; -short takes every fourth schema, the race detector every
+// eighth.
 func TestCorpusTinySDAR(t *testing.T) {
 	e := tinyEngine(t)
 	entries := corpus(t)
 	valid, attempts, fwd, dec := 0, 0, 0, 0
 	for i, c := range entries {
-		if testing.Short() && i%4 != 0 {
+		stride := 1
+		if testing.Short() {
+			stride = 4
+		}
+		if raceEnabled {
+			stride = 8
+		}
+		if i%stride != 0 {
 			continue
 		}
 		s, err := Compile(c.src)
@@ -129,7 +140,7 @@ func TestCorpusTinySDAR(t *testing.T) {
 			continue
 		}
 		attempts++
-		opts := Options{StringBudget: 3, NumberBudget: 4, ArrayItems: 1, Policy: decode.Threshold{Tau: 0.9}}
+		opts := Options{StringBudget: 3, NumberBudget: 4, ArrayItems: 1, Policy: decode.Threshold{Tau: 0.9}, Instruction: "Extract JSON."}
 		res, err := Extract(context.Background(), e, "Example text for "+c.name+".", s, opts)
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
