@@ -118,7 +118,7 @@ func (e Envelope) Time() time.Time { return time.UnixMilli(e.Timestamp) }
 func (e Envelope) Result(topic string, value []byte) Envelope {
 	r := Envelope{Key: e.Key, Value: value, Headers: append([]Header(nil), e.Headers...), Topic: topic,
 		Origin: e.Origin}
-	if e.Origin.Topic != "" {
+	if e.Topic != "" {
 		r = r.WithHeader(HeaderSource, e.SourceString())
 	}
 	return r
