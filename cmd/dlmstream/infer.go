@@ -36,10 +36,11 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 	topK := fs.Int("top-k", 0, "sample among the K most likely tokens")
 	topP := fs.Float64("top-p", 0, "nucleus sampling mass")
 	seed := fs.Uint64("seed", 1, "sampling seed")
+	schemaPath := fs.String("schema", "", "JSON Schema file: extract JSON from --prompt that validates against it; a directory: measure coverage, compliance and tokens per forward over its schemas")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *prompt == "" {
+	if *prompt == "" && *schemaPath == "" {
 		return fmt.Errorf("infer: --prompt is required")
 	}
 	start := time.Now()
@@ -62,6 +63,9 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 	cfg := e.Model.Config()
 	fmt.Fprintf(stderr, "%s: %s, %d layers, hidden %d, %.1f MB of weights, loaded in %v\n",
 		*dir, cfg.ModelType, cfg.NumLayers, cfg.HiddenSize, float64(e.Model.WeightBytes())/1e6, time.Since(start).Round(time.Millisecond))
+	if *schemaPath != "" {
+		return runSchema(context.Background(), e, *schemaPath, *prompt, req.Policy, req.Sampling, stdout, stderr)
+	}
 
 	if *maxNew <= 0 {
 		return printNext(stdout, e, req, *top)

@@ -1,0 +1,172 @@
+package schema
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math/big"
+	"strings"
+
+	"dlmstream/engine"
+)
+
+// Case is one held-out example: an input text and, if known, the gold JSON.
+type Case struct {
+	Input string          `json:"input"`
+	Gold  json.RawMessage `json:"output,omitempty"`
+}
+
+// Report sums Measure over cases: schema compliance, field accuracy and
+// tokens per forward, scaffolded and (optionally) unscaffolded.
+type Report struct {
+	Attempts int      // extractions tried
+	Valid    int      // scaffolded outputs that validate
+	Errors   []string // scaffolded failures
+	Decoded  int      // scaffolded: masked tokens decoded
+	Forwards int      // scaffolded: forwards, choice scoring included
+
+	GoldFields    int // leaf values in the gold outputs
+	CorrectFields int // scaffolded leaf values equal to gold
+
+	// Unscaffolded: plain generation with the same prompt, the first JSON
+	// value in the text parsed and validated.
+	FreeJSON          int // outputs holding a JSON value
+	FreeValid         int // outputs that validate
+	FreeTokens        int
+	FreeForwards      int
+	FreeCorrectFields int
+}
+
+// Measure extracts every case with s and, if unscaffolded, also generates
+// freely (MaxNewTokens: twice the scaffold's canvas) for comparison.
+func Measure(ctx context.Context, e *engine.Engine, s *Schema, cases []Case, opts Options, unscaffolded bool) (Report, error) {
+	var r Report
+	for _, c := range cases {
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+		r.Attempts++
+		var gold map[string]string
+		if len(c.Gold) > 0 {
+			g, err := leaves(c.Gold)
+			if err != nil {
+				return r, err
+			}
+			gold = g
+			r.GoldFields += len(gold)
+		}
+		res, err := Extract(ctx, e, c.Input, s, opts)
+		canvas := 256
+		if res != nil {
+			r.Decoded += res.Decoded
+			r.Forwards += res.Forwards
+			canvas = max(res.Canvas, 16)
+		}
+		switch {
+		case err != nil:
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				return r, err
+			}
+			r.Errors = append(r.Errors, err.Error())
+		case s.Validate(res.JSON) != nil:
+			r.Errors = append(r.Errors, "unvalidated output "+string(res.JSON))
+		default:
+			r.Valid++
+			r.CorrectFields += matching(gold, res.JSON)
+		}
+		if !unscaffolded {
+			continue
+		}
+		o := opts.withDefaults()
+		prompt, err := promptIDs(e.Tok, c.Input, s, o)
+		if err != nil {
+			return r, err
+		}
+		free, err := e.Generate(ctx, engine.Request{Tokens: prompt, MaxNewTokens: 2 * canvas, Policy: o.Policy, Sampling: o.Sampling})
+		if err != nil {
+			return r, err
+		}
+		r.FreeTokens += free.Tokens
+		r.FreeForwards += free.Forwards
+		if js, ok := firstJSON(free.Text); ok {
+			r.FreeJSON++
+			if s.Validate(js) == nil {
+				r.FreeValid++
+			}
+			r.FreeCorrectFields += matching(gold, js)
+		}
+	}
+	return r, nil
+}
+
+// firstJSON is the first JSON object or array in text.
+func firstJSON(text string) ([]byte, bool) {
+	for i := 0; i < len(text); i++ {
+		if text[i] != '{' && text[i] != '[' {
+			continue
+		}
+		var v json.RawMessage
+		if json.NewDecoder(strings.NewReader(text[i:])).Decode(&v) == nil {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// leaves flattens JSON to pointer -> compact leaf value.
+func leaves(data []byte) (map[string]string, error) {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	var walk func(p string, v any)
+	walk = func(p string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				walk(ptrJoin(p, k), x)
+			}
+		case []any:
+			for i, x := range v {
+				walk(p+"/"+itoa(i), x)
+			}
+		case json.Number: // 12.5 and 12.50 are the same value
+			if r, ok := new(big.Rat).SetString(v.String()); ok {
+				out[p] = r.RatString()
+			}
+		default:
+			b, _ := json.Marshal(v)
+			out[p] = string(b)
+		}
+	}
+	walk("", v)
+	return out, nil
+}
+
+func itoa(i int) string {
+	b, _ := json.Marshal(i)
+	return string(b)
+}
+
+// matching counts gold leaves that out reproduces exactly.
+func matching(gold map[string]string, out []byte) int {
+	if len(gold) == 0 {
+		return 0
+	}
+	got, err := leaves(out)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for p, v := range gold {
+		if got[p] == v {
+			n++
+		}
+	}
+	return n
+}
