@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -146,4 +147,66 @@ func toMessage(e kafka.Envelope) kgo.Message {
 		m.Headers = append(m.Headers, kgo.Header{Key: h.Key, Value: h.Value})
 	}
 	return m
+}
+
+func TestRunRejectsRunners(t *testing.T) {
+	base := []string{"--pipeline", "caption", "--brokers", "127.0.0.1:1", "--input-topics", "in", "--output-topic", "out", "--dlq-topic", "dlq"}
+	for runner, want := range map[string]string{
+		"spark":    `unknown runner "spark"`,
+		"dataflow": "-tags dataflow",
+	} {
+		if runners[runner] {
+			continue // this binary was built with the runner
+		}
+		var out, errb bytes.Buffer
+		err := runRun(append(base, "--runner", runner), &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("--runner %s: %v, want error containing %q", runner, err, want)
+		}
+	}
+}
+
+// TestRunStreaming runs the unbounded source until the results are in, then stops the
+// job with SIGINT as a user would.
+func TestRunStreaming(t *testing.T) {
+	tg := kafkatest.Embedded(t, 2)
+	in, out, dlq := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "out"), kafkatest.Topic(t, "dlq")
+	for _, topic := range []string{in, out, dlq} {
+		kafkatest.CreateTopic(t, tg.Brokers, topic, 2)
+	}
+	inputs, err := demoInputs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []kgo.Message
+	for _, e := range inputs[demoText] {
+		msgs = append(msgs, toMessage(e))
+	}
+	kafkatest.Produce(t, tg.Brokers, in, msgs...)
+	var stdout, stderr bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runRun([]string{"--pipeline", "extraction", "--streaming", "--brokers", strings.Join(tg.Brokers, ","),
+			"--input-topics", in, "--output-topic", out, "--dlq-topic", dlq, "--start", "earliest",
+			"--model", tinySDAR, "--max-new", "4"}, &stdout, &stderr)
+	}()
+	results := kafkatest.ReadAll(t, tg.Brokers, out, 3, 2*time.Minute)
+	dead := kafkatest.ReadAll(t, tg.Brokers, dlq, 1, 2*time.Minute)
+	select {
+	case err := <-done: // ended on its own: SIGINT would now kill the test binary
+		t.Fatalf("streaming run ended before it was stopped: %v\n%s", err, stderr.String())
+	default:
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	if len(results) != 3 || len(dead) != 1 {
+		t.Fatalf("%d results, %d dead letters; want 3 and 1", len(results), len(dead))
+	}
+	if !strings.Contains(stdout.String(), "pipeline extraction stopped") {
+		t.Fatalf("stdout: %s", stdout.String())
+	}
 }

@@ -36,6 +36,9 @@ func init() {
 	}
 }
 
+// runners are the Beam runners linked into this binary (run_dataflow.go adds dataflow).
+var runners = map[string]bool{"prism": true, "flink": true, "universal": true}
+
 // runFlags are the flags of `dlmstream run`.
 type runFlags struct {
 	opts      pipelines.Options
@@ -115,6 +118,12 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	if !runners[f.runner] {
+		if f.runner == "dataflow" {
+			return errors.New("the dataflow runner is not linked into this binary: build it with go build -tags dataflow ./cmd/dlmstream")
+		}
+		return fmt.Errorf("unknown runner %q (prism, flink, universal, dataflow)", f.runner)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if f.timeout > 0 {
@@ -125,8 +134,8 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	res, err := runPipelines(ctx, f.runner, []pipelines.Options{o}, f.progress && !o.Streaming, stderr)
 	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) && o.Streaming {
-			fmt.Fprintf(stdout, "stopped after %s (--timeout)\n", f.timeout)
+		if ctx.Err() != nil && o.Streaming { // --timeout, SIGINT or SIGTERM end a streaming job
+			fmt.Fprintf(stdout, "pipeline %s stopped after %s: %v\n", o.Name, time.Since(start).Round(time.Millisecond), context.Cause(ctx))
 			return nil
 		}
 		return err
