@@ -145,3 +145,29 @@ func TestSpecsDocumentEveryField(t *testing.T) {
 		t.Errorf("ConfigDoc = %q", doc)
 	}
 }
+
+// FuzzEnvelopeRoundTrip checks that a record survives record → envelope → record with
+// its key, value and headers, and that dead-lettering keeps the original bytes.
+func FuzzEnvelopeRoundTrip(f *testing.F) {
+	f.Add([]byte("k"), []byte("v"), "content-type", []byte("image/png"))
+	f.Add([]byte{}, []byte{0xff, 0x00}, "request-id", []byte{})
+	f.Fuzz(func(t *testing.T, key, value []byte, hk string, hv []byte) {
+		m := kgo.Message{Topic: "t", Partition: 1, Offset: 5, Key: key, Value: value, Time: time.UnixMilli(1),
+			Headers: []kgo.Header{{Key: hk, Value: hv}}}
+		e := fromMessage(m, "g", 5, 0)
+		back := e.message("out")
+		if string(back.Key) != string(key) || string(back.Value) != string(value) {
+			t.Fatalf("key/value changed: %q %q", back.Key, back.Value)
+		}
+		if e.Header(HeaderRequestID) == "" {
+			t.Fatal("no request id")
+		}
+		if hk != HeaderRequestID && e.Header(hk) != string(hv) {
+			t.Fatalf("header %q = %q, want %q", hk, e.Header(hk), hv)
+		}
+		d := e.DeadLetter("dlq", "decode", "corrupt", nil)
+		if string(d.Value) != string(value) || d.Origin != e.Origin {
+			t.Fatal("dead letter lost the original value or origin")
+		}
+	})
+}
