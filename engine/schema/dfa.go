@@ -41,10 +41,11 @@ type dfa struct {
 	tnext  [][]int32       // [state][cand] next state or dead (nil: not built)
 	tcnt   [][]uint8       // [state][cand] characters started
 	edges  []map[int32]int // [state] successor -> fewest characters, over all tokens
+	memo   map[string][]uint64
 }
 
 func newDFA(st stepper, v *vocab, maxLen int, alphabet func(b byte) bool) *dfa {
-	d := &dfa{st: st, v: v, maxLen: maxLen, ids: map[string]int32{}, candIx: map[int32]int32{}}
+	d := &dfa{st: st, v: v, maxLen: maxLen, ids: map[string]int32{}, candIx: map[int32]int32{}, memo: map[string][]uint64{}}
 	d.intern("\xffpad")
 	d.intern(st.start())
 	for id, bs := range v.bytes {
@@ -225,45 +226,100 @@ func (d *dfa) analyse(toks []int32, k int, mask int32, padOK bool) (before, afte
 	return fw[k], bw
 }
 
-// allowedAt reports, for each token of the logits, whether committing it at
-// slot position k keeps the slot completable.
+// restrict sets to neg the logits of tokens that may not go at slot
+// position k (those after which the slot cannot be completed) and returns
+// how many stay allowed. Allowed sets are memoized by the states before
+// and after k.
 func (d *dfa) restrict(toks []int32, k int, mask int32, padOK bool, logits []float32, neg float32) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	before, after := d.analyse(toks, k, mask, padOK)
-	allow := make([]bool, len(logits))
-	ok := func(s int32, c int, n int32, dc int) bool {
-		if n == dead {
-			return false
+	key := setKey(before, after, padOK)
+	bits, ok := d.memo[key]
+	if !ok {
+		bits = d.allowed(before, after, padOK)
+		if len(d.memo) >= 512 {
+			clear(d.memo)
 		}
-		r, in := after[n]
-		return in && (d.maxLen < 0 || c+dc+r <= d.maxLen)
-	}
-	for s, c := range before {
-		if int(d.v.pad) < len(allow) && !allow[d.v.pad] {
-			if n, _ := d.tokStep(s, d.v.pad, padOK); ok(s, c, n, 0) {
-				allow[d.v.pad] = true
-			}
-		}
-		if s == padState {
-			continue
-		}
-		d.table(s)
-		for i, n := range d.tnext[s] {
-			if id := d.cands[i]; int(id) < len(allow) && !allow[id] && ok(s, c, n, int(d.tcnt[s][i])) {
-				allow[id] = true
-			}
-		}
+		d.memo[key] = bits
 	}
 	kept := 0
 	for t := range logits {
-		if allow[t] {
+		if t < len(bits)*64 && bits[t>>6]&(1<<(t&63)) != 0 {
 			kept++
 		} else {
 			logits[t] = neg
 		}
 	}
 	return kept
+}
+
+func setKey(before, after stateSet, padOK bool) string {
+	enc := func(m stateSet) []int32 {
+		out := make([]int32, 0, 2*len(m))
+		for s, c := range m {
+			out = append(out, s, int32(c))
+		}
+		// sort pairs by state
+		for i := 2; i < len(out); i += 2 {
+			for j := i; j > 0 && out[j] < out[j-2]; j -= 2 {
+				out[j], out[j-2] = out[j-2], out[j]
+				out[j+1], out[j-1] = out[j-1], out[j+1]
+			}
+		}
+		return out
+	}
+	var sb []byte
+	if padOK {
+		sb = append(sb, 1)
+	}
+	for _, part := range [][]int32{enc(before), {-1}, enc(after)} {
+		for _, x := range part {
+			sb = append(sb, byte(x>>24), byte(x>>16), byte(x>>8), byte(x))
+		}
+	}
+	return string(sb)
+}
+
+// allowed is the bitset of tokens that lead from a state of before to a
+// state of after within the length bound.
+func (d *dfa) allowed(before, after stateSet, padOK bool) []uint64 {
+	bits := make([]uint64, (d.v.size+63)/64)
+	aft := make([]int32, len(d.keys))
+	for i := range aft {
+		aft[i] = -1
+	}
+	for s, r := range after {
+		aft[s] = int32(r)
+	}
+	set := func(t int32) { bits[t>>6] |= 1 << (t & 63) }
+	for s, c := range before {
+		if n, _ := d.tokStep(s, d.v.pad, padOK); n != dead && aft[n] >= 0 && (d.maxLen < 0 || c+int(aft[n]) <= d.maxLen) {
+			set(d.v.pad)
+		}
+		if s == padState {
+			continue
+		}
+		d.table(s)
+		if len(aft) < len(d.keys) { // table() may have interned new states
+			grown := make([]int32, len(d.keys))
+			copy(grown, aft)
+			for i := len(aft); i < len(grown); i++ {
+				grown[i] = -1
+			}
+			aft = grown
+		}
+		next, cnt := d.tnext[s], d.tcnt[s]
+		for i, n := range next {
+			if n < 0 {
+				continue
+			}
+			if r := aft[n]; r >= 0 && (d.maxLen < 0 || c+int(cnt[i])+int(r) <= d.maxLen) {
+				set(d.cands[i])
+			}
+		}
+	}
+	return bits
 }
 
 // accepts reports whether tok at slot position k keeps the slot completable.

@@ -115,7 +115,7 @@ func (sc *Scaffold) decode(ctx context.Context, s *Schema, res *Result, gen gene
 			res.Decoded += masked
 			out = g
 		}
-		text, where, err := sc.assemble(out)
+		text, where, bad, err := sc.assemble(out)
 		if err != nil {
 			return res, err
 		}
@@ -123,12 +123,15 @@ func (sc *Scaffold) decode(ctx context.Context, s *Schema, res *Result, gen gene
 		if err != nil {
 			return res, err
 		}
-		if len(ptrs) == 0 {
+		if len(ptrs) == 0 && len(bad) == 0 {
 			res.JSON = []byte(text)
 			return res, nil
 		}
+		if len(ptrs) == 0 {
+			ptrs, msg = []string{where[bad[0]]}, "incomplete value"
+		}
 		last = &ValidationError{Pointer: ptrs[0], Msg: msg, Output: text}
-		if !sc.repair(out, where, ptrs) {
+		if !sc.repair(out, where, ptrs, bad) {
 			break
 		}
 	}
@@ -147,13 +150,13 @@ func (sc *Scaffold) masked() int {
 
 // repair keeps the tokens of slots outside the failing pointers and widens
 // the failing ones; false if no free slot can change.
-func (sc *Scaffold) repair(out []int32, where map[*slot]string, ptrs []string) bool {
+func (sc *Scaffold) repair(out []int32, where map[*slot]string, ptrs []string, bad []*slot) bool {
 	changed := false
 	for _, sl := range sc.slots {
 		if sl.choice {
 			continue
 		}
-		fails := false
+		fails := slices.Contains(bad, sl)
 		for _, p := range ptrs {
 			w, ok := where[sl]
 			if ok && (w == p || strings.HasPrefix(w, p+"/") || p == "") || !ok && strings.HasPrefix(sl.path, p) {

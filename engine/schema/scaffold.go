@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -419,9 +420,10 @@ func (c *constraint) Accept(gen []int32, pos int, tok int32) bool {
 }
 
 // assemble builds the JSON text from a decoded canvas; where records the
-// output pointer of every slot that produced a value.
-func (s *Scaffold) assemble(gen []int32) (string, map[*slot]string, error) {
-	where := map[*slot]string{}
+// output pointer of every slot that produced a value, bad the slots whose
+// tokens are not a complete value (written as null, to be repaired).
+func (s *Scaffold) assemble(gen []int32) (text string, where map[*slot]string, bad []*slot, err error) {
+	where = map[*slot]string{}
 	var sb strings.Builder
 	var walk func(in *inst, ptr string) (bool, error)
 	// value writes the slot's JSON text, or reports it empty.
@@ -439,7 +441,10 @@ func (s *Scaffold) assemble(gen []int32) (string, map[*slot]string, error) {
 			n--
 		}
 		if !sl.lang.complete(toks, sl.padOK) {
-			return "", false, fmt.Errorf("schema: slot %s is not a complete value", sl.path)
+			if !slices.Contains(bad, sl) {
+				bad = append(bad, sl)
+			}
+			return "null", true, nil
 		}
 		if n == 0 && sl.padOK {
 			return "", false, nil
@@ -518,9 +523,9 @@ func (s *Scaffold) assemble(gen []int32) (string, map[*slot]string, error) {
 		return true, nil
 	}
 	if _, err := walk(s.root, ""); err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	return sb.String(), where, nil
+	return sb.String(), where, bad, nil
 }
 
 func jsonQuote(s string) string {
