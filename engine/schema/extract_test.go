@@ -2,6 +2,7 @@ package schema
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -73,5 +74,34 @@ func TestExtractTiny(t *testing.T) {
 			t.Fatalf("%T: %v", pol, err)
 		}
 		t.Logf("%T: %s (rounds %d, canvas %d, decoded %d, forwards %d)", pol, res.JSON, res.Rounds, res.Canvas, res.Decoded, res.Forwards)
+	}
+}
+
+// TestExtractConcurrent shares one compiled schema (and its slot automata)
+// between goroutines on one engine.
+func TestExtractConcurrent(t *testing.T) {
+	e := tinyEngine(t)
+	s, err := Compile([]byte(`{"type":"object","properties":{"id":{"type":"integer","minimum":1,"maximum":99},"tag":{"type":"string","maxLength":6},"ok":{"type":"boolean"}},"required":["id","tag","ok"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := Extract(context.Background(), e, fmt.Sprintf("item %d", i), s, Options{Policy: decode.Threshold{Tau: 0.9}, Instruction: "JSON:"})
+			if err == nil {
+				err = s.Validate(res.JSON)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
