@@ -105,3 +105,52 @@ func TestExtractConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestPoliciesCompose runs the slot constraint under every unmasking
+// policy on an unshifted (SDAR) and a shifted (Fast-dLLM v2) checkpoint,
+// with sampling as well as greedy.
+func TestPoliciesCompose(t *testing.T) {
+	if raceEnabled {
+		t.Skip("slow under the race detector; TestExtractTiny covers the path")
+	}
+	fast, err := engine.New("../../testdata/models/tiny-fastdllm", engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Close()
+	s, err := Compile([]byte(`{"type":"object","properties":{
+		"code":{"type":"string","pattern":"^[A-Z]{2}-[0-9]{2}$"},
+		"n":{"type":"number","minimum":-5,"maximum":5,"multipleOf":0.5},
+		"tags":{"type":"array","items":{"type":"string","maxLength":5},"maxItems":2},
+		"when":{"type":["string","null"],"format":"date"},
+		"kind":{"enum":["a","b"]}},
+		"required":["code","n","tags","kind"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policies := []decode.Policy{decode.StaticTopK{Steps: 4}, decode.StaticTopK{Steps: 2}, decode.TopK{K: 2}, decode.Threshold{Tau: 0.5},
+		decode.Threshold{Tau: 0.9, Strict: true}, decode.Factor{F: 1}, decode.Dynamic{Tau: 0.9, Steps: 4}, decode.EntropyBounded{Gamma: 0.5},
+		decode.TopKMargin{Steps: 4}, decode.DefaultCredit(), decode.SchED{Inner: decode.Threshold{Tau: 0.9}, High: 8, Low: 2},
+		decode.Oracle{K: 3}, decode.Sequential{}}
+	if testing.Short() {
+		policies = policies[:4]
+	}
+	for name, e := range map[string]*engine.Engine{"tiny-sdar": tinyEngine(t), "tiny-fastdllm": fast} {
+		for i, pol := range policies {
+			samp := decode.Sampling{}
+			if i%2 == 1 {
+				samp = decode.Sampling{Temperature: 1, Seed: uint64(i)}
+			}
+			res, err := Extract(context.Background(), e, "code AB-12, n 2.5", s, Options{Policy: pol, Sampling: samp, Instruction: "JSON:"})
+			if err == nil {
+				err = s.Validate(res.JSON)
+			}
+			if err != nil {
+				t.Fatalf("%s %T: %v", name, pol, err)
+			}
+			if res.Rounds != 1 {
+				t.Errorf("%s %T: %d rounds", name, pol, res.Rounds)
+			}
+		}
+	}
+}
