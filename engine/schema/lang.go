@@ -13,9 +13,10 @@ import (
 // freeString is the body of a JSON string between fixed quotes: no
 // unescaped quote or control character, well-formed escapes, valid UTF-8,
 // at least minLen code points (maxLength is counted by the dfa).
-// State: esc (0 none, 1 after '\', 2..5 hex digits of \u), need (UTF-8
-// continuation bytes still due), rng (range of the next continuation
-// byte), cnt (code points, capped at minLen).
+// State: esc (0 none, 1 after '\', 2..5 hex digits of \u, 7 after \uD:
+// escaped surrogates are not produced), need (UTF-8 continuation bytes
+// still due), rng (range of the next continuation byte), cnt (code points,
+// capped at minLen).
 type freeString struct{ minLen int }
 
 func (f freeString) start() string { return string([]byte{0, 0, 0, 0}) }
@@ -44,7 +45,21 @@ func (f freeString) step(k string, b byte) (string, int, bool) {
 		default:
 			return "", 0, false
 		}
-	case esc >= 2:
+	case esc == 2: // first hex digit of \uXXXX: no surrogates (D800-DFFF)
+		switch {
+		case b == 'd' || b == 'D':
+			esc = 7
+		case isHex(b):
+			esc = 3
+		default:
+			return "", 0, false
+		}
+	case esc == 7:
+		if b < '0' || b > '7' {
+			return "", 0, false
+		}
+		esc = 4
+	case esc >= 3:
 		if !isHex(b) {
 			return "", 0, false
 		}

@@ -33,6 +33,8 @@ func TestLanguages(t *testing.T) {
 		{"free minLen", freeString{minLen: 2}, `a`, false},
 		{"free escape", freeString{}, `a\"b\\c\u00e9`, true},
 		{"free bad escape", freeString{}, `a\x`, false},
+		{"free surrogate escape", freeString{}, `\ud83d\ude00`, false},
+		{"free bmp escape", freeString{}, `\uD7FF\uE000`, true},
 		{"free open escape", freeString{}, `a\u00`, false},
 		{"free quote", freeString{}, `a"b`, false},
 		{"free control", freeString{}, "a\nb", false},
