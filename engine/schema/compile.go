@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/big"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,7 +124,51 @@ func Compile(schemaJSON []byte) (*Schema, error) {
 	if err != nil {
 		return nil, &CompileError{Keyword: "$schema", Msg: "validator: " + err.Error()}
 	}
+	if err := filterChoices(jc, n, map[*Node]bool{}); err != nil {
+		return nil, err
+	}
 	return &Schema{Root: n, Source: slices.Clone(schemaJSON), validator: v}, nil
+}
+
+// filterChoices drops enum/const alternatives that fail their own schema
+// node (an enum value of the wrong type, too long...), so that a choice can
+// never make the output invalid; no valid alternative is a compile error.
+func filterChoices(jc *jsonschema.Compiler, n *Node, seen map[*Node]bool) error {
+	if seen[n] {
+		return nil
+	}
+	seen[n] = true
+	for _, p := range n.Props {
+		if err := filterChoices(jc, p.Node, seen); err != nil {
+			return err
+		}
+	}
+	if n.Items != nil {
+		return filterChoices(jc, n.Items, seen)
+	}
+	if n.Kind != Choice {
+		return nil
+	}
+	frag := ""
+	for _, tok := range strings.Split(n.Ptr, "/")[1:] {
+		frag += "/" + url.PathEscape(tok)
+	}
+	sub, err := jc.Compile("mem:///schema.json#" + frag)
+	if err != nil {
+		return nil // keep every alternative; the final validation still guards
+	}
+	var keep []string
+	for _, a := range n.Alts {
+		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(a))
+		if err == nil && sub.Validate(inst) == nil {
+			keep = append(keep, a)
+		}
+	}
+	if len(keep) == 0 {
+		return cerr(n.Ptr, "enum", "no enum/const value validates against its own schema")
+	}
+	n.Alts = keep
+	return nil
 }
 
 type compiler struct {

@@ -28,6 +28,7 @@ func TestCompileErrors(t *testing.T) {
 		{"ref siblings", `{"$ref":"#/$defs/a","minimum":1,"$defs":{"a":{"type":"integer"}}}`, "minimum", "/minimum"},
 		{"escaped pointer", `{"type":"object","properties":{"a/b~c":{"not":{}}}}`, "not", "/properties/a~1b~0c/not"},
 		{"not json", `{"type":`, "json", ""},
+		{"enum of the wrong type", `{"type":"object","properties":{"a b":{"type":"integer","enum":["x","y"]}}}`, "enum", "/properties/a b"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -40,6 +41,16 @@ func TestCompileErrors(t *testing.T) {
 				t.Fatalf("%v: keyword %q pointer %q, want %q %q", err, ce.Keyword, ce.Pointer, c.keyword, c.pointer)
 			}
 		})
+	}
+}
+
+func TestChoiceFilter(t *testing.T) {
+	s, err := Compile([]byte(`{"type":"object","properties":{"k~/x":{"type":["string","null"],"maxLength":3,"enum":["abc","abcd",1,null]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Root.Props[0].Node.Alts; !slices.Equal(got, []string{`"abc"`, "null"}) {
+		t.Fatalf("alternatives %v", got)
 	}
 }
 
