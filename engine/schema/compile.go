@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -78,6 +79,7 @@ type Schema struct {
 	Root      *Node
 	Source    []byte
 	validator *jsonschema.Schema
+	langs     sync.Map // langKey -> *dfa
 }
 
 // annotations are keywords that never constrain instances.

@@ -101,7 +101,7 @@ func TestOutOfOrder(t *testing.T) {
 		return ids[0]
 	}
 	n := &Node{Kind: String, Pattern: `^[A-Z]{2}[0-9]{3}$`, MaxLen: -1}
-	d, err := langFor(n, v)
+	d, err := langFor(&Schema{}, n, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestOutOfOrder(t *testing.T) {
 	// Numbers: integer in [1, 999], width 4, the last position committed
 	// first: "9" at 3 means a 4-character value, impossible within 999
 	// unless the earlier positions are pads, which cannot precede it.
-	num, err := langFor(&Node{Kind: Number, Integer: true, Min: "1", Max: "999"}, v)
+	num, err := langFor(&Schema{}, &Node{Kind: Number, Integer: true, Min: "1", Max: "999"}, v)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"dlmstream/engine/decode"
 	"dlmstream/engine/tokenizer"
@@ -103,16 +102,15 @@ type Scaffold struct {
 	opts     Options
 }
 
-// langCache shares slot automata between scaffolds of one schema.
+// langKey names a slot automaton: slots of one node share it across the
+// scaffolds (and extractions) of a schema.
 type langKey struct {
 	n *Node
 	v *vocab
 }
 
-var langCache sync.Map // langKey -> *dfa
-
-func langFor(n *Node, v *vocab) (*dfa, error) {
-	if d, ok := langCache.Load(langKey{n, v}); ok {
+func langFor(sch *Schema, n *Node, v *vocab) (*dfa, error) {
+	if d, ok := sch.langs.Load(langKey{n, v}); ok {
 		return d.(*dfa), nil
 	}
 	var d *dfa
@@ -150,19 +148,20 @@ func langFor(n *Node, v *vocab) (*dfa, error) {
 	default:
 		return nil, fmt.Errorf("schema: no language for %v", n.Kind)
 	}
-	act, _ := langCache.LoadOrStore(langKey{n, v}, d)
+	act, _ := sch.langs.LoadOrStore(langKey{n, v}, d)
 	return act.(*dfa), nil
 }
 
 type builder struct {
 	s    *Scaffold
+	sch  *Schema
 	opts Options
 }
 
 // newScaffold expands the schema's arrays and sizes its slots.
 func newScaffold(sch *Schema, tok *tokenizer.Tokenizer, v *vocab, opts Options) (*Scaffold, error) {
 	s := &Scaffold{v: v, tok: tok, opts: opts}
-	b := &builder{s: s, opts: opts}
+	b := &builder{s: s, sch: sch, opts: opts}
 	root, err := b.build(sch.Root, "", false)
 	if err != nil {
 		return nil, err
@@ -218,7 +217,7 @@ func (b *builder) build(n *Node, path string, absentOK bool) (*inst, error) {
 		in.leaf = sl
 		b.s.slots = append(b.s.slots, sl)
 	default:
-		d, err := langFor(n, b.s.v)
+		d, err := langFor(b.sch, n, b.s.v)
 		if err != nil {
 			return nil, cerr(n.Ptr, "pattern", "%v", err)
 		}
