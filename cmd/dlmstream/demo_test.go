@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -166,8 +165,8 @@ func TestRunRejectsRunners(t *testing.T) {
 	}
 }
 
-// TestRunStreaming runs the unbounded source until the results are in, then stops the
-// job with SIGINT as a user would.
+// TestRunStreaming runs the unbounded source until the job has drained the topic and
+// stops by itself (--stop-after-idle).
 func TestRunStreaming(t *testing.T) {
 	tg := kafkatest.Embedded(t, 2)
 	in, out, dlq := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "out"), kafkatest.Topic(t, "dlq")
@@ -184,29 +183,18 @@ func TestRunStreaming(t *testing.T) {
 	}
 	kafkatest.Produce(t, tg.Brokers, in, msgs...)
 	var stdout, stderr bytes.Buffer
-	done := make(chan error, 1)
-	go func() {
-		done <- runRun([]string{"--pipeline", "extraction", "--streaming", "--brokers", strings.Join(tg.Brokers, ","),
-			"--input-topics", in, "--output-topic", out, "--dlq-topic", dlq, "--start", "earliest",
-			"--model", tinySDAR, "--max-new", "4"}, &stdout, &stderr)
-	}()
-	results := kafkatest.ReadAll(t, tg.Brokers, out, 3, 2*time.Minute)
-	dead := kafkatest.ReadAll(t, tg.Brokers, dlq, 1, 2*time.Minute)
-	select {
-	case err := <-done: // ended on its own: SIGINT would now kill the test binary
-		t.Fatalf("streaming run ended before it was stopped: %v\n%s", err, stderr.String())
-	default:
-	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != nil {
+	err = runRun([]string{"--pipeline", "extraction", "--streaming", "--stop-after-idle", "3s", "--brokers", strings.Join(tg.Brokers, ","),
+		"--input-topics", in, "--output-topic", out, "--dlq-topic", dlq, "--start", "earliest",
+		"--model", tinySDAR, "--max-new", "4"}, &stdout, &stderr)
+	if err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr.String())
 	}
+	results := kafkatest.ReadAll(t, tg.Brokers, out, 3, 10*time.Second)
+	dead := kafkatest.ReadAll(t, tg.Brokers, dlq, 1, 10*time.Second)
 	if len(results) != 3 || len(dead) != 1 {
 		t.Fatalf("%d results, %d dead letters; want 3 and 1", len(results), len(dead))
 	}
-	if !strings.Contains(stdout.String(), "pipeline extraction stopped") {
+	if !strings.Contains(stdout.String(), "pipeline extraction done") {
 		t.Fatalf("stdout: %s", stdout.String())
 	}
 }

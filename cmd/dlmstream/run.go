@@ -59,6 +59,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.opts.Start, "start", kafka.StartCommitted, "start position: committed, earliest, latest, timestamp")
 	fs.Int64Var(&f.opts.Source.StartTime, "start-time", 0, "start time for --start timestamp (Unix ms)")
 	fs.BoolVar(&f.opts.Streaming, "streaming", false, "read Kafka without end (unbounded source); default: up to the high watermarks at start")
+	fs.DurationVar(&f.opts.Source.StopAfterIdle, "stop-after-idle", 0, "with --streaming: end once every partition has had no record for this long (0: run until stopped)")
 	fs.StringVar(&f.opts.InputGlob, "input-glob", "", "read files matching this glob instead of Kafka")
 	fs.StringVar(&f.opts.OutputTopic, "output-topic", "", "results topic")
 	fs.StringVar(&f.opts.DeadLetterTopic, "dlq-topic", "", "dead-letter topic")

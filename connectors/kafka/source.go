@@ -27,14 +27,15 @@ const (
 
 // Field names of [SourceConfig] (besides those of [Config]).
 const (
-	FieldTopics      = "topics"
-	FieldGroup       = "group"
-	FieldStart       = "start"
-	FieldStartTime   = "start_time"
-	FieldMaxBytes    = "max_bytes"
-	FieldMaxWait     = "max_wait"
-	FieldIdleTimeout = "idle_timeout"
-	FieldPollFor     = "poll_for"
+	FieldTopics        = "topics"
+	FieldGroup         = "group"
+	FieldStart         = "start"
+	FieldStartTime     = "start_time"
+	FieldMaxBytes      = "max_bytes"
+	FieldMaxWait       = "max_wait"
+	FieldIdleTimeout   = "idle_timeout"
+	FieldPollFor       = "poll_for"
+	FieldStopAfterIdle = "stop_after_idle"
 )
 
 // SourceConfig configures [ReadBounded] and [ReadUnbounded].
@@ -59,6 +60,9 @@ type SourceConfig struct {
 	// PollFor is how long one unbounded ProcessElement call reads before it checkpoints
 	// (it returns earlier when the partition is idle for MaxWait). Default 1s.
 	PollFor time.Duration `json:"poll_for,omitempty"`
+	// StopAfterIdle ends an unbounded read of a partition once it has had no new record
+	// for this long, so a streaming job drains and exits when caught up. Default 0: never.
+	StopAfterIdle time.Duration `json:"stop_after_idle,omitempty"`
 }
 
 // SourceSpec documents the fields of [SourceConfig] that [Config] does not have.
@@ -71,6 +75,7 @@ var SourceSpec = []SpecField{
 	{FieldMaxWait, "how long a fetch waits for data", "250ms", "100ms"},
 	{FieldIdleTimeout, "bounded reads end after this long without a record", "10s", "30s"},
 	{FieldPollFor, "unbounded reads checkpoint after reading this long", "1s", "500ms"},
+	{FieldStopAfterIdle, "unbounded reads of a partition end after this long without a record (0: never)", "0", "30s"},
 }
 
 // Validate reports the first problem with c.
@@ -138,7 +143,7 @@ func init() {
 	register.DoFn3x1[context.Context, []byte, func(PartitionRange), error](&listPartitionsFn{})
 	register.Emitter1[PartitionRange]()
 	register.DoFn4x1[context.Context, *sdf.LockRTracker, PartitionRange, func(Envelope), error](&boundedReadFn{})
-	register.DoFn5x2[context.Context, *sdf.ManualWatermarkEstimator, *sdf.LockRTracker, PartitionRange, func(beam.EventTime, Envelope), sdf.ProcessContinuation, error](&unboundedReadFn{})
+	register.DoFn5x2[context.Context, *WatermarkEstimator, *sdf.LockRTracker, PartitionRange, func(beam.EventTime, Envelope), sdf.ProcessContinuation, error](&unboundedReadFn{})
 	register.Emitter1[Envelope]()
 	register.Emitter2[beam.EventTime, Envelope]()
 }
@@ -307,6 +312,7 @@ type reader struct {
 	r    *kgo.Reader
 	next int64
 	hwm  atomic.Int64 // last seen high watermark, for progress estimates
+	last time.Time    // when the last record arrived (or the reader opened)
 }
 
 func (c SourceConfig) newReader(topic string, partition int, offset int64) (*reader, error) {
@@ -323,7 +329,7 @@ func (c SourceConfig) newReader(topic string, partition int, offset int64) (*rea
 		r.Close()
 		return nil, err
 	}
-	rd := &reader{r: r, next: offset}
+	rd := &reader{r: r, next: offset, last: time.Now()}
 	rd.hwm.Store(offset)
 	return rd, nil
 }
@@ -468,13 +474,37 @@ func (fn *unboundedReadFn) CreateTracker(rest offsetrange.Restriction) *sdf.Lock
 	return sdf.NewLockRTracker(t)
 }
 
-func (fn *unboundedReadFn) CreateWatermarkEstimator() *sdf.ManualWatermarkEstimator {
-	return &sdf.ManualWatermarkEstimator{}
+// WatermarkEstimator is a manual watermark estimator that is safe for the concurrent use
+// the SDK harness makes of it (it reads the watermark on splits while ProcessElement
+// updates it; Beam's sdf.ManualWatermarkEstimator is unsynchronized).
+type WatermarkEstimator struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// CurrentWatermark implements sdf.WatermarkEstimator.
+func (e *WatermarkEstimator) CurrentWatermark() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.t
+}
+
+// UpdateWatermark moves the watermark forward to t (never back).
+func (e *WatermarkEstimator) UpdateWatermark(t time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t.After(e.t) {
+		e.t = t
+	}
+}
+
+func (fn *unboundedReadFn) CreateWatermarkEstimator() *WatermarkEstimator {
+	return &WatermarkEstimator{}
 }
 
 func (fn *unboundedReadFn) Teardown() { fn.pool.closeAll() }
 
-func (fn *unboundedReadFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEstimator, rt *sdf.LockRTracker, p PartitionRange, emit func(beam.EventTime, Envelope)) (sdf.ProcessContinuation, error) {
+func (fn *unboundedReadFn) ProcessElement(ctx context.Context, we *WatermarkEstimator, rt *sdf.LockRTracker, p PartitionRange, emit func(beam.EventTime, Envelope)) (sdf.ProcessContinuation, error) {
 	rest := rt.GetRestriction().(offsetrange.Restriction)
 	r, err := fn.pool.get(fn.Cfg, p.Topic, p.Partition, rest.Start)
 	if err != nil {
@@ -494,6 +524,12 @@ func (fn *unboundedReadFn) ProcessElement(ctx context.Context, we *sdf.ManualWat
 			if errors.Is(err, context.DeadlineExceeded) {
 				// Caught up: the watermark follows the wall clock until new records come.
 				we.UpdateWatermark(time.Now())
+				if fn.Cfg.StopAfterIdle > 0 && time.Since(r.last) >= fn.Cfg.StopAfterIdle {
+					// Idle long enough: claim the rest of the range and end this partition.
+					r.r.Close()
+					rt.TryClaim(int64(math.MaxInt64) - 1)
+					return sdf.StopProcessing(), nil
+				}
 				break
 			}
 			r.r.Close()
@@ -504,7 +540,7 @@ func (fn *unboundedReadFn) ProcessElement(ctx context.Context, we *sdf.ManualWat
 			r.r.Close()
 			return sdf.StopProcessing(), rt.GetError()
 		}
-		r.next = m.Offset + 1
+		r.next, r.last = m.Offset+1, time.Now()
 		r.hwm.Store(m.HighWaterMark)
 		emit(beam.EventTime(m.Time.UnixMilli()), fromMessage(m, fn.Cfg.Group, from, p.Start))
 		we.UpdateWatermark(m.Time)
