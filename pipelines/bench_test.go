@@ -81,14 +81,13 @@ func measureLatency(b *testing.B, tg kafkatest.Target) {
 	if err := Build(s, Options{Name: Extraction, Kafka: kafka.Config{Brokers: tg.Brokers}, InputTopics: []string{in},
 		Group: group, Start: kafka.StartEarliest, Streaming: true, OutputTopic: out, DeadLetterTopic: dlq,
 		Transforms: transforms.Config{Model: tinySDAR, MaxNewTokens: 16},
-		Source:     kafka.SourceConfig{MaxWait: 50 * time.Millisecond, PollFor: 200 * time.Millisecond},
+		Source:     kafka.SourceConfig{MaxWait: 50 * time.Millisecond, PollFor: 200 * time.Millisecond, StopAfterIdle: 5 * time.Second},
 		Sink:       kafka.SinkConfig{BatchSize: 1}}); err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { beam.Run(ctx, "prism", p); close(done) }()
-	defer func() { cancel(); <-done }()
+	done := make(chan error, 1)
+	go func() { _, err := beam.Run(context.Background(), "prism", p); done <- err }()
+	defer func() { <-done }() // the job drains and ends 5 s after the last input
 	time.Sleep(2 * time.Second) // let the job start and the readers connect
 	w := &kgo.Writer{Addr: kgo.TCP(tg.Brokers...), Topic: in, Balancer: &kgo.Hash{}, BatchSize: 1, RequiredAcks: kgo.RequireAll}
 	defer w.Close()

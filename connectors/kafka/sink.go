@@ -258,6 +258,9 @@ func (fn *writeFn) flush(ctx context.Context) error {
 		return nil
 	}
 	err := fn.w.Write(ctx, fn.buf...)
+	if err == nil {
+		beam.NewCounter("dlmstream", "kafka.written").Inc(ctx, int64(len(fn.buf)))
+	}
 	fn.buf = fn.buf[:0]
 	return err
 }
