@@ -15,8 +15,11 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"dlmstream/connectors/kafka"
@@ -29,6 +32,28 @@ import (
 
 func init() {
 	register("demo", "run all three pipelines on an in-process Kafka broker and print what comes back", runDemo)
+	register("broker", "serve an in-process Kafka-protocol broker (kfake) until interrupted", runBroker)
+}
+
+// runBroker serves the embedded broker for local runs: dlmstream broker --port 9092.
+func runBroker(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("broker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	port := fs.Int("port", 9092, "port on 127.0.0.1 (0: a free one)")
+	partitions := fs.Int("partitions", 4, "partitions of auto-created topics")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b, err := embedded.StartOnPort(*port, *partitions)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	fmt.Fprintf(stdout, "in-process Kafka broker on %s (topics are created on first use; data lives in memory); Ctrl-C stops it\n", strings.Join(b.Addrs(), ","))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	return nil
 }
 
 // Demo topics.

@@ -29,6 +29,16 @@ func Start(partitions int, topics ...string) (*Broker, error) {
 	return &Broker{c: c}, nil
 }
 
+// StartOnPort is Start on a fixed 127.0.0.1 port (0: a free one), with no topics up front.
+func StartOnPort(port, partitions int) (*Broker, error) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(partitions))
+	if err != nil {
+		return nil, fmt.Errorf("embedded broker on port %d: %w", port, err)
+	}
+	return &Broker{c: c}, nil
+}
+
 // Addrs returns the bootstrap addresses (host:port).
 func (b *Broker) Addrs() []string { return b.c.ListenAddrs() }
 
