@@ -39,15 +39,21 @@ func extractionInputs(n int) []kgo.Message {
 //     this machine).
 //
 // Run: go test ./pipelines -run '^$' -bench ExtractionRealBroker -benchtime 1x
+//
+// Sub-benchmarks compare one engine request in flight per DoFn instance with eight.
 func BenchmarkExtractionRealBroker(b *testing.B) {
 	tg := kafkatest.Real(b)
-	for b.Loop() {
-		measureThroughput(b, tg)
-		measureLatency(b, tg)
+	for _, inFlight := range []int{1, 8} {
+		b.Run(fmt.Sprintf("inflight=%d", inFlight), func(b *testing.B) {
+			for b.Loop() {
+				measureThroughput(b, tg, inFlight)
+				measureLatency(b, tg, inFlight)
+			}
+		})
 	}
 }
 
-func measureThroughput(b *testing.B, tg kafkatest.Target) {
+func measureThroughput(b *testing.B, tg kafkatest.Target, inFlight int) {
 	const n = 200
 	in, out, dlq, group := kafkatest.Topic(b, "in"), kafkatest.Topic(b, "out"), kafkatest.Topic(b, "dlq"), kafkatest.Topic(b, "g")
 	for _, topic := range []string{in, out, dlq} {
@@ -57,7 +63,7 @@ func measureThroughput(b *testing.B, tg kafkatest.Target) {
 	p, s := beam.NewPipelineWithRoot()
 	if err := Build(s, Options{Name: Extraction, Kafka: kafka.Config{Brokers: tg.Brokers}, InputTopics: []string{in},
 		Group: group, Start: kafka.StartCommitted, OutputTopic: out, DeadLetterTopic: dlq,
-		Transforms: transforms.Config{Model: tinySDAR, MaxNewTokens: 16}}); err != nil {
+		Transforms: transforms.Config{Model: tinySDAR, MaxNewTokens: 16, MaxInFlight: inFlight}}); err != nil {
 		b.Fatal(err)
 	}
 	start := time.Now()
@@ -71,7 +77,7 @@ func measureThroughput(b *testing.B, tg kafkatest.Target) {
 	b.ReportMetric(float64(n)/took.Seconds(), "msgs/s")
 }
 
-func measureLatency(b *testing.B, tg kafkatest.Target) {
+func measureLatency(b *testing.B, tg kafkatest.Target, inFlight int) {
 	const n, rate = 100, 10
 	in, out, dlq, group := kafkatest.Topic(b, "in"), kafkatest.Topic(b, "out"), kafkatest.Topic(b, "dlq"), kafkatest.Topic(b, "g")
 	for _, topic := range []string{in, out, dlq} {
@@ -80,14 +86,14 @@ func measureLatency(b *testing.B, tg kafkatest.Target) {
 	p, s := beam.NewPipelineWithRoot()
 	if err := Build(s, Options{Name: Extraction, Kafka: kafka.Config{Brokers: tg.Brokers}, InputTopics: []string{in},
 		Group: group, Start: kafka.StartEarliest, Streaming: true, OutputTopic: out, DeadLetterTopic: dlq,
-		Transforms: transforms.Config{Model: tinySDAR, MaxNewTokens: 16},
+		Transforms: transforms.Config{Model: tinySDAR, MaxNewTokens: 16, MaxInFlight: inFlight},
 		Source:     kafka.SourceConfig{MaxWait: 50 * time.Millisecond, PollFor: 200 * time.Millisecond, StopAfterIdle: 5 * time.Second},
 		Sink:       kafka.SinkConfig{BatchSize: 1}}); err != nil {
 		b.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { _, err := beam.Run(context.Background(), "prism", p); done <- err }()
-	defer func() { <-done }() // the job drains and ends 5 s after the last input
+	defer func() { <-done }()   // the job drains and ends 5 s after the last input
 	time.Sleep(2 * time.Second) // let the job start and the readers connect
 	w := &kgo.Writer{Addr: kgo.TCP(tg.Brokers...), Topic: in, Balancer: &kgo.Hash{}, BatchSize: 1, RequiredAcks: kgo.RequireAll}
 	defer w.Close()

@@ -3,6 +3,7 @@ package transforms
 import (
 	"context"
 	"errors"
+	"time"
 
 	"dlmstream/connectors/kafka"
 
@@ -71,11 +72,25 @@ func (fn *prepareFn) ProcessElement(ctx context.Context, e kafka.Envelope, emit 
 	return nil
 }
 
-// generateFn calls the process-wide engine, loaded in Setup.
+// generateFn calls the process-wide engine, loaded in Setup. It can keep up to
+// Config.MaxInFlight requests of a bundle in flight, so the engine's scheduler can batch
+// them (a runner hands one DoFn instance one element at a time): each ProcessElement
+// submits its task and emits the results that are ready, in input order; FinishBundle
+// waits for the rest. The bundle's sink writes, and commits, only what was emitted.
 type generateFn struct {
 	Cfg Config `json:"cfg"`
 
-	gen Generator
+	gen     Generator
+	pending []*call // submitted, in input order
+}
+
+// call is one engine request in flight.
+type call struct {
+	t     Task
+	done  chan struct{}
+	value []byte
+	took  time.Duration
+	err   error
 }
 
 func (fn *generateFn) Setup() error {
@@ -87,22 +102,60 @@ func (fn *generateFn) Setup() error {
 func (fn *generateFn) ProcessElement(ctx context.Context, t Task, ok, failed func(kafka.Envelope)) error {
 	if t.RejectReason != "" {
 		failed(t.In.DeadLetter(fn.Cfg.DeadLetterTopic, t.RejectStage, t.RejectReason, errors.New(t.RejectError)))
-		return nil
+		return fn.drain(ctx, fn.Cfg.maxInFlight(), ok, failed)
 	}
 	beam.NewCounter(metricsNS, StageEngine+".in").Inc(ctx, 1)
-	value, took, err := Run(ctx, fn.gen, fn.Cfg, t)
-	if err != nil {
+	c := &call{t: t, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		c.value, c.took, c.err = Run(ctx, fn.gen, fn.Cfg, t)
+	}()
+	fn.pending = append(fn.pending, c)
+	return fn.drain(ctx, fn.Cfg.maxInFlight()-1, ok, failed)
+}
+
+func (fn *generateFn) FinishBundle(ctx context.Context, ok, failed func(kafka.Envelope)) error {
+	return fn.drain(ctx, 0, ok, failed)
+}
+
+// drain emits finished calls from the front of the queue, waiting while more than keep
+// are in flight.
+func (fn *generateFn) drain(ctx context.Context, keep int, ok, failed func(kafka.Envelope)) error {
+	for len(fn.pending) > 0 {
+		c := fn.pending[0]
+		if len(fn.pending) > keep {
+			<-c.done
+		} else {
+			select {
+			case <-c.done:
+			default:
+				return nil
+			}
+		}
+		fn.pending = fn.pending[1:]
+		if err := fn.emit(ctx, c, ok, failed); err != nil {
+			for _, rest := range fn.pending { // the bundle fails: let the other calls finish first
+				<-rest.done
+			}
+			fn.pending = nil
+			return err
+		}
+	}
+	return nil
+}
+
+func (fn *generateFn) emit(ctx context.Context, c *call, ok, failed func(kafka.Envelope)) error {
+	if c.err != nil {
 		if ctx.Err() != nil {
-			return err // the bundle is being cancelled: let the runner retry it
+			return c.err // the bundle is being cancelled: let the runner retry it
 		}
 		beam.NewCounter(metricsNS, StageEngine+".dlq."+ReasonEngineError).Inc(ctx, 1)
-		failed(t.In.DeadLetter(fn.Cfg.DeadLetterTopic, StageEngine, ReasonEngineError, err))
+		failed(c.t.In.DeadLetter(fn.Cfg.DeadLetterTopic, StageEngine, ReasonEngineError, c.err))
 		return nil
 	}
-	beam.NewDistribution(metricsNS, "engine.latency_ms").Update(ctx, took.Milliseconds())
+	beam.NewDistribution(metricsNS, "engine.latency_ms").Update(ctx, c.took.Milliseconds())
 	beam.NewCounter(metricsNS, StageEngine+".out").Inc(ctx, 1)
-	r := t.In.Result(fn.Cfg.OutputTopic, value).WithHeader(kafka.HeaderContentType, "application/json")
-	r = r.WithHeader("engine-ms", took.String())
-	ok(r)
+	r := c.t.In.Result(fn.Cfg.OutputTopic, c.value).WithHeader(kafka.HeaderContentType, "application/json")
+	ok(r.WithHeader("engine-ms", c.took.String()))
 	return nil
 }

@@ -132,18 +132,22 @@ func TestPipelines(t *testing.T) {
 			"t2 dlq decode/invalid-schema -> dlq",
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, s := beam.NewPipelineWithRoot()
-			col := beam.CreateList(s, tt.in)
-			ok, failed := tt.fn(s, cfg, col)
-			all := beam.ParDo(s, summarize, beam.Flatten(s, ok, failed))
-			want := append([]string(nil), tt.want...)
-			sort.Strings(want)
-			passert.Equals(s, all, beam.CreateList(s, want))
-			if err := ptest.Run(p); err != nil {
-				t.Fatal(err)
-			}
-		})
+	for _, inFlight := range []int{1, 4} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/inflight=%d", tt.name, inFlight), func(t *testing.T) {
+				cfg := cfg
+				cfg.MaxInFlight = inFlight
+				p, s := beam.NewPipelineWithRoot()
+				col := beam.CreateList(s, tt.in)
+				ok, failed := tt.fn(s, cfg, col)
+				all := beam.ParDo(s, summarize, beam.Flatten(s, ok, failed))
+				want := append([]string(nil), tt.want...)
+				sort.Strings(want)
+				passert.Equals(s, all, beam.CreateList(s, want))
+				if err := ptest.Run(p); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 	}
 }

@@ -67,6 +67,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.modelPath, "model", "testdata/models/tiny-sdar", "checkpoint directory (Hugging Face layout)")
 	fs.StringVar(&f.opts.Transforms.WeightType, "weights", "", "engine weight type (bf16, int8; default: as stored)")
 	fs.IntVar(&f.opts.Transforms.MaxNewTokens, "max-new", transforms.DefaultMaxNewTokens, "largest answer in tokens")
+	fs.IntVar(&f.opts.Transforms.MaxInFlight, "max-in-flight", transforms.DefaultMaxInFlight, "engine requests each worker DoFn keeps open (the engine batches them)")
 	fs.IntVar(&f.opts.Transforms.MaxMessageBytes, "max-message-bytes", transforms.DefaultMaxMessageBytes, "dead-letter larger inputs")
 	fs.Int64Var(&f.opts.Transforms.MaxPixels, "max-pixels", transforms.DefaultMaxPixels, "dead-letter images whose header claims more pixels")
 	fs.Float64Var(&f.opts.Transforms.MaxAudioSeconds, "max-audio-seconds", transforms.DefaultMaxAudioSeconds, "dead-letter longer audio")

@@ -53,7 +53,12 @@ var seq atomic.Int64
 
 // Topic returns a topic name unique to this process and test.
 func Topic(t testing.TB, base string) string {
-	name := strings.NewReplacer("/", "-", " ", "-", "#", "-").Replace(t.Name())
+	name := strings.Map(func(r rune) rune { // Kafka allows [a-zA-Z0-9._-]
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
+			return r
+		}
+		return '-'
+	}, t.Name())
 	if len(name) > 60 {
 		name = name[:60]
 	}
