@@ -119,7 +119,7 @@ func restartTest(t *testing.T, tg kafkatest.Target) {
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(4 * time.Minute)
 	atKill := 0
 	exited := make(chan struct{})
 	var firstErr error
@@ -132,7 +132,7 @@ func restartTest(t *testing.T, tg kafkatest.Target) {
 		}
 		if time.Now().After(deadline) {
 			first.Process.Kill()
-			t.Fatalf("first run wrote %d results in 90 s", atKill)
+			t.Fatalf("first run wrote %d results in 4 minutes", atKill)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
