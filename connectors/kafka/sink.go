@@ -192,20 +192,45 @@ func (w *Writer) commit(ctx context.Context, envs []Envelope) error {
 	return nil
 }
 
-// CommitOffsets commits offsets for a group as a simple (non-member) consumer.
+// CommitOffsets commits offsets for a group as a simple (non-member) consumer,
+// retrying while the group's coordinator is not ready (see retryCoordinator).
 func CommitOffsets(ctx context.Context, cl *kgo.Client, group string, topics map[string][]kgo.OffsetCommit) error {
-	resp, err := cl.OffsetCommit(ctx, &kgo.OffsetCommitRequest{GroupID: group, GenerationID: -1, Topics: topics})
-	if err != nil {
-		return fmt.Errorf("kafka: commit offsets of group %s: %w", group, err)
-	}
-	for topic, parts := range resp.Topics {
-		for _, p := range parts {
-			if p.Error != nil {
-				return fmt.Errorf("kafka: commit %s/%d for group %s: %w", topic, p.Partition, group, p.Error)
+	return retryCoordinator(ctx, func() error {
+		resp, err := cl.OffsetCommit(ctx, &kgo.OffsetCommitRequest{GroupID: group, GenerationID: -1, Topics: topics})
+		if err != nil {
+			return fmt.Errorf("kafka: commit offsets of group %s: %w", group, err)
+		}
+		for topic, parts := range resp.Topics {
+			for _, p := range parts {
+				if p.Error != nil {
+					return fmt.Errorf("kafka: commit %s/%d for group %s: %w", topic, p.Partition, group, p.Error)
+				}
 			}
 		}
+		return nil
+	})
+}
+
+// retryCoordinator runs op until it succeeds, fails with an error Kafka does
+// not mark temporary, or 10 attempts have failed (about 6 s of backoff). A
+// real broker answers NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE or
+// COORDINATOR_LOAD_IN_PROGRESS for a while after it starts or a group is
+// first used (the __consumer_offsets topic is being created); kfake never does.
+func retryCoordinator(ctx context.Context, op func() error) error {
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := op()
+		var ke kgo.Error
+		if err == nil || attempt >= 10 || !errors.As(err, &ke) || !ke.Temporary() {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
 	}
-	return nil
 }
 
 // Close flushes and closes the writer.

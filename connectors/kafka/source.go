@@ -287,15 +287,23 @@ func listOffsets(ctx context.Context, cl *kgo.Client, topic string, ids []int, t
 
 // committedOffsets returns the group's committed offsets (-1 where none).
 func committedOffsets(ctx context.Context, cl *kgo.Client, group, topic string, ids []int) (map[int]int64, error) {
-	resp, err := cl.OffsetFetch(ctx, &kgo.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ids}})
+	var resp *kgo.OffsetFetchResponse
+	err := retryCoordinator(ctx, func() error {
+		var err error
+		resp, err = cl.OffsetFetch(ctx, &kgo.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ids}})
+		if err != nil {
+			return fmt.Errorf("kafka: fetch committed offsets of group %s: %w", group, err)
+		}
+		if resp.Error != nil && !errors.Is(resp.Error, kgo.GroupIdNotFound) {
+			return fmt.Errorf("kafka: fetch committed offsets of group %s: %w", group, resp.Error)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("kafka: fetch committed offsets of group %s: %w", group, err)
+		return nil, err
 	}
 	if errors.Is(resp.Error, kgo.GroupIdNotFound) {
 		return map[int]int64{}, nil // a new group has no commits (kfake says so explicitly)
-	}
-	if resp.Error != nil {
-		return nil, fmt.Errorf("kafka: fetch committed offsets of group %s: %w", group, resp.Error)
 	}
 	out := map[int]int64{}
 	for _, p := range resp.Topics[topic] {
