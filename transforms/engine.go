@@ -55,6 +55,8 @@ type Output struct {
 	Prior     string     `json:"prior,omitempty"`
 	Audio     *AudioInfo `json:"audio,omitempty"`
 	Image     *ImageInfo `json:"image,omitempty"`
+	// JSON is the extracted record (schema-valid) for extraction tasks.
+	JSON json.RawMessage `json:"json,omitempty"`
 }
 
 // busyBackoff is how long a request waits before it is offered again to a full engine queue.
@@ -64,6 +66,9 @@ const busyBackoff = 20 * time.Millisecond
 // backpressure, not failure), and returns the result record's value.
 func Run(ctx context.Context, g Generator, cfg Config, t Task) ([]byte, time.Duration, error) {
 	cfg = cfg.withDefaults()
+	if e, ok := g.(*engine.Engine); ok && t.Kind == KindExtract && t.Schema != "" {
+		return runExtract(ctx, e, cfg, t)
+	}
 	req := t.Request(cfg.MaxNewTokens)
 	start := time.Now()
 	for {

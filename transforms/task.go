@@ -101,8 +101,10 @@ type Task struct {
 	Prior string
 	Audio AudioInfo
 	Image ImageInfo
-	// Schema is the validated, compacted JSON Schema for extraction.
+	// Schema is the validated, compacted JSON Schema for extraction; Input
+	// is the text to extract from.
 	Schema string
+	Input  string
 	// RejectStage, RejectReason and RejectError are set when decoding rejected the
 	// input; the task then becomes a dead letter instead of an engine request.
 	RejectStage, RejectReason, RejectError string
@@ -180,7 +182,11 @@ func Prepare(cfg Config, kind string, e kafka.Envelope) (Task, error) {
 		if err != nil {
 			return t, err
 		}
+		if _, err := compileSchema(schema); err != nil { // unsupported keywords, with their JSON pointer
+			return t, reject(StageDecode, ReasonInvalidSchema, "%v", err)
+		}
 		t.Schema = schema
+		t.Input = string(e.Value)
 		t.System = "You extract structured data. Answer with one JSON object that matches the JSON Schema."
 		t.User = "JSON Schema:\n" + schema + "\n\nText:\n" + string(e.Value)
 	default:

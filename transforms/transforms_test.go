@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -63,7 +64,7 @@ func TestRunRetriesBusyAndFormatsOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Output{RequestID: "r1", Task: KindExtract, Text: "echo: Dune, 1965", Tokens: 3, Forwards: 2, EngineMS: 1, Model: "m"}
-	if out != want {
+	if !reflect.DeepEqual(out, want) {
 		t.Fatalf("output = %+v, want %+v", out, want)
 	}
 	if got := g.calls.Load(); got != 4 {
