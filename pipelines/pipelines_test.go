@@ -256,3 +256,53 @@ func readLines(t *testing.T, path string) []string {
 	}
 	return lines
 }
+
+// TestExtractionParquetSchemaColumns runs extraction with the real tiny
+// checkpoint: records land in a Parquet table with one typed column per
+// property of their JSON Schema.
+func TestExtractionParquetSchemaColumns(t *testing.T) {
+	dir := t.TempDir()
+	schema := `{"type":"object","properties":{"title":{"type":"string","maxLength":16},"year":{"type":"integer","minimum":1000,"maximum":2100}},"required":["title","year"],"additionalProperties":false}`
+	for name, data := range map[string]string{"dune.txt": "Dune, 1965", "dune.schema.json": schema, "emma.txt": "Emma, 1815", "emma.schema.json": schema} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outPath := filepath.Join(t.TempDir(), "books.parquet")
+	p, s := beam.NewPipelineWithRoot()
+	if err := Build(s, Options{Name: Extraction, InputGlob: filepath.Join(dir, "*.txt"), OutputPath: outPath,
+		Transforms: transforms.Config{Model: filepath.Join("..", "testdata", "models", "tiny-sdar"), MaxNewTokens: 8}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ptest.Run(p); err != nil {
+		t.Fatal(err)
+	}
+	tables, _ := filepath.Glob(strings.TrimSuffix(outPath, ".parquet") + ".*.parquet")
+	if len(tables) != 1 {
+		t.Fatalf("schema tables %v, want one", tables)
+	}
+	f, err := os.Open(tables[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd := parquet.NewReader(f)
+	if s := rd.Schema().String(); !strings.Contains(s, "optional int64 year") || !strings.Contains(s, "optional binary title (STRING)") {
+		t.Fatalf("table schema:\n%s", s)
+	}
+	n := 0
+	for {
+		r := map[string]any{}
+		if err := rd.Read(&r); err != nil {
+			break
+		}
+		n++
+		year, ok := r["year"].(int64)
+		if _, isStr := r["title"].(string); !isStr || !ok || year < 1000 || year > 2100 || r["_json"] == nil {
+			t.Fatalf("row %v", r)
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d rows, want 2", n)
+	}
+}

@@ -3,6 +3,7 @@ package files
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"dlmstream/connectors/kafka"
@@ -59,39 +60,100 @@ func init() {
 
 func keyAll(e kafka.Envelope) (int, kafka.Envelope) { return 0, e }
 
-// WriteParquet writes a PCollection<kafka.Envelope> of results to one Parquet file
-// (bounded jobs: all rows pass through one worker).
+// WriteParquet writes a PCollection<kafka.Envelope> of results to Parquet
+// (bounded jobs: all rows pass through one worker). Extraction results whose
+// JSON Schema (the json-schema header) has an object root go to a table of
+// their own, NAME.<schema hash>.parquet, with one typed column per top-level
+// property (see tableFor); everything else (and results without an
+// extracted "json" record) goes to path with the generic
+// Row columns. Files are created only when they get a row; at most
+// maxSchemaTables schema tables are open, further schemas use path.
 func WriteParquet(s beam.Scope, path string, col beam.PCollection) {
 	s = s.Scope("files.WriteParquet")
 	grouped := beam.GroupByKey(s, beam.ParDo(s, keyAll, col))
 	beam.ParDo0(s, &writeParquetFn{Path: path}, grouped)
 }
 
+const maxSchemaTables = 16
+
 type writeParquetFn struct {
 	Path string `json:"path"`
 }
 
-func (fn *writeParquetFn) ProcessElement(ctx context.Context, _ int, rows func(*kafka.Envelope) bool) error {
-	fs, err := filesystem.New(ctx, fn.Path)
+// parquetFile is one open output file.
+type parquetFile struct {
+	path  string
+	close func() error
+	write func(any) error
+}
+
+func (fn *writeParquetFn) open(ctx context.Context, path string, sch *parquet.Schema) (*parquetFile, error) {
+	fs, err := filesystem.New(ctx, path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer fs.Close()
-	f, err := fs.OpenWrite(ctx, fn.Path)
+	f, err := fs.OpenWrite(ctx, path)
 	if err != nil {
-		return err
+		fs.Close()
+		return nil, err
 	}
-	w := parquet.NewGenericWriter[Row](f)
+	pf := &parquetFile{path: path}
+	if sch == nil {
+		w := parquet.NewGenericWriter[Row](f)
+		pf.write = func(r any) error { _, err := w.Write([]Row{r.(Row)}); return err }
+		pf.close = func() error { return errors.Join(w.Close(), f.Close(), fs.Close()) }
+	} else {
+		w := parquet.NewWriter(f, sch)
+		pf.write = w.Write
+		pf.close = func() error { return errors.Join(w.Close(), f.Close(), fs.Close()) }
+	}
+	return pf, nil
+}
+
+func (fn *writeParquetFn) ProcessElement(ctx context.Context, _ int, rows func(*kafka.Envelope) bool) (err error) {
+	var generic *parquetFile
+	tables := map[string]*table{}      // schema document -> layout (nil: not tabular)
+	files := map[string]*parquetFile{} // schema document -> open file
+	defer func() {
+		for _, f := range files {
+			err = errors.Join(err, f.close())
+		}
+		if generic != nil {
+			err = errors.Join(err, generic.close())
+		}
+	}()
 	var e kafka.Envelope
 	for rows(&e) {
-		if _, err := w.Write([]Row{ToRow(e)}); err != nil {
-			f.Close()
+		doc := e.Header(kafka.HeaderSchema)
+		if !hasRecord(e) {
+			doc = "" // not an extracted record: generic columns
+		}
+		t, seen := tables[doc]
+		if doc != "" && !seen && len(files) < maxSchemaTables {
+			t, _ = tableFor(doc)
+			tables[doc] = t
+		}
+		if t != nil {
+			f := files[doc]
+			if f == nil {
+				if f, err = fn.open(ctx, schemaPath(fn.Path, doc), t.schema); err != nil {
+					return err
+				}
+				files[doc] = f
+			}
+			if err := f.write(t.row(e)); err != nil {
+				return fmt.Errorf("parquet %s: %w", f.path, err)
+			}
+			continue
+		}
+		if generic == nil {
+			if generic, err = fn.open(ctx, fn.Path, nil); err != nil {
+				return err
+			}
+		}
+		if err := generic.write(ToRow(e)); err != nil {
 			return fmt.Errorf("parquet %s: %w", fn.Path, err)
 		}
 	}
-	if err := w.Close(); err != nil {
-		f.Close()
-		return fmt.Errorf("parquet %s: %w", fn.Path, err)
-	}
-	return f.Close()
+	return nil
 }
