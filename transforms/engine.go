@@ -62,6 +62,22 @@ type Output struct {
 // busyBackoff is how long a request waits before it is offered again to a full engine queue.
 const busyBackoff = 20 * time.Millisecond
 
+// untilNotBusy calls op until it returns something other than
+// engine.ErrBusy (backpressure, not failure), pausing busyBackoff between tries.
+func untilNotBusy(ctx context.Context, op func() error) error {
+	for {
+		err := op()
+		if !errors.Is(err, engine.ErrBusy) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(busyBackoff):
+		}
+	}
+}
+
 // Run sends t to g, waiting while the engine's queue is full (engine.ErrBusy is
 // backpressure, not failure), and returns the result record's value.
 func Run(ctx context.Context, g Generator, cfg Config, t Task) ([]byte, time.Duration, error) {
@@ -71,28 +87,19 @@ func Run(ctx context.Context, g Generator, cfg Config, t Task) ([]byte, time.Dur
 	}
 	req := t.Request(cfg.MaxNewTokens)
 	start := time.Now()
-	for {
-		res, err := g.Generate(ctx, req)
-		if errors.Is(err, engine.ErrBusy) {
-			select {
-			case <-ctx.Done():
-				return nil, 0, ctx.Err()
-			case <-time.After(busyBackoff):
-				continue
-			}
-		}
-		if err != nil {
-			return nil, time.Since(start), err
-		}
-		out := Output{RequestID: req.ID, Task: t.Kind, Text: res.Text, Tokens: res.Tokens, Forwards: res.Forwards,
-			EngineMS: float64(res.Elapsed.Microseconds()) / 1000, Model: cfg.Model, Prior: t.Prior}
-		switch t.Kind {
-		case KindTranscribe:
-			out.Audio = &t.Audio
-		case KindCaption:
-			out.Image = &t.Image
-		}
-		b, err := json.Marshal(out)
-		return b, time.Since(start), err
+	var res engine.Result
+	err := untilNotBusy(ctx, func() (err error) { res, err = g.Generate(ctx, req); return err })
+	if err != nil {
+		return nil, time.Since(start), err
 	}
+	out := Output{RequestID: req.ID, Task: t.Kind, Text: res.Text, Tokens: res.Tokens, Forwards: res.Forwards,
+		EngineMS: float64(res.Elapsed.Microseconds()) / 1000, Model: cfg.Model, Prior: t.Prior}
+	switch t.Kind {
+	case KindTranscribe:
+		out.Audio = &t.Audio
+	case KindCaption:
+		out.Image = &t.Image
+	}
+	b, err := json.Marshal(out)
+	return b, time.Since(start), err
 }

@@ -3,7 +3,6 @@ package transforms
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"sync"
 	"time"
 
@@ -52,22 +51,16 @@ func runExtract(ctx context.Context, e *engine.Engine, cfg Config, t Task) ([]by
 	if err != nil {
 		return nil, time.Since(start), err
 	}
-	for {
-		res, err := schema.Extract(ctx, e, t.Input, s, schema.Options{Policy: decode.Threshold{Tau: 0.9}})
-		if errors.Is(err, engine.ErrBusy) {
-			select {
-			case <-ctx.Done():
-				return nil, 0, ctx.Err()
-			case <-time.After(busyBackoff):
-				continue
-			}
-		}
-		if err != nil {
-			return nil, time.Since(start), err
-		}
-		out := Output{RequestID: t.In.Header(kafka.HeaderRequestID), Task: t.Kind, Text: string(res.JSON), JSON: res.JSON,
-			Tokens: res.Decoded, Forwards: res.Forwards, EngineMS: float64(time.Since(start).Microseconds()) / 1000, Model: cfg.Model}
-		b, err := json.Marshal(out)
-		return b, time.Since(start), err
+	var res *schema.Result
+	err = untilNotBusy(ctx, func() (err error) {
+		res, err = schema.Extract(ctx, e, t.Input, s, schema.Options{Policy: decode.Threshold{Tau: 0.9}})
+		return err
+	})
+	if err != nil {
+		return nil, time.Since(start), err
 	}
+	out := Output{RequestID: t.In.Header(kafka.HeaderRequestID), Task: t.Kind, Text: string(res.JSON), JSON: res.JSON,
+		Tokens: res.Decoded, Forwards: res.Forwards, EngineMS: float64(time.Since(start).Microseconds()) / 1000, Model: cfg.Model}
+	b, err := json.Marshal(out)
+	return b, time.Since(start), err
 }
