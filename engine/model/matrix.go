@@ -47,9 +47,7 @@ func (w *Matrix) Row(r int, dst []float32) {
 	case tensor.F32:
 		copy(dst[:w.Cols], w.F32[off:off+w.Cols])
 	case tensor.BF16:
-		for i, b := range w.BF16[off : off+w.Cols] {
-			dst[i] = tensor.BF16ToF32(b)
-		}
+		cpu.BF16ToF32(dst, w.BF16[off:off+w.Cols])
 	case tensor.I8:
 		s := w.Scales[r]
 		for i, q := range w.I8[off : off+w.Cols] {
@@ -107,10 +105,7 @@ func (w *Matrix) ToBF16() *Matrix {
 	row := make([]float32, w.Cols)
 	for r := 0; r < w.Rows; r++ {
 		w.Row(r, row)
-		dst := b.BF16[r*w.Cols : (r+1)*w.Cols]
-		for i, v := range row {
-			dst[i] = tensor.F32ToBF16(v)
-		}
+		cpu.F32ToBF16(b.BF16[r*w.Cols:(r+1)*w.Cols], row)
 	}
 	return b
 }

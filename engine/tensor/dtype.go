@@ -4,13 +4,11 @@
 // Weights stay in their checkpoint dtype in memory (bf16 as raw uint16 bits,
 // fp32 as float32, optionally int8 with one scale per row); all arithmetic is
 // fp32. fp16 checkpoints are widened to fp32 at load time, because rounding
-// fp16 to bf16 would drop three mantissa bits the reference keeps.
+// fp16 to bf16 would drop three mantissa bits the reference keeps. The
+// conversions themselves are kernels/cpu's BF16ToF32, F32ToBF16, F16ToF32.
 package tensor
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // DType is the element type of a stored tensor.
 type DType uint8
@@ -61,37 +59,4 @@ func ParseDType(s string) (DType, error) {
 		}
 	}
 	return Invalid, fmt.Errorf("unknown dtype %q (supported: F32, F16, BF16, I8, U8, I32, I64, F64, BOOL)", s)
-}
-
-// BF16ToF32 widens one bf16 value (raw bits) to float32 exactly.
-func BF16ToF32(b uint16) float32 { return math.Float32frombits(uint32(b) << 16) }
-
-// F32ToBF16 rounds a float32 to the nearest bf16 (ties to even); NaN stays NaN.
-func F32ToBF16(f float32) uint16 {
-	u := math.Float32bits(f)
-	if u&0x7fffffff > 0x7f800000 { // NaN: keep it quiet and non-zero
-		return uint16(u>>16) | 0x40
-	}
-	u += 0x7fff + (u>>16)&1
-	return uint16(u >> 16)
-}
-
-// F16ToF32 widens one IEEE half-precision value (raw bits) to float32 exactly.
-func F16ToF32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	man := uint32(h) & 0x3ff
-	switch {
-	case exp == 0 && man == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal: value = man * 2^-24
-		f := float32(man) * (1.0 / (1 << 24))
-		if sign != 0 {
-			return -f
-		}
-		return f
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | man<<13)
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | man<<13)
 }

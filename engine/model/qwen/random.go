@@ -9,6 +9,7 @@ import (
 
 	"dlmstream/engine/model"
 	"dlmstream/engine/tensor"
+	"dlmstream/kernels/cpu"
 )
 
 // SDAR17B is the configuration of JetLM/SDAR-1.7B-Chat (Qwen3-1.7B
@@ -105,8 +106,8 @@ func randMatrix(rows, cols int, dtype tensor.DType, stream uint64) *model.Matrix
 	var tabB [1 << 16]uint16
 	for i := range tabF {
 		tabF[i] = a * (float32(i)/32768 - 1 + 1.0/65536)
-		tabB[i] = tensor.F32ToBF16(tabF[i])
 	}
+	cpu.F32ToBF16(tabB[:], tabF[:])
 	if dtype == tensor.F32 {
 		m.F32 = make([]float32, rows*cols)
 	} else {

@@ -19,6 +19,7 @@ import (
 	"unsafe"
 
 	"dlmstream/engine/tensor"
+	"dlmstream/kernels/cpu"
 )
 
 // MaxHeaderBytes bounds the JSON header. Real checkpoints have headers of a
@@ -217,13 +218,15 @@ func (sf *File) Float32(name string) ([]float32, error) {
 		}
 		return out, nil
 	case tensor.BF16, tensor.F16:
-		out := make([]float32, n)
-		conv := tensor.BF16ToF32
-		if t.DType == tensor.F16 {
-			conv = tensor.F16ToF32
+		raw, err := sf.Uint16(name)
+		if err != nil {
+			return nil, err
 		}
-		for i := range out {
-			out[i] = conv(binary.LittleEndian.Uint16(b[2*i:]))
+		out := make([]float32, n)
+		if t.DType == tensor.F16 {
+			cpu.F16ToF32(out, raw)
+		} else {
+			cpu.BF16ToF32(out, raw)
 		}
 		return out, nil
 	case tensor.I64:
