@@ -125,6 +125,29 @@ func (t *Tokenizer) Token(id int32) string {
 	return t.idToToken[id]
 }
 
+// TokenBytes returns the raw bytes id decodes to (before invalid UTF-8 is
+// replaced), aliasing the tokenizer's table, and whether id is a text piece:
+// a vocabulary token, not an added one, whose string is entirely in the
+// byte-level alphabet (for byte-level tokenizers). Constrained decoders
+// (engine/schema) use it to see what each token would write.
+func (t *Tokenizer) TokenBytes(id int32) (raw []byte, text bool) {
+	if id < 0 || int(id) >= len(t.idToToken) {
+		return nil, false
+	}
+	tok := t.idToToken[id]
+	if added, ok := t.addedByContent[tok]; tok == "" || ok && added == id {
+		return t.decoded[id], false
+	}
+	if t.byteLevelDecoder {
+		for _, r := range tok {
+			if _, ok := runeToByte[r]; !ok {
+				return t.decoded[id], false
+			}
+		}
+	}
+	return t.decoded[id], true
+}
+
 // VocabSize is the largest id over vocabulary and added tokens, plus one.
 func (t *Tokenizer) VocabSize() int { return len(t.idToToken) }
 

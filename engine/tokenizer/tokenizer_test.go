@@ -355,3 +355,22 @@ func TestByteFallbackModel(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenBytes(t *testing.T) {
+	tok := qwen3(t)
+	for _, tt := range []struct {
+		s, raw string
+		text   bool
+	}{{"Ġhello", " hello", true}, {"ä½ł", "你", true}, {"<|im_start|>", "<|im_start|>", false}, {"<think>", "<think>", false}} {
+		id, ok := tok.TokenID(tt.s)
+		if !ok {
+			t.Fatalf("%q not in the vocabulary", tt.s)
+		}
+		if raw, text := tok.TokenBytes(id); string(raw) != tt.raw || text != tt.text {
+			t.Errorf("TokenBytes(%q) = %q, %v; want %q, %v", tt.s, raw, text, tt.raw, tt.text)
+		}
+	}
+	if raw, text := tok.TokenBytes(-1); raw != nil || text {
+		t.Error("TokenBytes(-1) not empty")
+	}
+}
