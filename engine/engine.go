@@ -233,7 +233,6 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 		SubBlock: req.SubBlock, BlockCache: req.BlockCache, Template: req.Template, Constraint: req.Constraint}
 	if len(req.Template) > 0 {
 		p.Stop = nil // a scaffold's length is the output's; stop ids may serve as pads
-		p.MaxNew = min(req.MaxNewTokens, len(req.Template))
 	}
 	if req.Stream != nil {
 		stream = &streamer{tok: e.Tok, emit: req.Stream}

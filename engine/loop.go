@@ -46,9 +46,6 @@ func (e *Engine) loop() {
 		off := 0
 		for i, ent := range batch {
 			w := ent.Work()
-			if w.Store && w.Pos < ent.Cache.Len() { // a refresh recomputes rows already committed
-				ent.Cache.Truncate(w.Pos)
-			}
 			n := len(w.LogitRows) * V
 			b.Seqs[i] = decode.ToModel(*w, ent.Cache, logits[off:off+n])
 			off += n
@@ -63,9 +60,7 @@ func (e *Engine) loop() {
 			continue
 		}
 		for i, ent := range batch {
-			if t := ent.Work().Truncate; t >= 0 {
-				ent.Cache.Truncate(t)
-			}
+			decode.Done(*ent.Work(), ent.Cache)
 			e.sch.Ran(ent)
 			ent.Seq.Apply(b.Seqs[i].Logits)
 		}

@@ -1,7 +1,5 @@
 package decode
 
-import "sort"
-
 // StaticTopK commits the NumTransfer(Masks0, Steps, Step) most confident
 // positions per step (LLaDA low_confidence, SDAR low_confidence_static).
 // Steps equal to the block size is one token per step.
@@ -123,10 +121,3 @@ func (p Oracle) Select(c *Candidates) []int {
 type Sequential struct{}
 
 func (Sequential) Select(c *Candidates) []int { return []int{0} }
-
-// sortInts is sort.Ints on a copy, for tests and callers that want position order.
-func sortInts(x []int) []int {
-	y := append([]int(nil), x...)
-	sort.Ints(y)
-	return y
-}

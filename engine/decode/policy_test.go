@@ -3,6 +3,7 @@ package decode
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"testing"
 )
 
@@ -184,4 +185,11 @@ func TestSamplerSeeded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sortInts is sort.Ints on a copy.
+func sortInts(x []int) []int {
+	y := append([]int(nil), x...)
+	sort.Ints(y)
+	return y
 }

@@ -51,21 +51,28 @@ func Run(ctx context.Context, m model.Model, cache *kvcache.Sequence, s Sequence
 		} else {
 			logits = logits[:need]
 		}
-		if w.Store && w.Pos < cache.Len() { // a refresh recomputes rows already committed
-			cache.Truncate(w.Pos)
-		}
 		if err := m.Forward(&model.Batch{Seqs: []model.Seq{ToModel(w, cache, logits)}}); err != nil {
 			return err
 		}
-		if w.Truncate >= 0 {
-			cache.Truncate(w.Truncate)
-		}
+		Done(w, cache)
 		s.Apply(logits)
 	}
 }
 
-// ToModel turns a work item into the model's input over cache.
+// ToModel turns a work item into the model's input over cache. A storing
+// forward that starts below the committed length (a canvas-cache refresh)
+// first drops the rows it recomputes.
 func ToModel(w Work, cache *kvcache.Sequence, logits []float32) model.Seq {
+	if w.Store && w.Pos < cache.Len() {
+		cache.Truncate(w.Pos)
+	}
 	return model.Seq{Tokens: w.Tokens, Pos: w.Pos, KeyLen: w.KeyLen, Mask: w.Mask, Cache: cache,
 		Store: w.Store, LogitRows: w.LogitRows, Logits: logits}
+}
+
+// Done applies a work item's cache bookkeeping after its forward ran.
+func Done(w Work, cache *kvcache.Sequence) {
+	if w.Truncate >= 0 {
+		cache.Truncate(w.Truncate)
+	}
 }
