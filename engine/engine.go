@@ -92,7 +92,6 @@ type Result struct {
 	Tokens   int // generated tokens
 	Forwards int // forward passes this request took part in
 	Elapsed  time.Duration
-	Queued   time.Duration // time waiting for admission and the first step
 }
 
 // Engine is a loaded model with its scheduler loop.
