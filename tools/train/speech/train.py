@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""Train the demo-speech checkpoint (issue 5) in one command:
+
+    nice -n 5 python tools/train/speech/train.py --out testdata/models/demo-speech
+
+Synthesizes the training clips (espeak-ng + sox, cached under --cache), trains a
+Whisper encoder + CTC head + projector + SDAR LM jointly (loss = bd + ctc_weight*ctc),
+fp32, one CPU thread, fixed seeds; writes the bf16 checkpoint and train.log to --out.
+"""
+
+import argparse
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, ".."))
+import bdlm  # noqa: E402
+import data  # noqa: E402
+import model as M  # noqa: E402
+
+
+def ctc_targets(texts):
+    idx = {c: i for i, c in enumerate(M.CTC_VOCAB)}
+    seqs = [[idx[c] for c in t] for t in texts]
+    return torch.tensor([c for s in seqs for c in s]), torch.tensor([len(s) for s in seqs])
+
+
+class Batcher:
+    def __init__(self, texts, audio, offsets, fe, tok, n_audio, seed):
+        self.texts, self.audio, self.offsets = texts, audio, offsets
+        self.fe, self.tok = fe, tok
+        self.rng = np.random.default_rng(seed)
+        self.beds = data.noise_beds(args.cache)
+        self.prompt = M.prompt_ids(tok, n_audio)
+        self.targets = [tok.encode(t).ids + [bdlm.IM_END_ID] for t in texts]
+
+    def clip(self, i):
+        return self.audio[self.offsets[i]:self.offsets[i + 1]]
+
+    def batch(self, B):
+        idx = self.rng.integers(0, len(self.texts), B)
+        wavs = []
+        for i in idx:
+            a = self.clip(i)
+            if self.rng.random() > args.clean_frac:
+                a, _ = data.add_noise(a, self.rng, self.rng.uniform(args.snr_lo, args.snr_hi), self.beds)
+            wavs.append(self.fe.pad(a.astype(np.float32) / 32768.0))
+        feats = self.fe(torch.stack(wavs))  # [B,n_mels,F]
+        texts = [self.texts[i] for i in idx]
+        P = len(self.prompt)
+        L = P + max(len(self.targets[i]) for i in idx)
+        ids = torch.full((B, L), bdlm.PAD_ID, dtype=torch.long)
+        resp = torch.zeros((B, L), dtype=torch.bool)
+        for r, i in enumerate(idx):
+            t = self.targets[i]
+            ids[r, :P] = torch.tensor(self.prompt)
+            ids[r, P:P + len(t)] = torch.tensor(t)
+            resp[r, P:P + len(t)] = True
+        return feats, texts, ids, resp
+
+
+def ctc_wer(model, fe, items):
+    """Quick dev check: word error rate of CTC greedy on (text, wav) items."""
+    sys.path.insert(0, HERE)
+    from eval import wer_counts
+    errs = words = 0
+    with torch.no_grad():
+        for k in range(0, len(items), 16):
+            chunk = items[k:k + 16]
+            feats = fe(torch.stack([fe.pad(w) for _, w in chunk]))
+            logits = model.ctc_head(model.encode(feats))
+            for (t, _), lg in zip(chunk, logits):
+                e, n = wer_counts(t, M.ctc_greedy(lg))
+                errs += e
+                words += n
+    return errs / max(1, words)
+
+
+def main():
+    global args
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="testdata/models/demo-speech")
+    ap.add_argument("--cache", default="/tmp/dlmstream-speech-cache")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--n-train", type=int, default=16000)
+    ap.add_argument("--steps", type=int, default=5000)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1.5e-3)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--ctc-weight", type=float, default=0.5)
+    ap.add_argument("--clean-frac", type=float, default=0.15)
+    ap.add_argument("--snr-lo", type=float, default=10.0)
+    ap.add_argument("--snr-hi", type=float, default=35.0)
+    ap.add_argument("--d-model", type=int, default=160)
+    ap.add_argument("--enc-layers", type=int, default=3)
+    ap.add_argument("--enc-ffn", type=int, default=640)
+    ap.add_argument("--hidden", type=int, default=160)
+    ap.add_argument("--lm-layers", type=int, default=3)
+    ap.add_argument("--lm-ffn", type=int, default=480)
+    ap.add_argument("--vocab", type=int, default=640)
+    ap.add_argument("--stack", type=int, default=4)
+    ap.add_argument("--max-frames", type=int, default=320)
+    ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--dev-every", type=int, default=1000)
+    ap.add_argument("--no-save", action="store_true")
+    args = ap.parse_args()
+
+    torch.set_num_threads(1)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    t0 = time.time()
+    os.makedirs(args.out, exist_ok=True)
+    logf = open(os.path.join(args.out, "train.log"), "w")
+
+    def log(msg):
+        line = f"[{time.time() - t0:7.1f}s] {msg}"
+        print(line, flush=True)
+        logf.write(line + "\n")
+        logf.flush()
+
+    log("command: python tools/train/speech/train.py " + " ".join(sys.argv[1:]))
+    log("args: " + " ".join(f"{k}={v}" for k, v in sorted(vars(args).items())))
+
+    texts, audio, offsets = data.build_train_cache(args.n_train, args.seed, args.cache, log=log)
+    texts = [str(t) for t in texts]
+    log(f"train clips: {len(texts)}, audio {len(audio) / data.SR / 3600:.2f} h, "
+        f"unique transcripts {len(set(texts))}")
+
+    tok_texts = texts + [M.INSTRUCTION, "user", "assistant", "system"]
+    tok = bdlm.train_tokenizer(tok_texts, args.vocab, extra_specials=[M.AUDIO_TOKEN])
+    audio_id = tok.token_to_id(M.AUDIO_TOKEN)
+    log(f"tokenizer: vocab {tok.get_vocab_size()}, audio token id {audio_id}")
+
+    fe = M.LogMel(max_frames=args.max_frames)
+    n_audio = args.max_frames // 2 // args.stack
+    wcfg = M.whisper_config(args.d_model, args.enc_layers, 4, args.enc_ffn, args.max_frames // 2)
+    heads = 4
+    lcfg = bdlm.lm_config(tok.get_vocab_size(), args.hidden, args.lm_layers, heads, 2, args.hidden // heads,
+                          args.lm_ffn, block_size=4, max_pos=256)
+    torch.manual_seed(args.seed)
+    model = M.DLMASR(wcfg, lcfg, args.stack, len(M.CTC_VOCAB), audio_id)
+    model.train()
+    counts = {}
+    for n, p in model.named_parameters():
+        part = "encoder" if n.startswith("model.encoder.") else n.split(".")[0]
+        counts[part] = counts.get(part, 0) + p.numel()
+    log("params: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + f", total {sum(counts.values()):,}")
+
+    batcher = Batcher(texts, audio, offsets, fe, tok, n_audio, args.seed + 1)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
+    gen = torch.Generator().manual_seed(args.seed + 2)
+
+    dev = []
+    for i in range(64):
+        text, _, _, _, a = data.make_item("dev", args.seed, i)
+        dev.append((text, a.astype(np.float32) / 32768.0))
+
+    run_bd = run_ctc = 0.0
+    t_train = time.time()
+    for step in range(args.steps):
+        lr = bdlm.cosine_lr(step, args.steps, args.lr, args.warmup)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        feats, btexts, ids, resp = batcher.batch(args.batch)
+        enc = model.encode(feats)  # [B,T,D]
+        logp = F.log_softmax(model.ctc_head(enc).float(), -1).transpose(0, 1)  # [T,B,C]
+        tgt, tlen = ctc_targets(btexts)
+        ilen = torch.full((args.batch,), enc.shape[1], dtype=torch.long)
+        ctc = F.ctc_loss(logp, tgt, ilen, tlen, blank=0, zero_infinity=True)
+        embeds = model.embed_prompt(ids, enc)
+        bd = bdlm.bd_loss(model.language_model, ids, resp, gen, embeds=embeds)
+        loss = bd + args.ctc_weight * ctc
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        run_bd += bd.item()
+        run_ctc += ctc.item()
+        if (step + 1) % args.log_every == 0:
+            n = args.log_every
+            sps = (time.time() - t_train) / (step + 1)
+            log(f"step {step + 1} loss {run_bd / n + args.ctc_weight * run_ctc / n:.4f} bd {run_bd / n:.4f} "
+                f"ctc {run_ctc / n:.4f} lr {lr:.2e} s/step {sps:.3f}")
+            run_bd = run_ctc = 0.0
+        if (step + 1) % args.dev_every == 0 or step + 1 == args.steps:
+            model.eval()
+            log(f"dev step {step + 1} ctc_greedy_wer {ctc_wer(model, fe, dev):.4f}")
+            model.train()
+
+    log(f"training done: {args.steps} steps in {time.time() - t_train:.0f}s, total {time.time() - t0:.0f}s")
+    if not args.no_save:
+        M.save(model.eval(), fe, tok, args.out)
+        log(f"saved {args.out}")
+    logf.close()
+
+
+if __name__ == "__main__":
+    main()
