@@ -273,22 +273,31 @@ def sample_noise(resp, b, gen):
     return noise
 
 
-def bd_loss(lm, ids, resp, gen: torch.Generator, embeds=None, block_size=None, ar_frac=0.25):
+def bd_loss(lm, ids, resp, gen: torch.Generator, embeds=None, block_size=None, ar_frac=0.25, shared=0,
+            complementary=True):
     """SDAR block-diffusion loss on a batch: ids [B,L] long, resp [B,L] bool (noised and scored
-    positions), embeds [B,L,H] optional. With probability ar_frac the batch uses block size 1."""
+    positions), embeds [B,L,H] optional. With probability ar_frac the batch uses block size 1.
+    complementary adds a second noisy copy with the inverted mask (Fast-dLLM v2), so every
+    response token is scored once per step. shared: the rows' first `shared` positions are
+    identical (same system prompt), so their clean states are computed once."""
     b = block_size or lm.config.block_size
     if ar_frac > 0 and torch.rand((), generator=gen).item() < ar_frac:
         b = 1
     noise = sample_noise(resp, b, gen)
-    logits, target = bd_forward(lm, ids, resp, noise, b, embeds)
+    noises = [noise, resp & ~noise] if complementary and b > 1 else [noise]
+    logits, target = bd_forward(lm, ids, resp, noises, b, embeds, shared)
     return F.cross_entropy(logits.float(), target)
 
 
-def bd_forward(lm, ids, resp, noise, b, embeds=None):
-    """Logits [N,V] at the N masked positions of the noisy copy and their targets [N].
+def bd_forward(lm, ids, resp, noises, b, embeds=None, shared=0):
+    """Logits [N,V] at the masked positions of the noisy copies and their targets [N].
 
-    Positions are absolute; blocks are pos // b. A row's padding is every position after its
-    last response token; pad keys are hidden from real queries.
+    The model input is [x_t1 ; x_t2 ; ... ; x_0] (one noisy copy per entry of noises, each
+    [B,L] bool). Positions are absolute; blocks are pos // b. A noisy copy's query sees its own
+    block bidirectionally and clean earlier blocks; x_0 is block-causal. A row's padding is every
+    position after its last response token; pad keys are hidden from real queries. With shared
+    > 0 the clean prefix of whole blocks before it is run once for the batch and its keys and
+    values are broadcast (gradients are the same as running it per row).
     """
     B, L = ids.shape
     pos = torch.arange(L)
@@ -296,33 +305,49 @@ def bd_forward(lm, ids, resp, noise, b, embeds=None):
     last = torch.where(resp, pos, torch.full_like(pos, -1)).max(dim=1).values  # [B]
     valid = pos[None, :] <= last[:, None]  # [B,L]
 
-    # The noisy copy only needs the blocks that hold response tokens.
+    # The noisy copies only need the blocks that hold response tokens.
     first = torch.where(resp, pos, torch.full_like(pos, L)).min(dim=1).values.min().item()
     s = (first // b) * b
     Lt = L - s
-    xt_noise = noise[:, s:]  # [B,Lt]
+    pf = min((shared // b) * b, s)  # shared clean prefix, whole blocks before any noise
 
     emb = lm.get_input_embeddings()
     if embeds is None:
         embeds = emb(ids)  # [B,L,H]
     mask_vec = emb.weight[MASK_ID]  # [H]
-    xt = torch.where(xt_noise[..., None], mask_vec.expand(B, Lt, -1), embeds[:, s:])  # [B,Lt,H]
-    inp = torch.cat([xt, embeds], dim=1)  # [B,Lt+L,H]
-    position_ids = torch.cat([pos[s:], pos])[None].expand(B, -1)
-
-    qb_t, qb_0 = blk[s:], blk
-    tt = qb_t[:, None] == qb_t[None, :]  # [Lt,Lt] x_t: its own block, bidirectional
-    t0 = qb_t[:, None] > qb_0[None, :]  # [Lt,L]  x_t: clean earlier blocks
-    z0 = qb_0[:, None] >= qb_0[None, :]  # [L,L]   x_0: block-causal
-    zt = torch.zeros((L, Lt), dtype=torch.bool)
-    allowed = torch.cat([torch.cat([tt, t0], 1), torch.cat([zt, z0], 1)], 0)  # [Lt+L,Lt+L]
-    kvalid = torch.cat([valid[:, s:], valid], 1)  # [B,Lt+L]
+    copies = [torch.where(n[:, s:, None], mask_vec.expand(B, Lt, -1), embeds[:, s:]) for n in noises]  # [B,Lt,H]
+    inp = torch.cat(copies + [embeds[:, pf:]], dim=1)  # [B,k*Lt+L-pf,H]
+    qpos = torch.cat([pos[s:]] * len(noises) + [pos[pf:]])  # [Q]
+    qblk = qpos // b
+    k = len(noises)
+    Q = k * Lt + L - pf
+    # Which half each query/key belongs to: 0..k-1 noisy copies, k clean.
+    half = torch.cat([torch.full((Lt,), i) for i in range(k)] + [torch.full((L - pf,), k)])
+    same_copy = (half[:, None] == half[None, :]) & (half[:, None] < k) & (qblk[:, None] == qblk[None, :])
+    to_clean = (half[None, :] == k) & (half[:, None] < k) & (qblk[:, None] > qblk[None, :])
+    clean = (half[None, :] == k) & (half[:, None] == k) & (qblk[:, None] >= qblk[None, :])
+    allowed = same_copy | to_clean | clean  # [Q,Q]
+    kvalid = torch.cat([valid[:, s:]] * k + [valid[:, pf:]], 1)  # [B,Q]
     allowed = allowed[None] & kvalid[:, None, :]
-    allowed = allowed | torch.eye(Lt + L, dtype=torch.bool)[None]  # no empty rows for pad queries
+    allowed = allowed | torch.eye(Q, dtype=torch.bool)[None]  # no empty rows for pad queries
 
-    out = lm.model(inputs_embeds=inp, attention_mask=additive(allowed), position_ids=position_ids)
-    h = out.last_hidden_state[:, :Lt]  # [B,Lt,H]
-    return lm.lm_head(h[xt_noise]), ids[:, s:][xt_noise]
+    cache = None
+    if pf > 0:
+        pre = lm.model(inputs_embeds=embeds[:1, :pf],
+                       attention_mask=additive((blk[:pf, None] >= blk[None, :pf])[None]),
+                       position_ids=pos[None, :pf], use_cache=True)
+        cache = pre.past_key_values
+        for layer in cache.layers:
+            layer.keys = layer.keys.expand(B, -1, -1, -1)
+            layer.values = layer.values.expand(B, -1, -1, -1)
+        # Every query sees the whole prefix: it is made of blocks before any query's block.
+        allowed = torch.cat([torch.ones((B, Q, pf), dtype=torch.bool), allowed], 2)
+    out = lm.model(inputs_embeds=inp, attention_mask=additive(allowed), position_ids=qpos[None].expand(B, -1),
+                   past_key_values=cache, use_cache=cache is not None)
+    h = out.last_hidden_state  # [B,Q,H]
+    sel = torch.cat([n[:, s:] for n in noises] + [torch.zeros((B, L - pf), dtype=torch.bool)], 1)  # [B,Q]
+    tgt = torch.cat([ids[:, s:]] * k + [ids[:, pf:]], 1)
+    return lm.lm_head(h[sel]), tgt[sel]
 
 
 # --------------------------------------------------------------------------------------
