@@ -90,13 +90,13 @@ def main():
     ap.add_argument("--cache", default="/tmp/dlmstream-speech-cache")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--n-train", type=int, default=16000)
-    ap.add_argument("--steps", type=int, default=5000)
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=1.5e-3)
+    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--batch", type=int, default=12)
+    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=int, default=200)
-    ap.add_argument("--ctc-weight", type=float, default=0.5)
-    ap.add_argument("--clean-frac", type=float, default=0.15)
-    ap.add_argument("--snr-lo", type=float, default=10.0)
+    ap.add_argument("--ctc-weight", type=float, default=1.0)
+    ap.add_argument("--clean-frac", type=float, default=0.2)
+    ap.add_argument("--snr-lo", type=float, default=12.0)
     ap.add_argument("--snr-hi", type=float, default=35.0)
     ap.add_argument("--d-model", type=int, default=160)
     ap.add_argument("--enc-layers", type=int, default=3)
@@ -108,7 +108,9 @@ def main():
     ap.add_argument("--stack", type=int, default=4)
     ap.add_argument("--max-frames", type=int, default=320)
     ap.add_argument("--log-every", type=int, default=50)
-    ap.add_argument("--dev-every", type=int, default=1000)
+    ap.add_argument("--dev-every", type=int, default=500)
+    ap.add_argument("--max-train-minutes", type=float, default=43.0,
+                    help="safety stop (logged) if the loop runs past this wall time")
     ap.add_argument("--no-save", action="store_true")
     args = ap.parse_args()
 
@@ -195,8 +197,11 @@ def main():
             model.eval()
             log(f"dev step {step + 1} ctc_greedy_wer {ctc_wer(model, fe, dev):.4f}")
             model.train()
+        if time.time() - t_train > args.max_train_minutes * 60 and step + 1 < args.steps:
+            log(f"SAFETY STOP at step {step + 1}: wall time over {args.max_train_minutes} min")
+            break
 
-    log(f"training done: {args.steps} steps in {time.time() - t_train:.0f}s, total {time.time() - t0:.0f}s")
+    log(f"training done: {step + 1} steps in {time.time() - t_train:.0f}s, total {time.time() - t0:.0f}s")
     if not args.no_save:
         M.save(model.eval(), fe, tok, args.out)
         log(f"saved {args.out}")
