@@ -76,10 +76,15 @@ class VisionCaptioner(nn.Module):
         g = self.grid
         return g * g + g * (g + 1)
 
-    def image_features(self, pixel_values):
+    def tower(self, pixel_values):
+        """pixel_values [B,3,S,S] (normalised) -> vision feature [B,g*g,Cv] = hidden_states[-1]."""
+        return self.vision_tower(pixel_values=pixel_values, output_hidden_states=True).hidden_states[-1]
+
+    def image_features(self, pixel_values, vision_feature=None):
         """pixel_values [B,3,S,S] (normalised) -> [B, n_image_tokens, H] in the LLaVA-OneVision order."""
-        out = self.vision_tower(pixel_values=pixel_values, output_hidden_states=True)
-        f = self.multi_modal_projector(out.hidden_states[-1])  # [B,g*g,H]
+        if vision_feature is None:
+            vision_feature = self.tower(pixel_values)
+        f = self.multi_modal_projector(vision_feature)  # [B,g*g,H]
         B, _, H = f.shape
         g = self.grid
         rows = f.view(B, g, g, H)
@@ -87,10 +92,10 @@ class VisionCaptioner(nn.Module):
         tile = torch.cat([rows, nl], dim=2).reshape(B, g * (g + 1), H)
         return torch.cat([f, tile], dim=1)
 
-    def embed(self, ids, pixel_values):
+    def embed(self, ids, pixel_values, vision_feature=None):
         """ids [B,L] with n_image_tokens IMAGE_TOKEN_ID placeholders per row -> embeds [B,L,H]."""
         e = self.language_model.get_input_embeddings()(ids)
-        feats = self.image_features(pixel_values)
+        feats = self.image_features(pixel_values, vision_feature)
         m = ids == IMAGE_TOKEN_ID
         return e.masked_scatter(m[..., None], feats.to(e.dtype))
 

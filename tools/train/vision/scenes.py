@@ -158,9 +158,39 @@ def render(scene, rng):
 
 def make(seed):
     """(PIL image, caption) for one seed."""
+    img, cap, _ = make_full(seed)
+    return img, cap
+
+
+def make_full(seed):
+    """(PIL image, caption, scene) for one seed."""
     rng = random.Random(seed)
     scene = sample_scene(rng)
-    return render(scene, rng), caption(scene)
+    return render(scene, rng), caption(scene), scene
+
+
+# Per-cell targets for the auxiliary vision loss used in training (not part of the checkpoint).
+N_CELL_CLASSES = 2 + len(SHAPES) * len(COLORS)  # empty, label, shape x colour
+CHARS = LETTERS + DIGITS
+N_CHAR_CLASSES = 1 + len(CHARS)  # none, A..Z, 0..9
+LABEL_CLASS = 1
+
+
+def cell_targets(scene):
+    """cells [9] (row-major 3x3) class ids and chars [9][3] label character ids (0 = none)."""
+    cells = [0] * 9
+    chars = [[0, 0, 0] for _ in range(9)]
+    colors = list(COLORS)
+    for region, _count, color, shape in scene["groups"]:
+        k = 2 + SHAPES.index(shape) * len(colors) + colors.index(color)
+        for row, col in scene["cells"][region]:
+            cells[row * 3 + col] = k
+    if scene["label"] is not None:
+        i = 3 * {"top": 0, "center": 1, "bottom": 2}[scene["label_region"]] + 1
+        cells[i] = LABEL_CLASS
+        for j, ch in enumerate(scene["label"]):
+            chars[i][j] = 1 + CHARS.index(ch)
+    return cells, chars
 
 
 def make_caption(seed, short_label=False):
