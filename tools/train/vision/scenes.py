@@ -77,7 +77,7 @@ def font():
     return _FONT
 
 
-def sample_scene(rng):
+def sample_scene(rng, label_prob=0.45):
     """Returns a scene dict: groups [(region, count, color, shape)] in caption
     order, cells {region: [(row, col), ...]}, label (str or None), label_region."""
     n_groups = rng.choices([1, 2, 3], weights=[30, 40, 30])[0]
@@ -94,7 +94,7 @@ def sample_scene(rng):
     groups.sort(key=lambda g: REGION_ORDER.index(g[0]))
     label, label_region = None, None
     free_mid = [r for r in ("top", "center", "bottom") if r not in regions]
-    if free_mid and rng.random() < 0.45:
+    if free_mid and rng.random() < label_prob:
         label_region = rng.choice(free_mid)
         if rng.random() < 0.3:
             label = rng.choice(DIGITS)
@@ -162,10 +162,11 @@ def make(seed):
     return img, cap
 
 
-def make_full(seed):
-    """(PIL image, caption, scene) for one seed."""
+def make_full(seed, label_prob=0.45):
+    """(PIL image, caption, scene) for one seed (label_prob other than the default only for
+    the auxiliary vision pretraining)."""
     rng = random.Random(seed)
-    scene = sample_scene(rng)
+    scene = sample_scene(rng, label_prob)
     return render(scene, rng), caption(scene), scene
 
 

@@ -57,15 +57,20 @@ class AuxHead(torch.nn.Module):
         x = feat.view(B, 3, k, 3, k, C).permute(0, 1, 3, 2, 4, 5).reshape(B, 9, k * k * C)
         x = self.norm(x)
         lc = F.cross_entropy(self.cell(x).reshape(-1, scenes.N_CELL_CLASSES), cells.reshape(-1))
-        lch = F.cross_entropy(self.chars(x).reshape(-1, scenes.N_CHAR_CLASSES), chars.reshape(-1))
-        return lc + lch
+        lab = cells == scenes.LABEL_CLASS  # [B,9]: characters are scored in label cells only
+        if not lab.any():
+            return lc, 0.0
+        logits = self.chars(x[lab]).reshape(-1, 3, scenes.N_CHAR_CLASSES)
+        lch = F.cross_entropy(logits.reshape(-1, scenes.N_CHAR_CLASSES), chars[lab].reshape(-1))
+        label_acc = (logits.argmax(-1) == chars[lab]).all(-1).float().mean().item()
+        return lc + lch, label_acc
 
 
-def batch(seeds, tok, prompt, n_img):
+def batch(seeds, tok, prompt, n_img, label_prob=0.45):
     """ids [B,L], resp [B,L] bool, pixel_values [B,3,S,S], cells [B,9], chars [B,9,3]."""
     rows, pix, cells, chars = [], [], [], []
     for s in seeds:
-        img, cap, scene = scenes.make_full(s)
+        img, cap, scene = scenes.make_full(s, label_prob)
         rows.append(tok.encode(cap).ids + [bdlm.IM_END_ID])
         pix.append(vm.pixels(img))
         c, ch = scenes.cell_targets(scene)
@@ -103,7 +108,7 @@ def quick_eval(model, tok, prompt, n, threshold):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--steps", type=int, default=1400)
+    ap.add_argument("--steps", type=int, default=1200)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=int, default=60)
@@ -112,13 +117,13 @@ def main():
     ap.add_argument("--image-size", type=int, default=scenes.CANVAS)
     ap.add_argument("--patch", type=int, default=8)
     ap.add_argument("--v-hidden", type=int, default=128)
-    ap.add_argument("--v-layers", type=int, default=3)
+    ap.add_argument("--v-layers", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=160)
     ap.add_argument("--layers", type=int, default=4)
-    ap.add_argument("--vision-steps", type=int, default=600, help="stage 1: tower + aux loss only")
+    ap.add_argument("--vision-steps", type=int, default=1500, help="stage 1: tower + aux loss only")
     ap.add_argument("--vision-batch", type=int, default=64)
     ap.add_argument("--aux-weight", type=float, default=0.5, help="aux loss weight in stage 2")
-    ap.add_argument("--eval-every", type=int, default=200)
+    ap.add_argument("--eval-every", type=int, default=300)
     ap.add_argument("--log-every", type=int, default=10)
     args = ap.parse_args()
 
@@ -151,23 +156,23 @@ def main():
     vopt = torch.optim.AdamW(vparams, lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
     vseed0 = 500_000_000  # stage-1 scenes: another part of the training seed range
     say("# stage 1: vision tower + auxiliary cell loss")
-    say("vstep,aux_loss,lr,elapsed_s")
+    say("vstep,aux_loss,label_read_acc,lr,elapsed_s")
     for step in range(args.vision_steps):
         lr = bdlm.cosine_lr(step, args.vision_steps, args.lr, args.warmup)
         for g in vopt.param_groups:
             g["lr"] = lr
         seeds = range(vseed0 + step * args.vision_batch, vseed0 + (step + 1) * args.vision_batch)
-        _, _, pix, cells, chars = batch(seeds, tok, prompt, model.n_image_tokens)
-        loss = aux(model.tower(pix), cells, chars)
+        _, _, pix, cells, chars = batch(seeds, tok, prompt, model.n_image_tokens, label_prob=0.9)
+        loss, label_acc = aux(model.tower(pix), cells, chars)
         vopt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vparams, 1.0)
         vopt.step()
         if step % (args.log_every * 2) == 0 or step == args.vision_steps - 1:
-            say(f"{step},{loss.item():.4f},{lr:.6f},{time.time() - t0:.1f}")
+            say(f"{step},{loss.item():.4f},{label_acc:.3f},{lr:.6f},{time.time() - t0:.1f}")
 
     say("# stage 2: captioning (block diffusion loss) + auxiliary cell loss")
-    say("step,loss,aux_loss,lr,elapsed_s")
+    say("step,loss,aux_loss,label_read_acc,lr,elapsed_s")
     params = [p for p in model.parameters() if p.requires_grad] + list(aux.parameters())
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
@@ -185,7 +190,7 @@ def main():
         feat = model.tower(pix)
         embeds = model.embed(ids, pix, feat)
         cap_loss = bdlm.bd_loss(model.language_model, ids, resp, gen, embeds=embeds)
-        aux_loss = aux(feat, cells, chars)
+        aux_loss, label_acc = aux(feat, cells, chars)
         loss = cap_loss + args.aux_weight * aux_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -193,7 +198,7 @@ def main():
         opt.step()
         run = cap_loss.item() if step == 0 else 0.95 * run + 0.05 * cap_loss.item()
         if step % args.log_every == 0 or step == args.steps - 1:
-            say(f"{step},{cap_loss.item():.4f},{aux_loss.item():.4f},{lr:.6f},{time.time() - t0:.1f}")
+            say(f"{step},{cap_loss.item():.4f},{aux_loss.item():.4f},{label_acc:.3f},{lr:.6f},{time.time() - t0:.1f}")
         if args.eval_every and (step + 1) % args.eval_every == 0 and step + 1 < args.steps:
             em, tpf = quick_eval(model, tok, prompt, 24, 0.9)
             say(f"# step {step + 1}: smoothed loss {run:.4f}, val exact-match {em:.3f} (24 scenes, threshold 0.9, "
