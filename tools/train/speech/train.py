@@ -54,15 +54,21 @@ class Batcher:
             wavs.append(self.fe.pad(a.astype(np.float32) / 32768.0))
         feats = self.fe(torch.stack(wavs))  # [B,n_mels,F]
         texts = [self.texts[i] for i in idx]
+        # The response is padded with <|endoftext|> to the end of the block that holds
+        # <|im_end|>, and those pads are scored too: the decoder fills whole blocks, so the
+        # model must learn what follows <|im_end|> inside its block (otherwise it commits
+        # stray tokens there and runs past the end of the transcript).
         P = len(self.prompt)
-        L = P + max(len(self.targets[i]) for i in idx)
+        bs = args.block_size
+        ends = [-(-(P + len(self.targets[i])) // bs) * bs for i in idx]
+        L = max(ends)
         ids = torch.full((B, L), bdlm.PAD_ID, dtype=torch.long)
         resp = torch.zeros((B, L), dtype=torch.bool)
         for r, i in enumerate(idx):
             t = self.targets[i]
             ids[r, :P] = torch.tensor(self.prompt)
             ids[r, P:P + len(t)] = torch.tensor(t)
-            resp[r, P:P + len(t)] = True
+            resp[r, P:ends[r]] = True
         return feats, texts, ids, resp
 
 
@@ -106,6 +112,7 @@ def main():
     ap.add_argument("--lm-ffn", type=int, default=480)
     ap.add_argument("--vocab", type=int, default=640)
     ap.add_argument("--stack", type=int, default=4)
+    ap.add_argument("--block-size", type=int, default=4)
     ap.add_argument("--max-frames", type=int, default=320)
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--dev-every", type=int, default=500)
@@ -146,7 +153,7 @@ def main():
     wcfg = M.whisper_config(args.d_model, args.enc_layers, 4, args.enc_ffn, args.max_frames // 2)
     heads = 4
     lcfg = bdlm.lm_config(tok.get_vocab_size(), args.hidden, args.lm_layers, heads, 2, args.hidden // heads,
-                          args.lm_ffn, block_size=4, max_pos=256)
+                          args.lm_ffn, block_size=args.block_size, max_pos=256)
     torch.manual_seed(args.seed)
     model = M.DLMASR(wcfg, lcfg, args.stack, len(M.CTC_VOCAB), audio_id)
     model.train()
