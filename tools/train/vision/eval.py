@@ -67,12 +67,16 @@ def main():
         toks = 0
         fws = 0
         errors = []
+        split = {"with label": [0, 0], "no label": [0, 0]}  # [correct, total]
         t0 = time.time()
         for it, pre in zip(items, prefixes):
             ref = tok.encode(it["caption"]).ids
             out, fw = bdlm.generate(lm, prompt, 64, threshold=thr, block_size=bs, prefix_embeds=pre)
             text = tok.decode(out)
             ok += text == it["caption"]
+            part = split["with label" if ", with the " in it["caption"] else "no label"]
+            part[0] += text == it["caption"]
+            part[1] += 1
             if text != it["caption"] and len(errors) < args.show_errors:
                 errors.append((it["image"], it["caption"], text))
             acc += sum(a == b for a, b in zip(out, ref)) / max(len(out), len(ref))
@@ -80,10 +84,12 @@ def main():
             fws += fw
         n = len(items)
         r = {"exact_match": ok / n, "token_accuracy": acc / n, "tokens_per_forward": toks / fws,
-             "forwards": fws, "tokens": toks, "seconds_per_image": (time.time() - t0) / n, "n": n}
+             "forwards": fws, "tokens": toks, "seconds_per_image": (time.time() - t0) / n, "n": n,
+             "exact_match_split": {k: {"correct": c, "n": m} for k, (c, m) in split.items()}}
         results[name] = r
         print(f"| {name} | {ok}/{n} = {100 * ok / n:.1f}% | {100 * acc / n:.1f}% | {toks / fws:.2f} | {fws} | "
               f"{r['seconds_per_image']:.2f} |", flush=True)
+        print("    exact match by subset: " + ", ".join(f"{k} {c}/{m}" for k, (c, m) in split.items()))
         for e in errors:
             print(f"    {e[0]}: want {e[1]!r}\n    {' ' * len(e[0])}  got  {e[2]!r}")
     if args.json:
