@@ -38,6 +38,14 @@ QWEN2_PATTERN = (
     r"|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 
+# Like QWEN2_PATTERN, but a run of letters never takes the space or quote before it, so a
+# word is the same token in running text and inside a JSON string ("Maria" and " Maria"):
+# copying a value from the text into a record is then plain token copying.
+WORD_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+
 # Plain ChatML (Qwen2.5 style without a default system turn).
 CHAT_TEMPLATE = (
     "{%- for message in messages %}"
@@ -52,14 +60,14 @@ CHAT_TEMPLATE = (
 # --------------------------------------------------------------------------------------
 
 
-def train_tokenizer(texts, vocab_size: int, extra_specials=()) -> Tokenizer:
+def train_tokenizer(texts, vocab_size: int, extra_specials=(), pattern: str = QWEN2_PATTERN) -> Tokenizer:
     """Byte-level BPE over texts; SPECIALS then extra_specials take ids 0.. in order."""
     specials = list(SPECIALS) + list(extra_specials)
     tok = Tokenizer(models.BPE(unk_token=None, fuse_unk=False, byte_fallback=False))
     tok.normalizer = normalizers.NFC()
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [
-            pre_tokenizers.Split(Regex(QWEN2_PATTERN), behavior="isolated", invert=False),
+            pre_tokenizers.Split(Regex(pattern), behavior="isolated", invert=False),
             pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False),
         ]
     )

@@ -175,14 +175,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="testdata/models/demo-text")
     ap.add_argument("--heldout", default="testdata/heldout/text")
-    ap.add_argument("--steps", type=int, default=1800)
+    ap.add_argument("--steps", type=int, default=2400)
     ap.add_argument("--batch", type=int, default=24)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--vocab", type=int, default=2048)
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--scaffold-frac", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--snapshot", default="", help="also write the checkpoint here every 400 steps (to watch a run)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -191,7 +192,7 @@ def main():
     write_heldout(args.heldout, 50, 200)
 
     t0 = time.time()
-    tok = bdlm.train_tokenizer(tokenizer_corpus(20000), args.vocab)
+    tok = bdlm.train_tokenizer(tokenizer_corpus(20000), args.vocab, pattern=bdlm.WORD_PATTERN)
     enc = Encoder(tok)
     heads = args.hidden // 32
     cfg = bdlm.lm_config(vocab_size=tok.get_vocab_size(), hidden=args.hidden, layers=args.layers, heads=heads,
@@ -226,6 +227,10 @@ def main():
         torch.nn.utils.clip_grad_norm_(lm.parameters(), 1.0)
         opt.step()
         ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+        if args.snapshot and step % 400 == 399:
+            lm.eval()
+            bdlm.save_sdar(lm, tok, args.snapshot)
+            lm.train()
         if step % 20 == 0 or step == args.steps - 1:
             line = f"{step},{ema:.4f},{lr:.2e},{time.time() - t0:.0f}"
             log.write(line + "\n")
