@@ -238,7 +238,7 @@ def vocabulary():
 def synth(text, voice, pitch, speed):
     """espeak-ng -> sox: int16 mono 16 kHz samples."""
     cmd = (f"espeak-ng --stdout -v {voice} -p {pitch} -s {speed} '{text}' | "
-           f"sox -t wav - -t raw -r {SR} -e signed -b 16 -c 1 -")
+           f"sox -D -t wav - -t raw -r {SR} -e signed -b 16 -c 1 -")  # -D: no dither (deterministic)
     p = subprocess.run(cmd, shell=True, capture_output=True, check=True)
     return np.frombuffer(p.stdout, np.int16).copy()
 
