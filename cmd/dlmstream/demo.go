@@ -17,7 +17,9 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -67,7 +69,8 @@ const (
 func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	model := fs.String("model", "testdata/models/tiny-sdar", "checkpoint directory")
+	model := fs.String("model", "testdata/models/demo-text", "checkpoint directory")
+	schemas := fs.String("schemas", "testdata/heldout/text/schemas", "directory with the demo texts' JSON Schemas (order, person, event, device)")
 	maxNew := fs.Int("max-new", 16, "largest answer in tokens")
 	brokers := fs.String("brokers", "", "use this Kafka cluster instead of the in-process broker (topics are created on it)")
 	progress := fs.Bool("progress", true, "show a progress bar")
@@ -92,7 +95,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		cfg.Brokers = b.Addrs()
 		fmt.Fprintf(stdout, "in-process Kafka broker (kfake) on %s\n", strings.Join(cfg.Brokers, ","))
 	}
-	inputs, err := demoInputs()
+	inputs, err := demoInputs(*schemas)
 	if err != nil {
 		return err
 	}
@@ -137,7 +140,11 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 			if err := json.Unmarshal(e.Value, &o); err != nil {
 				return fmt.Errorf("result %s is not JSON: %w", e.Header(kafka.HeaderRequestID), err)
 			}
-			fmt.Fprintf(stdout, "  %-10s %q  (%d tokens, %d forwards, %.0f ms)\n", o.RequestID, o.Text, o.Tokens, o.Forwards, o.EngineMS)
+			text := strconv.Quote(o.Text)
+			if len(o.JSON) > 0 {
+				text = string(o.JSON) // extraction: the record itself
+			}
+			fmt.Fprintf(stdout, "  %-10s %s  (%d tokens, %d forwards, %.0f ms)\n", o.RequestID, text, o.Tokens, o.Forwards, o.EngineMS)
 		}
 	}
 	dead, err := kafka.ReadTopic(ctx, cfg, demoDLQ, 10*time.Second)
@@ -181,8 +188,18 @@ func produce(ctx context.Context, cfg kafka.Config, inputs map[string][]kafka.En
 	return nil
 }
 
-// demoInputs makes the sample inputs: good and bad audio, images and texts.
-func demoInputs() (map[string][]kafka.Envelope, error) {
+// demoTexts are the extraction inputs: one text per schema of the demo
+// text checkpoint (testdata/models/demo-text, trained on these four kinds).
+var demoTexts = []struct{ schema, text string }{
+	{"order", "Order KT-4821 from Lena Fischer: 3 x desk lamp, total $89.97, status shipped."},
+	{"person", "Meet Omar Haddad, 34, who works as a designer in Lisbon. Email: omar.haddad@acme.io."},
+	{"event", "The book club takes place on 2026-03-14 at 18:30 in Cafe Luna, in person, with 12 attendees."},
+	{"device", "The thermostat therm-042 in the kitchen is online with 87% battery and temperature 21.5 C."},
+}
+
+// demoInputs makes the sample inputs: good and bad audio, images and texts;
+// the texts' schemas are read from schemaDir.
+func demoInputs(schemaDir string) (map[string][]kafka.Envelope, error) {
 	in := func(id, ct string, v []byte, hs ...string) kafka.Envelope {
 		e := kafka.Envelope{Key: []byte(id), Value: v}.WithHeader(kafka.HeaderRequestID, id).WithHeader(kafka.HeaderContentType, ct)
 		for i := 0; i+1 < len(hs); i += 2 {
@@ -219,13 +236,15 @@ func demoInputs() (map[string][]kafka.Envelope, error) {
 	binary.BigEndian.PutUint32(huge[20:], 100000)
 	binary.BigEndian.PutUint32(huge[29:], crc32.ChecksumIEEE(huge[12:29])) // IHDR checksum
 	images = append(images, in("image-5", "image/png", huge))
-	schema := `{"type":"object","properties":{"title":{"type":"string"},"author":{"type":"string"},"year":{"type":"integer"}},"required":["title"]}`
-	texts := []kafka.Envelope{
-		in("text-1", "text/plain", []byte("Dune is a 1965 novel by Frank Herbert."), kafka.HeaderSchema, schema),
-		in("text-2", "text/plain", []byte("Emma, by Jane Austen, first published in 1815."), kafka.HeaderSchema, schema),
-		in("text-3", "text/plain", []byte("Neuromancer (William Gibson, 1984) opened cyberpunk."), kafka.HeaderSchema, schema),
-		in("text-4", "text/plain", []byte("A schema that is not one."), kafka.HeaderSchema, `{"type":"objekt"}`),
+	var texts []kafka.Envelope
+	for i, d := range demoTexts {
+		schema, err := os.ReadFile(filepath.Join(schemaDir, d.schema+".json"))
+		if err != nil {
+			return nil, fmt.Errorf("demo schema: %w", err)
+		}
+		texts = append(texts, in(fmt.Sprintf("text-%d", i+1), "text/plain", []byte(d.text), kafka.HeaderSchema, string(schema)))
 	}
+	texts = append(texts, in(fmt.Sprintf("text-%d", len(texts)+1), "text/plain", []byte("A schema that is not one."), kafka.HeaderSchema, `{"type":"objekt"}`))
 	return map[string][]kafka.Envelope{demoAudio: audio, demoImages: images, demoText: texts}, nil
 }
 

@@ -17,22 +17,28 @@ import (
 	kgo "github.com/segmentio/kafka-go"
 )
 
-const tinySDAR = "../../testdata/models/tiny-sdar"
+const (
+	tinySDAR      = "../../testdata/models/tiny-sdar"
+	demoTextModel = "../../testdata/models/demo-text"
+	demoSchemas   = "../../testdata/heldout/text/schemas"
+)
 
 // TestDemo runs `dlmstream demo` end to end: in-process broker, three pipelines on
-// prism with the bundled tiny checkpoint, results and dead letters read back.
+// prism with the bundled demo text checkpoint, results and dead letters read back.
 func TestDemo(t *testing.T) {
 	var out, errb bytes.Buffer
-	if err := runDemo([]string{"--model", tinySDAR, "--max-new", "8", "--progress=false"}, &out, &errb); err != nil {
+	if err := runDemo([]string{"--model", demoTextModel, "--schemas", demoSchemas, "--max-new", "8", "--progress=false"}, &out, &errb); err != nil {
 		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), errb.String())
 	}
 	s := out.String()
 	for _, want := range []string{
-		"14 inputs -> 9 results + 5 dead letters",
-		"demo-transcripts (3):", "demo-captions (3):", "demo-extractions (3):",
+		"15 inputs -> 10 results + 5 dead letters",
+		"demo-transcripts (3):", "demo-captions (3):", "demo-extractions (4):",
 		"audio-4    decode/no-asr-encoder", "audio-5    decode/not-audio", "image-4    decode/truncated",
-		"image-5    decode/too-many-pixels", "text-4     decode/invalid-schema",
+		"image-5    decode/too-many-pixels", "text-5     decode/invalid-schema",
 		"(8 tokens",
+		// The demo text checkpoint fills each record kind's scaffold (valid by construction).
+		`"order_id":`, `"first_name":`, `"title":`, `"device_id":`,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
@@ -105,7 +111,7 @@ func TestRunKafkaCaption(t *testing.T) {
 			for _, topic := range []string{in, out, dlq} {
 				kafkatest.CreateTopic(t, target.Brokers, topic, 2)
 			}
-			inputs, err := demoInputs()
+			inputs, err := demoInputs(demoSchemas)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +190,7 @@ func TestRunStreaming(t *testing.T) {
 	for _, topic := range []string{in, out, dlq} {
 		kafkatest.CreateTopic(t, tg.Brokers, topic, 2)
 	}
-	inputs, err := demoInputs()
+	inputs, err := demoInputs(demoSchemas)
 	if err != nil {
 		t.Fatal(err)
 	}

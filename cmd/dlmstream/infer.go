@@ -19,7 +19,7 @@ import (
 func runInfer(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("infer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := fs.String("model", "testdata/models/tiny-sdar", "Hugging Face checkpoint directory (config.json, safetensors, tokenizer.json)")
+	dir := fs.String("model", "testdata/models/demo-text", "Hugging Face checkpoint directory (config.json, safetensors, tokenizer.json)")
 	prompt := fs.String("prompt", "", "input text")
 	chat := fs.Bool("chat", true, "wrap the prompt in the tokenizer's ChatML chat template with a generation prompt")
 	system := fs.String("system", "", "system message for the chat template")

@@ -64,7 +64,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.opts.OutputTopic, "output-topic", "", "results topic")
 	fs.StringVar(&f.opts.DeadLetterTopic, "dlq-topic", "", "dead-letter topic")
 	fs.StringVar(&f.opts.OutputPath, "output-path", "", "write results to this .jsonl or .parquet file instead of Kafka")
-	fs.StringVar(&f.modelPath, "model", "testdata/models/tiny-sdar", "checkpoint directory (Hugging Face layout)")
+	fs.StringVar(&f.modelPath, "model", "testdata/models/demo-text", "checkpoint directory (Hugging Face layout)")
 	fs.StringVar(&f.opts.Transforms.WeightType, "weights", "", "engine weight type (bf16, int8; default: as stored)")
 	fs.IntVar(&f.opts.Transforms.MaxNewTokens, "max-new", transforms.DefaultMaxNewTokens, "largest answer in tokens")
 	fs.IntVar(&f.opts.Transforms.MaxInFlight, "max-in-flight", transforms.DefaultMaxInFlight, "engine requests each worker DoFn keeps open (the engine batches them)")

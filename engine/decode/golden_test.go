@@ -39,7 +39,7 @@ type decodeGolden struct {
 }
 
 func TestDecodeGoldens(t *testing.T) {
-	for _, name := range []string{"tiny-sdar", "tiny-fastdllm"} {
+	for _, name := range []string{"tiny-sdar", "tiny-fastdllm", "demo-text"} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "golden", "decode", name+".json"))
 		if err != nil {
 			t.Fatal(err)

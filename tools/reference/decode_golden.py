@@ -511,6 +511,33 @@ def case(name, prompt, policy, out, fwd, tps, margins, **extra):
     return d
 
 
+def demo_text_prompts() -> list[tuple[str, list[int]]]:
+    """Chat prompts of the trained demo text checkpoint: the first held-out case of each
+    extraction schema (system message = engine/schema's instruction + compact schema) and
+    the first four held-out instructions, tokenized with the checkpoint's tokenizer.json."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(os.path.join(MODELS_DIR, "demo-text", "tokenizer.json"))
+    held = os.path.join(ROOT, "testdata", "heldout", "text")
+    out = []
+    for name in ("order", "person", "event", "device"):
+        with open(os.path.join(held, "schemas", name + ".json"), encoding="utf-8") as f:
+            schema = json.dumps(json.load(f), separators=(",", ":"), ensure_ascii=False)
+        with open(os.path.join(held, "schemas", name + ".jsonl"), encoding="utf-8") as f:
+            case = json.loads(f.readline())
+        system = ("Extract the information in the user's text as JSON that validates against this JSON Schema:\n"
+                  + schema)
+        text = (f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{case['input']}<|im_end|>\n"
+                "<|im_start|>assistant\n")
+        out.append((name, tok.encode(text).ids))
+    with open(os.path.join(held, "instructions.jsonl"), encoding="utf-8") as f:
+        for i in range(4):
+            case = json.loads(f.readline())
+            text = f"<|im_start|>user\n{case['input']}<|im_end|>\n<|im_start|>assistant\n"
+            out.append((f"instr{i}", tok.encode(text).ids))
+    return out
+
+
 def run_sdar(name: str) -> dict:
     model, raw = load_model(name)
     B = int(raw["block_size"])
@@ -529,11 +556,21 @@ def run_sdar(name: str) -> dict:
     ]
     cases = []
     prompts = [(f"p{len(p)}", p) for p in make_prompts()] + [("stop6", SDAR_STOP_PROMPT)]
+    max_new = MAX_NEW
+    if name == "demo-text":
+        # A trained checkpoint: real prompts, whole answers, and the thresholds the model card reports.
+        prompts = demo_text_prompts()
+        max_new = 96
+        policies = [
+            ("static_s4", {"kind": "static", "steps": B}),
+            ("dynamic_t0.9_s4", {"kind": "dynamic", "steps": B, "tau": 0.9}),
+            ("dynamic_t0.7_s4", {"kind": "dynamic", "steps": B, "tau": 0.7}),
+        ]
     for pn, prompt in prompts:
         for pname, pol in policies:
             out, fwd, tps, mg = decode_sdar(ref, prompt, B, mask_id, stop_ids, pol["steps"], pol["kind"],
-                                            pol.get("tau"), MAX_NEW)
-            cases.append(case(f"{pn}_{pname}", prompt, pol, out, fwd, tps, mg, block_cache=False))
+                                            pol.get("tau"), max_new)
+            cases.append(case(f"{pn}_{pname}", prompt, pol, out, fwd, tps, mg, block_cache=False, max_new=max_new))
     return {"model": name, "mask_token_id": mask_id, "stop_ids": stop_ids, "block_size": B,
             "shifted": False, "cases": cases}
 
@@ -586,13 +623,13 @@ def summarize(doc: dict) -> None:
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("names", nargs="*", help="tiny-sdar and/or tiny-fastdllm (default: both)")
+    ap.add_argument("names", nargs="*", help="tiny-sdar, tiny-fastdllm, demo-text (default: all)")
     args = ap.parse_args(argv)
-    names = args.names or ["tiny-sdar", "tiny-fastdllm"]
+    names = args.names or ["tiny-sdar", "tiny-fastdllm", "demo-text"]
     os.makedirs(OUT_DIR, exist_ok=True)
     print(f"torch {torch.__version__}, transformers {transformers.__version__}")
     for name in names:
-        if name == "tiny-sdar":
+        if name in ("tiny-sdar", "demo-text"):
             doc = run_sdar(name)
         elif name == "tiny-fastdllm":
             doc, stats = run_fastdllm(name)

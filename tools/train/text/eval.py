@@ -66,6 +66,7 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="items per file (0: all)")
     ap.add_argument("--max-new", type=int, default=96)
     ap.add_argument("--json", default="", help="also write the figures here")
+    ap.add_argument("--modes", default="0,1,2,3", help="indices into MODES to run")
     args = ap.parse_args()
     torch.set_num_threads(1)
     lm, tok = load(args.model)
@@ -80,7 +81,7 @@ def main():
         ins = [json.loads(l) for l in f if l.strip()][:args.limit or None]
 
     results = []
-    for mode, b, th in MODES:
+    for mode, b, th in [MODES[int(i)] for i in args.modes.split(",")]:
         t0 = time.time()
         toks = fwds = 0
         gold_fields = ok_fields = exact = valid = 0

@@ -175,14 +175,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="testdata/models/demo-text")
     ap.add_argument("--heldout", default="testdata/heldout/text")
-    ap.add_argument("--steps", type=int, default=2400)
+    ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=24)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--vocab", type=int, default=2048)
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--scaffold-frac", type=float, default=0.5)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tie", type=int, default=1, help="tie the LM head to the embeddings (1: yes); tied "
+                    "embeddings make copying a value from the text an identity map")
     ap.add_argument("--snapshot", default="", help="also write the checkpoint here every 400 steps (to watch a run)")
     args = ap.parse_args()
 
@@ -197,7 +199,7 @@ def main():
     heads = args.hidden // 32
     cfg = bdlm.lm_config(vocab_size=tok.get_vocab_size(), hidden=args.hidden, layers=args.layers, heads=heads,
                          kv_heads=max(1, heads // 2), head_dim=32, intermediate=3 * args.hidden, block_size=4,
-                         max_pos=512)
+                         max_pos=512, tie=bool(args.tie))
     lm = bdlm.new_lm(cfg, TRAIN_SEED)
     n_params = sum(p.numel() for p in lm.parameters())
     decay = [p for n, p in lm.named_parameters() if p.ndim >= 2]
