@@ -206,10 +206,10 @@ func TestRunStreaming(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr.String())
 	}
-	results := kafkatest.ReadAll(t, tg.Brokers, out, 3, 10*time.Second)
+	results := kafkatest.ReadAll(t, tg.Brokers, out, len(demoTexts), 10*time.Second)
 	dead := kafkatest.ReadAll(t, tg.Brokers, dlq, 1, 10*time.Second)
-	if len(results) != 3 || len(dead) != 1 {
-		t.Fatalf("%d results, %d dead letters; want 3 and 1", len(results), len(dead))
+	if len(results) != len(demoTexts) || len(dead) != 1 {
+		t.Fatalf("%d results, %d dead letters; want %d and 1", len(results), len(dead), len(demoTexts))
 	}
 	if !strings.Contains(stdout.String(), "pipeline extraction done") {
 		t.Fatalf("stdout: %s", stdout.String())
