@@ -237,6 +237,14 @@ def instruction(r: random.Random):
     return "Reverse the list: " + ", ".join(ws), ", ".join(reversed(ws))
 
 
+def copy_task(r: random.Random):
+    """Copying 3-8 words drawn from every word list (names, cities, products, words): the
+    circuit that copies a value out of the text, trained on its own early in a run."""
+    pool = FIRST + LAST + CITIES + WORDS + ROOMS
+    ws = [r.choice(pool) for _ in range(r.randint(3, 8))]
+    return r.choice(["Repeat exactly: ", "Copy this: "]) + " ".join(ws), " ".join(ws)
+
+
 def example(r: random.Random, extraction_frac=0.7):
     """One training example: (system or None, user, answer, schema name or None, record or None)."""
     if r.random() < extraction_frac:

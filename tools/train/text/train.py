@@ -26,6 +26,8 @@ import data  # noqa: E402
 
 TRAIN_SEED, TOKENIZER_SEED, HELDOUT_SEED = 1, 2, 1001
 STRING_BUDGET, NUMBER_BUDGET = 12, 8  # engine/schema defaults
+BLOCK = 4
+COPY_FRAC = 0.5  # copy curriculum (--copy-steps): this share of copy tasks for the first steps
 
 
 def tokenizer_corpus(n: int):
@@ -110,9 +112,14 @@ class Encoder:
         flush()
         return ids, slot
 
-    def example(self, r: random.Random, scaffold_frac: float):
-        """(ids, resp, kind): prompt + answer + <|im_end|>; resp marks the noised positions."""
-        system, user, answer, name, rec = data.example(r)
+    def example(self, r: random.Random, scaffold_frac: float, copy_frac: float = 0.0, block_pad: bool = False):
+        """(ids, resp, kind): prompt + answer + <|im_end|> (with block_pad, + <|endoftext|> up to
+        the end of that block, scored, so block decoding learns to end cleanly); resp marks the
+        noised positions."""
+        if r.random() < copy_frac:
+            (user, answer), system, name, rec = data.copy_task(r), None, None, None
+        else:
+            system, user, answer, name, rec = data.example(r)
         prompt = self.ids(bdlm.chat_prompt(user, system))
         if name is not None and r.random() < scaffold_frac:
             ans, slot = self.canvas(name, rec)
@@ -121,15 +128,21 @@ class Encoder:
             slot = [True] * len(ans)
         ids = prompt + ans + [bdlm.IM_END_ID]
         resp = [False] * len(prompt) + slot + [True]
+        if block_pad:
+            tail = -len(ids) % BLOCK
+            ids += [bdlm.PAD_ID] * tail
+            resp += [True] * tail
         return ids, resp, name or ""
 
 
-def batches(enc: Encoder, r: random.Random, batch: int, scaffold_frac: float, pool: int = 16):
+def batches(enc: Encoder, r: random.Random, batch: int, scaffold_frac: float, pool: int = 16, step=lambda: 0,
+            copy_steps: int = 0, block_pad: bool = False):
     """Endless (ids, resp, shared) batches. Within pools of `pool` batches, examples are grouped
     by kind (schema or instruction) and length, so a batch shares its system prompt (computed
     once, see bdlm.bd_forward) and carries little padding."""
     while True:
-        exs = [enc.example(r, scaffold_frac) for _ in range(batch * pool)]
+        cf = COPY_FRAC if step() < copy_steps else 0.0
+        exs = [enc.example(r, scaffold_frac, cf, block_pad) for _ in range(batch * pool)]
         exs.sort(key=lambda e: (e[2], len(e[0])))
         groups = [exs[i:i + batch] for i in range(0, len(exs), batch)]
         r.shuffle(groups)
@@ -185,6 +198,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tie", type=int, default=1, help="tie the LM head to the embeddings (1: yes); tied "
                     "embeddings make copying a value from the text an identity map")
+    ap.add_argument("--copy-steps", type=int, default=0, help="copy curriculum: half the examples are copy tasks "
+                    "for this many steps (0: off, as the committed checkpoint)")
+    ap.add_argument("--block-pad", type=int, default=0, help="1: score <|endoftext|> pads after <|im_end|> to the "
+                    "end of its block (off in the committed checkpoint)")
     ap.add_argument("--snapshot", default="", help="also write the checkpoint here every 400 steps (to watch a run)")
     args = ap.parse_args()
 
@@ -216,9 +233,12 @@ def main():
     print(head, end="", flush=True)
     lm.train()
     ema = None
-    it = batches(enc, r, args.batch, args.scaffold_frac)
+    cur = [0]
+    it = batches(enc, r, args.batch, args.scaffold_frac, step=lambda: cur[0], copy_steps=args.copy_steps,
+                 block_pad=bool(args.block_pad))
     warmup = min(100, args.steps // 10)
     for step in range(args.steps):
+        cur[0] = step
         ids, resp, shared = next(it)
         lr = bdlm.cosine_lr(step, args.steps, args.lr, warmup)
         for g in opt.param_groups:
