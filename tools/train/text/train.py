@@ -116,7 +116,7 @@ class Encoder:
         """(ids, resp, kind): prompt + answer + <|im_end|> (with block_pad, + <|endoftext|> up to
         the end of that block, scored, so block decoding learns to end cleanly); resp marks the
         noised positions."""
-        if r.random() < copy_frac:
+        if copy_frac > 0 and r.random() < copy_frac:
             (user, answer), system, name, rec = data.copy_task(r), None, None, None
         else:
             system, user, answer, name, rec = data.example(r)
