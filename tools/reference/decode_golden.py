@@ -512,29 +512,27 @@ def case(name, prompt, policy, out, fwd, tps, margins, **extra):
 
 
 def demo_text_prompts() -> list[tuple[str, list[int]]]:
-    """Chat prompts of the trained demo text checkpoint: the first held-out case of each
-    extraction schema (system message = engine/schema's instruction + compact schema) and
-    the first four held-out instructions, tokenized with the checkpoint's tokenizer.json."""
+    """Chat prompts of the trained demo text checkpoint, built as its trainer builds them
+    (tools/train: engine/schema's system message + compact schema, ChatML): the first
+    held-out case of each extraction schema and the first four held-out instructions,
+    tokenized with the checkpoint's tokenizer.json."""
     from tokenizers import Tokenizer
+
+    sys.path[:0] = [os.path.join(ROOT, "tools", "train"), os.path.join(ROOT, "tools", "train", "text")]
+    import bdlm  # noqa: E402
+    import data  # noqa: E402
 
     tok = Tokenizer.from_file(os.path.join(MODELS_DIR, "demo-text", "tokenizer.json"))
     held = os.path.join(ROOT, "testdata", "heldout", "text")
     out = []
     for name in ("order", "person", "event", "device"):
-        with open(os.path.join(held, "schemas", name + ".json"), encoding="utf-8") as f:
-            schema = json.dumps(json.load(f), separators=(",", ":"), ensure_ascii=False)
         with open(os.path.join(held, "schemas", name + ".jsonl"), encoding="utf-8") as f:
             case = json.loads(f.readline())
-        system = ("Extract the information in the user's text as JSON that validates against this JSON Schema:\n"
-                  + schema)
-        text = (f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{case['input']}<|im_end|>\n"
-                "<|im_start|>assistant\n")
-        out.append((name, tok.encode(text).ids))
+        out.append((name, tok.encode(bdlm.chat_prompt(case["input"], data.system_prompt(name))).ids))
     with open(os.path.join(held, "instructions.jsonl"), encoding="utf-8") as f:
         for i in range(4):
             case = json.loads(f.readline())
-            text = f"<|im_start|>user\n{case['input']}<|im_end|>\n<|im_start|>assistant\n"
-            out.append((f"instr{i}", tok.encode(text).ids))
+            out.append((f"instr{i}", tok.encode(bdlm.chat_prompt(case["input"])).ids))
     return out
 
 

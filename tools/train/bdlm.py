@@ -205,6 +205,13 @@ def sdar_config_dict(cfg: Qwen3Config) -> dict:
     return d
 
 
+def lm_config_of(d: dict) -> Qwen3Config:
+    """The inverse of sdar_config_dict: lm_config from a saved config.json (or text_config) body."""
+    return lm_config(d["vocab_size"], d["hidden_size"], d["num_hidden_layers"], d["num_attention_heads"],
+                     d["num_key_value_heads"], d["head_dim"], d["intermediate_size"], block_size=d["block_size"],
+                     max_pos=d["max_position_embeddings"], tie=d["tie_word_embeddings"])
+
+
 def lm_tensors(lm: Qwen3ForCausalLM, prefix: str = "") -> dict:
     """bf16 copies of the LM's weights under Qwen3 names (lm_head omitted when tied)."""
     out = {}

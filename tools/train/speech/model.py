@@ -219,10 +219,7 @@ def load(out_dir: str):
     ac, tc, fc = cfg["audio_config"], cfg["text_config"], cfg["feature_extractor"]
     wcfg = whisper_config(ac["d_model"], ac["encoder_layers"], ac["encoder_attention_heads"],
                           ac["encoder_ffn_dim"], ac["max_source_positions"], ac["num_mel_bins"])
-    lcfg = bdlm.lm_config(tc["vocab_size"], tc["hidden_size"], tc["num_hidden_layers"], tc["num_attention_heads"],
-                          tc["num_key_value_heads"], tc["head_dim"], tc["intermediate_size"],
-                          block_size=tc["block_size"], max_pos=tc["max_position_embeddings"],
-                          tie=tc["tie_word_embeddings"])
+    lcfg = bdlm.lm_config_of(tc)
     model = DLMASR(wcfg, lcfg, cfg["projector"]["stack"], len(cfg["ctc"]["vocab"]), cfg["audio_token_id"])
     tensors = load_file(os.path.join(out_dir, "model.safetensors"))
     bdlm.load_bf16(model.language_model, tensors, prefix="language_model.")

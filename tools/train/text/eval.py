@@ -23,7 +23,6 @@ import time
 import torch
 from safetensors.torch import load_file
 from tokenizers import Tokenizer
-from transformers import Qwen3Config
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -42,11 +41,7 @@ MODES = [  # name, block size, threshold
 def load(model_dir: str):
     with open(os.path.join(model_dir, "config.json")) as f:
         c = json.load(f)
-    cfg = bdlm.lm_config(vocab_size=c["vocab_size"], hidden=c["hidden_size"], layers=c["num_hidden_layers"],
-                         heads=c["num_attention_heads"], kv_heads=c["num_key_value_heads"], head_dim=c["head_dim"],
-                         intermediate=c["intermediate_size"], block_size=c["block_size"],
-                         max_pos=c["max_position_embeddings"], tie=c["tie_word_embeddings"])
-    lm = bdlm.new_lm(cfg, 0)
+    lm = bdlm.new_lm(bdlm.lm_config_of(c), 0)
     bdlm.load_bf16(lm, load_file(os.path.join(model_dir, "model.safetensors")))
     lm.eval()
     tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))

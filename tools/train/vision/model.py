@@ -232,10 +232,7 @@ def load(model_dir: str) -> tuple[VisionCaptioner, Tokenizer]:
     vcfg = vision_config(v["image_size"], v["patch_size"], v["hidden_size"], v["num_hidden_layers"],
                          v["num_attention_heads"], v["intermediate_size"])
     t = cfg["text_config"]
-    tcfg = bdlm.lm_config(t["vocab_size"], t["hidden_size"], t["num_hidden_layers"], t["num_attention_heads"],
-                          t["num_key_value_heads"], t["head_dim"], t["intermediate_size"],
-                          block_size=t["block_size"], max_pos=t["max_position_embeddings"],
-                          tie=t["tie_word_embeddings"])
+    tcfg = bdlm.lm_config_of(t)
     model = VisionCaptioner(vcfg, tcfg, seed=0)
     tensors = load_file(os.path.join(model_dir, "model.safetensors"))
     bdlm.load_bf16(model.language_model, tensors, prefix="language_model.")
