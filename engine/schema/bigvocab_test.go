@@ -80,7 +80,7 @@ func TestQwenVocab(t *testing.T) {
 			t.Fatal(err)
 		}
 		randomPicks(r, sc)
-		res, err := sc.decode(context.Background(), s, &Result{}, fakeDecode(r, v))
+		res, err := sc.decode(context.Background(), s, &Result{}, fakeDecode(r, v), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -99,7 +99,7 @@ func TestCorpusRandomLogits(t *testing.T) {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		randomPicks(r, sc)
-		res, err := sc.decode(context.Background(), s, &Result{}, fakeDecode(r, v))
+		res, err := sc.decode(context.Background(), s, &Result{}, fakeDecode(r, v), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}

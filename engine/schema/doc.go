@@ -22,8 +22,12 @@
 //     collapse. Numbers are unquoted.
 //   - enum, const, boolean and null values are choices: each alternative's
 //     tokens, padded to the slot width, are scored by summed log-probability
-//     under one forward of the fully masked canvas, and the best is written
-//     into the canvas as fixed tokens before decoding.
+//     and the best is written into the canvas as fixed tokens. Models that
+//     are causal across blocks (SDAR, Fast-dLLM v2, autoregressive) score a
+//     choice in context: the canvas is decoded up to the choice, which is
+//     then scored block by block on that clean prefix (incontext.go), as the
+//     model was trained; bidirectional models (Dream, LLaDA) score every
+//     choice under one forward of the fully masked canvas before decoding.
 //   - Free slots are decoded by the engine under a decode.Constraint, which
 //     composes with every unmasking policy: a token may be committed at a
 //     slot position only if the slot can still be completed, given every

@@ -26,7 +26,7 @@ type Result struct {
 	// Canvas is the scaffold's length in tokens (last round); Decoded the
 	// masked tokens the engine decoded over all rounds.
 	Canvas, Decoded int
-	// Forwards counts forward passes over all rounds, the scoring forward
+	// Forwards counts forward passes over all rounds, the scoring forwards
 	// of enum/const/boolean choices included.
 	Forwards int
 }
@@ -73,43 +73,67 @@ func Extract(ctx context.Context, e *engine.Engine, input string, s *Schema, opt
 		return nil, err
 	}
 	res := &Result{}
-	if sc.needsScoring() {
+	gen := func(ctx context.Context, prefix, template []int32, c decode.Constraint) ([]int32, int, error) {
+		r, err := e.Generate(ctx, engine.Request{Tokens: slices.Concat(prompt, prefix), Template: template, Constraint: c,
+			Policy: opts.Policy, Sampling: opts.Sampling, MaxNewTokens: len(template)})
+		return r.TokenIDs, r.Forwards, err
+	}
+	var score scorer
+	switch {
+	case !sc.needsScoring():
+		sc.choose(nil)
+	case inContext(e.Model.Traits().Mask):
+		sc.chooseSingles()
+		score = func(ctx context.Context, prefix []int32, sl *slot, tail []int32) (int, int, error) {
+			return scoreInContext(ctx, e.Model, slices.Concat(prompt, prefix), sl, tail, sc.v.pad, sc.v.mask)
+		}
+	default:
 		lp, err := scoreForward(ctx, e.Model, prompt, sc.Template, sc.scoredPositions())
 		if err != nil {
 			return nil, err
 		}
 		res.Forwards++
 		sc.choose(lp)
-	} else {
-		sc.choose(nil)
 	}
 	sc.layout()
-	gen := func(ctx context.Context, template []int32, c decode.Constraint) ([]int32, int, error) {
-		r, err := e.Generate(ctx, engine.Request{Tokens: prompt, Template: template, Constraint: c,
-			Policy: opts.Policy, Sampling: opts.Sampling, MaxNewTokens: len(template)})
-		return r.TokenIDs, r.Forwards, err
-	}
-	return sc.decode(ctx, s, res, gen)
+	return sc.decode(ctx, s, res, gen, score)
 }
 
-// generator decodes a canvas: the engine, or a fake in tests.
-type generator func(ctx context.Context, template []int32, c decode.Constraint) (gen []int32, forwards int, err error)
+// generator decodes a canvas segment after the prompt and prefix (canvas
+// tokens already decoded): the engine, or a fake in tests.
+type generator func(ctx context.Context, prefix, template []int32, c decode.Constraint) (gen []int32, forwards int, err error)
+
+func errShortCanvas(got, want int) error {
+	return fmt.Errorf("schema: decoder returned %d tokens for a %d-token canvas", got, want)
+}
 
 // decode runs the rounds: decode the free slots, assemble, validate,
 // re-decode failing slots.
-func (sc *Scaffold) decode(ctx context.Context, s *Schema, res *Result, gen generator) (*Result, error) {
+// With score, the first round scores the unpicked choices in context
+// (decodeInContext).
+func (sc *Scaffold) decode(ctx context.Context, s *Schema, res *Result, gen generator, score scorer) (*Result, error) {
 	var last *ValidationError
 	for round := 0; round <= sc.opts.Repairs; round++ {
 		res.Rounds = round + 1
 		res.Canvas = len(sc.Template)
 		out := sc.Template
-		if masked := sc.masked(); masked > 0 {
-			g, fwd, err := gen(ctx, sc.Template, newConstraint(sc))
+		switch masked := sc.masked(); {
+		case round == 0 && score != nil:
+			g, dec, fwd, err := sc.decodeInContext(ctx, gen, score)
+			if err != nil {
+				return res, err
+			}
+			res.Forwards += fwd
+			res.Decoded += dec
+			out = g
+			sc.layout()
+		case masked > 0:
+			g, fwd, err := gen(ctx, nil, sc.Template, newConstraint(sc))
 			if err != nil {
 				return res, err
 			}
 			if len(g) != len(sc.Template) {
-				return res, fmt.Errorf("schema: decoder returned %d tokens for a %d-token canvas", len(g), len(sc.Template))
+				return res, errShortCanvas(len(g), len(sc.Template))
 			}
 			res.Forwards += fwd
 			res.Decoded += masked
@@ -237,6 +261,19 @@ func promptIDs(tok *tokenizer.Tokenizer, input string, s *Schema, opts Options) 
 		text = sys + "\n\n" + input + "\n\n"
 	}
 	return tok.Encode(text), nil
+}
+
+// chooseSingles picks the choices that have one alternative; the others
+// stay unpicked for decodeInContext.
+func (sc *Scaffold) chooseSingles() {
+	for _, sl := range sc.slots {
+		if sl.choice {
+			sl.pick = -1
+			if len(sl.alts) < 2 {
+				sl.pick = 0
+			}
+		}
+	}
 }
 
 func (sc *Scaffold) needsScoring() bool {

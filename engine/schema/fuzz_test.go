@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -143,7 +144,7 @@ func (g *schemaGen) schema() []byte {
 // the engine's decoder does (Restrict before sampling, Accept after the
 // first commit of a step).
 func fakeDecode(r *rand.Rand, v *vocab) generator {
-	return func(_ context.Context, tmpl []int32, c decode.Constraint) ([]int32, int, error) {
+	return func(_ context.Context, _, tmpl []int32, c decode.Constraint) ([]int32, int, error) {
 		gen := append([]int32(nil), tmpl...)
 		logits := make([]float32, v.size)
 		steps := 0
@@ -221,8 +222,25 @@ func checkRandom(t *testing.T, seed uint64) {
 		}
 		return
 	}
-	randomPicks(r, sc)
-	res, err := sc.decode(context.Background(), s, &Result{}, fakeDecode(r, v))
+	// Half the seeds pick choices up front (bidirectional models), half score
+	// them in context between decoded segments (block-causal models).
+	var score scorer
+	if seed%2 == 0 {
+		randomPicks(r, sc)
+	} else {
+		sc.chooseSingles()
+		sc.layout()
+		score = func(_ context.Context, prefix []int32, sl *slot, tail []int32) (int, int, error) {
+			if len(prefix) != sl.start || len(prefix)+sl.width+len(tail) != len(sc.Template) {
+				return 0, 0, fmt.Errorf("scorer got prefix %d, slot %d+%d, tail %d of a %d-token canvas", len(prefix), sl.start, sl.width, len(tail), len(sc.Template))
+			}
+			if slices.Contains(prefix, v.mask) {
+				return 0, 0, fmt.Errorf("scorer's prefix holds a mask: %v", prefix)
+			}
+			return r.IntN(len(sl.alts)), 1, nil
+		}
+	}
+	res, err := sc.decode(context.Background(), s, &Result{}, fakeDecode(r, v), score)
 	if err != nil {
 		t.Fatalf("seed %d: %v\nschema %s\nscaffold %s", seed, err, src, sc.Render())
 	}

@@ -30,9 +30,9 @@ func TestRepair(t *testing.T) {
 		fake := fakeDecode(r, v)
 		var firstB []int32
 		rounds := 0
-		gen := func(ctx context.Context, tmpl []int32, c decode.Constraint) ([]int32, int, error) {
+		gen := func(ctx context.Context, prefix, tmpl []int32, c decode.Constraint) ([]int32, int, error) {
 			rounds++
-			out, n, err := fake(ctx, tmpl, c)
+			out, n, err := fake(ctx, prefix, tmpl, c)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -47,7 +47,7 @@ func TestRepair(t *testing.T) {
 			}
 			return out, n, nil
 		}
-		res, err := sc.decode(context.Background(), s, &Result{}, gen)
+		res, err := sc.decode(context.Background(), s, &Result{}, gen, nil)
 		if never {
 			var ve *ValidationError
 			if !errors.As(err, &ve) || ve.Pointer != "/a" {

@@ -1,0 +1,220 @@
+package schema
+
+import (
+	"context"
+	"math"
+	"slices"
+
+	"dlmstream/engine/decode"
+	"dlmstream/engine/kvcache"
+	"dlmstream/engine/model"
+	"dlmstream/kernels/cpu"
+)
+
+// In-context choice scoring, for models whose attention is causal across
+// blocks (SDAR, Fast-dLLM v2, autoregressive models).
+//
+// Such a model never saw a masked token in a block before the one it
+// denoises, so scoring every choice on the fully masked canvas (choose) is
+// outside its training distribution for every choice after the first slot:
+// the demo checkpoint then picks the same role whatever the text says. Here
+// the first round decodes the canvas in segments instead: the free slots up
+// to the next choice, then that choice scored with the decoded canvas before
+// it as clean context, then the next segment. Bidirectional models (Dream,
+// LLaDA) keep the one-forward mean-field scoring, which matches how they
+// were trained.
+
+// scorer picks a choice slot's alternative given the canvas decoded before
+// it (prefix, clean) and the canvas after it (tail: fixed tokens and masks).
+type scorer func(ctx context.Context, prefix []int32, sl *slot, tail []int32) (pick, forwards int, err error)
+
+// inContext reports whether choices should be scored in context for a
+// model trained with mask m.
+func inContext(m cpu.Mask) bool { return m.Kind != cpu.Bidirectional }
+
+// decodeInContext runs the first round: it returns the decoded canvas (free
+// slots and choices), the masked tokens decoded and the forwards used.
+func (sc *Scaffold) decodeInContext(ctx context.Context, gen generator, score scorer) (out []int32, decoded, forwards int, err error) {
+	c := newConstraint(sc)
+	out = slices.Clone(sc.Template)
+	fill := func(from, to int) error {
+		n := 0
+		for _, t := range out[from:to] {
+			if t == sc.v.mask {
+				n++
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+		g, f, err := gen(ctx, out[:from], out[from:to], &offsetConstraint{c: c, done: out[:from]})
+		if err != nil {
+			return err
+		}
+		if len(g) != to-from {
+			return errShortCanvas(len(g), to-from)
+		}
+		copy(out[from:to], g)
+		decoded += n
+		forwards += f
+		return nil
+	}
+	slots := slices.Clone(sc.slots)
+	slices.SortStableFunc(slots, func(a, b *slot) int { return a.start - b.start })
+	pos := 0
+	for _, sl := range slots {
+		if !sl.choice || sl.pick >= 0 {
+			continue
+		}
+		if err := fill(pos, sl.start); err != nil {
+			return nil, decoded, forwards, err
+		}
+		end := sl.start + sl.width
+		pick, f, err := score(ctx, out[:sl.start], sl, out[end:])
+		if err != nil {
+			return nil, decoded, forwards, err
+		}
+		forwards += f
+		sl.pick = pick
+		for i := range sl.width {
+			out[sl.start+i] = sc.v.pad
+			if alt := sl.alts[pick]; i < len(alt) {
+				out[sl.start+i] = alt[i]
+			}
+		}
+		pos = end
+	}
+	if err := fill(pos, len(out)); err != nil {
+		return nil, decoded, forwards, err
+	}
+	return out, decoded, forwards, nil
+}
+
+// offsetConstraint runs a canvas constraint on a segment that starts after
+// the decoded canvas done.
+type offsetConstraint struct {
+	c    decode.Constraint
+	done []int32
+	buf  []int32
+}
+
+func (o *offsetConstraint) view(gen []int32) []int32 {
+	o.buf = append(append(o.buf[:0], o.done...), gen...)
+	return o.buf
+}
+
+func (o *offsetConstraint) Restrict(gen []int32, pos int, logits []float32) {
+	o.c.Restrict(o.view(gen), len(o.done)+pos, logits)
+}
+
+func (o *offsetConstraint) Accept(gen []int32, pos int, tok int32) bool {
+	return o.c.Accept(o.view(gen), len(o.done)+pos, tok)
+}
+
+// scoreInContext scores each alternative of sl as log p(alternative, padded
+// with pad to the slot's width | prefix), prefix being the prompt and the
+// decoded canvas before the slot. Block-causal models score block by block,
+// exactly as they decode: the slot's positions in the block being scored
+// are masked, those in earlier blocks hold the alternative's tokens, and the
+// canvas after the slot up to the end of the block is visible as decoded so
+// far (tail). Causal models score all positions in one forward per
+// alternative. The prefix up to the first re-run block is computed once.
+func scoreInContext(ctx context.Context, m model.Model, prefix []int32, sl *slot, tail []int32, pad, mask int32) (pick, forwards int, err error) {
+	scores, forwards, err := altScores(ctx, m, prefix, sl, tail, pad, mask)
+	if err != nil {
+		return 0, forwards, err
+	}
+	best := math.Inf(-1)
+	for a, s := range scores {
+		if s > best {
+			best, pick = s, a
+		}
+	}
+	return pick, forwards, nil
+}
+
+// altScores returns log p(alternative | prefix) for each of sl's
+// alternatives (see scoreInContext).
+func altScores(ctx context.Context, m model.Model, prefix []int32, sl *slot, tail []int32, pad, mask int32) (scores []float64, forwards int, err error) {
+	tr := m.Traits()
+	cfg := m.Config()
+	shift := 0
+	if tr.Shifted {
+		shift = 1
+	}
+	B := 1
+	if tr.Mask.Kind == cpu.BlockCausal {
+		B = tr.Mask.Block
+	}
+	p0, w := len(prefix), sl.width
+	// The tail that queries of the slot's last block can see.
+	visEnd := p0 + w
+	if B > 1 {
+		visEnd = min(p0+w+len(tail), ((p0+w-1)/B+1)*B)
+	}
+	start := max(0, (p0-shift)/B*B) // first position re-run per alternative
+	total := visEnd + B
+	pool := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), int64(total+16)*int64(cfg.NumLayers)*int64(cfg.KVDim())*8)
+	cache := m.NewCache(pool)
+	defer cache.Free()
+	if err := cache.Reserve(total); err != nil {
+		return nil, 0, err
+	}
+	if start > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		if err := m.Forward(&model.Batch{Seqs: []model.Seq{{Tokens: prefix[:start], Mask: tr.Mask, Cache: cache, Store: true}}}); err != nil {
+			return nil, 0, err
+		}
+		forwards++
+	}
+	V := cfg.VocabSize
+	for _, alt := range sl.alts {
+		full := slices.Concat(prefix[start:], make([]int32, w), tail[:visEnd-p0-w]) // absolute positions start..visEnd
+		for i := range w {
+			full[p0-start+i] = pad
+			if i < len(alt) {
+				full[p0-start+i] = alt[i]
+			}
+		}
+		score := 0.0
+		// Blocks to score: each block touched by the slot (B > 1), or one pass (causal).
+		for bs := p0 / B * B; bs < p0+w; bs += B {
+			if err := ctx.Err(); err != nil {
+				return nil, forwards, err
+			}
+			lo, hi := max(bs, p0), min(bs+B, p0+w) // slot positions scored now
+			end := visEnd
+			if B > 1 {
+				end = min(visEnd, bs+B)
+			} else {
+				lo, hi = p0, p0+w
+			}
+			toks := slices.Clone(full[:end-start])
+			var rows []int
+			for p := lo; p < hi; p++ {
+				if B > 1 {
+					toks[p-start] = mask
+				}
+				rows = append(rows, p-shift-start)
+			}
+			logits := make([]float32, len(rows)*V)
+			if err := m.Forward(&model.Batch{Seqs: []model.Seq{{Tokens: toks, Pos: start, Mask: tr.Mask, Cache: cache,
+				LogitRows: rows, Logits: logits}}}); err != nil {
+				return nil, forwards, err
+			}
+			forwards++
+			for i, p := range rows {
+				row := logits[i*V : (i+1)*V]
+				logSoftmax(row)
+				score += float64(row[full[p+shift]])
+			}
+			if B == 1 {
+				break
+			}
+		}
+		scores = append(scores, score)
+	}
+	return scores, forwards, nil
+}
