@@ -118,6 +118,7 @@ func TestValidateSchema(t *testing.T) {
 		ok        bool
 	}{
 		{"object with properties", `{"type":"object","properties":{"title":{"type":"string"},"year":{"type":"integer"}},"required":["title"]}`, true},
+		{"properties out of alphabetical order", `{"type":"object","properties":{"year":{"type":"integer"},"title":{"type":"string"}}}`, true},
 		{"array of strings", `{"type":"array","items":{"type":"string"}}`, true},
 		{"type list", `{"type":["string","null"]}`, true},
 		{"boolean schema property", `{"properties":{"x":true}}`, true},
@@ -132,9 +133,14 @@ func TestValidateSchema(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ValidateSchema([]byte(tt.doc))
+			out, err := ValidateSchema([]byte(tt.doc))
 			if (err == nil) != tt.ok {
 				t.Fatalf("ValidateSchema(%s) = %v, want ok=%v", tt.doc, err, tt.ok)
+			}
+			// The docs are compact already: the output is the input, key order kept
+			// (the scaffold and the prompt follow the schema's property order).
+			if err == nil && out != tt.doc {
+				t.Fatalf("ValidateSchema(%s) = %s, want the document unchanged", tt.doc, out)
 			}
 			if err != nil && AsRejection(err, "").Reason != ReasonInvalidSchema {
 				t.Fatalf("reason %q", AsRejection(err, "").Reason)

@@ -12,7 +12,7 @@ func ExampleValidateSchema() {
 	_, err = transforms.ValidateSchema([]byte(`{"type": "objekt"}`))
 	fmt.Println(err)
 	// Output:
-	// {"properties":{"title":{"type":"string"}},"type":"object"} <nil>
+	// {"type":"object","properties":{"title":{"type":"string"}}} <nil>
 	// decode: invalid-schema: $.type: unknown type "objekt"
 }
 

@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
@@ -27,8 +28,15 @@ func ValidateSchema(doc []byte) (string, error) {
 	if err := checkSchema(v, "$", 0); err != nil {
 		return "", reject(StageDecode, ReasonInvalidSchema, "%v", err)
 	}
-	out, _ := json.Marshal(v)
-	return string(out), nil
+	// Compact keeps the document's key order: the properties' order is the
+	// order of the scaffold's keys and of the schema in the model's prompt
+	// (re-marshalling the map would sort them, which the demo checkpoint,
+	// trained on schema order, reads as a different task).
+	var out bytes.Buffer
+	if err := json.Compact(&out, doc); err != nil {
+		return "", reject(StageDecode, ReasonInvalidSchema, "schema is not JSON: %v", err)
+	}
+	return out.String(), nil
 }
 
 func checkSchema(v any, path string, depth int) error {

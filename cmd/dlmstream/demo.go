@@ -191,8 +191,8 @@ func produce(ctx context.Context, cfg kafka.Config, inputs map[string][]kafka.En
 // demoTexts are the extraction inputs: one text per schema of the demo
 // text checkpoint (testdata/models/demo-text, trained on these four kinds).
 var demoTexts = []struct{ schema, text string }{
-	{"order", "Order KT-4821 from Lena Fischer: 3 x desk lamp, total $89.97, status shipped."},
-	{"person", "Meet Omar Haddad, 34, who works as a designer in Lisbon. Email: omar.haddad@acme.io."},
+	{"order", "Order KT-4821 from Lena Fisher: 3 x desk lamp, total $89.97, status shipped."},
+	{"person", "Meet Omar Khan, 34, who works as a designer in Lisbon. Email: omar.khan@acme.io."},
 	{"event", "The book club takes place on 2026-03-14 at 18:30 in Cafe Luna, in person, with 12 attendees."},
 	{"device", "The thermostat therm-042 in the kitchen is online with 87% battery and temperature 21.5 C."},
 }
