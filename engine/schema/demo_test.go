@@ -73,9 +73,11 @@ func TestDemoTextFieldAccuracy(t *testing.T) {
 	}
 }
 
-// minDemoFieldAccuracy is below the scaffolded field accuracy measured on
-// the whole held-out set when the checkpoint landed (164/1256 = 13.1% with
-// threshold 0.9; the model has not learned to copy values from the text
-// yet, see its MODEL_CARD.md), so a regression in the scaffold, the
-// constraint or the decoder shows up here.
-const minDemoFieldAccuracy = 0.05
+// minDemoFieldAccuracy is below the scaffolded field accuracy measured when
+// the checkpoint landed (threshold 0.9: 127/149 = 85.2% on these 24 texts,
+// 1091/1256 = 86.9% on the whole held-out set; its misses are the enum
+// fields whose values the schema in the prompt also lists, and dates
+// written with month names, see MODEL_CARD.md), so a regression in the
+// scaffold, the constraint, the in-context choice scoring or the decoder
+// shows up here.
+const minDemoFieldAccuracy = 0.75

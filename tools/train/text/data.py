@@ -237,12 +237,26 @@ def instruction(r: random.Random):
     return "Reverse the list: " + ", ".join(ws), ", ".join(reversed(ws))
 
 
+def _copy_item(r: random.Random) -> str:
+    k = r.randrange(6)
+    if k <= 1:
+        return r.choice(FIRST + LAST + CITIES + WORDS + ROOMS + EVENTS + PRODUCTS)
+    if k == 2:
+        return str(r.choice([r.randint(0, 99), r.randint(100, 9999), r.randint(0, 99999) / 100]))
+    if k == 3:
+        return f"{r.choice('ABCDEFGHJKLMNPRSTUVWXZ')}{r.choice('ABCDEFGHJKLMNPRSTUVWXZ')}-{r.randint(0, 9999):04d}"
+    if k == 4:
+        return f"{r.choice(['lock', 'cam', 'sens', 'light', 'rout', 'therm'])}-{r.randint(0, 999):03d}"
+    return f"{r.randint(2025, 2027)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}"
+
+
 def copy_task(r: random.Random):
-    """Copying 3-8 words drawn from every word list (names, cities, products, words): the
-    circuit that copies a value out of the text, trained on its own early in a run."""
-    pool = FIRST + LAST + CITIES + WORDS + ROOMS
-    ws = [r.choice(pool) for _ in range(r.randint(3, 8))]
-    return r.choice(["Repeat exactly: ", "Copy this: "]) + " ".join(ws), " ".join(ws)
+    """Copying 1-8 items (names, cities, words, products, numbers, ids, dates): the circuit that
+    copies a value out of the text, trained on its own at the start of a run (train.py
+    --copy-steps) and kept in the mix afterwards."""
+    ws = [_copy_item(r) for _ in range(r.randint(1, 8))]
+    sep = r.choice([" ", ", "])
+    return r.choice(["Repeat exactly: ", "Copy this: "]) + sep.join(ws), sep.join(ws)
 
 
 def example(r: random.Random, extraction_frac=0.7):

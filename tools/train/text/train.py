@@ -27,7 +27,7 @@ import data  # noqa: E402
 TRAIN_SEED, TOKENIZER_SEED, HELDOUT_SEED = 1, 2, 1001
 STRING_BUDGET, NUMBER_BUDGET = 12, 8  # engine/schema defaults
 BLOCK = 4
-COPY_FRAC = 0.5  # copy curriculum (--copy-steps): this share of copy tasks for the first steps
+COPY_FRAC = 0.2  # share of copy tasks kept in the main phase after the copy phase (--copy-steps)
 
 
 def tokenizer_corpus(n: int):
@@ -139,9 +139,10 @@ def batches(enc: Encoder, r: random.Random, batch: int, scaffold_frac: float, po
             copy_steps: int = 0, block_pad: bool = False):
     """Endless (ids, resp, shared) batches. Within pools of `pool` batches, examples are grouped
     by kind (schema or instruction) and length, so a batch shares its system prompt (computed
-    once, see bdlm.bd_forward) and carries little padding."""
+    once, see bdlm.bd_forward) and carries little padding. With copy_steps, the first copy_steps
+    steps are copy tasks only and COPY_FRAC of the later examples."""
     while True:
-        cf = COPY_FRAC if step() < copy_steps else 0.0
+        cf = 0.0 if not copy_steps else 1.0 if step() < copy_steps else COPY_FRAC
         exs = [enc.example(r, scaffold_frac, cf, block_pad) for _ in range(batch * pool)]
         exs.sort(key=lambda e: (e[2], len(e[0])))
         groups = [exs[i:i + batch] for i in range(0, len(exs), batch)]
@@ -188,7 +189,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="testdata/models/demo-text")
     ap.add_argument("--heldout", default="testdata/heldout/text")
-    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--batch", type=int, default=24)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--vocab", type=int, default=2048)
@@ -198,10 +199,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tie", type=int, default=1, help="tie the LM head to the embeddings (1: yes); tied "
                     "embeddings make copying a value from the text an identity map")
-    ap.add_argument("--copy-steps", type=int, default=0, help="copy curriculum: half the examples are copy tasks "
-                    "for this many steps (0: off, as the committed checkpoint)")
-    ap.add_argument("--block-pad", type=int, default=0, help="1: score <|endoftext|> pads after <|im_end|> to the "
-                    "end of its block (off in the committed checkpoint)")
+    ap.add_argument("--copy-steps", type=int, default=1500, help="copy phase: this many steps of copy tasks only "
+                    "(block size 1) before the --steps of the main mix, which keeps COPY_FRAC copy tasks; 0: off")
+    ap.add_argument("--block-pad", type=int, default=1, help="1: score <|endoftext|> pads after <|im_end|> to the "
+                    "end of its block, so block decoding learns to end cleanly")
     ap.add_argument("--snapshot", default="", help="also write the checkpoint here every 400 steps (to watch a run)")
     args = ap.parse_args()
 
@@ -228,7 +229,7 @@ def main():
     log = open(os.path.join(args.out, "train.log"), "w")
     head = (f"# demo-text: {n_params} parameters, vocab {cfg.vocab_size}, hidden {cfg.hidden_size}, layers "
             f"{cfg.num_hidden_layers}, heads {cfg.num_attention_heads}/{cfg.num_key_value_heads}, block 4; "
-            f"batch {args.batch}, steps {args.steps}, lr {args.lr}, threads {args.threads}\n# step,loss,lr,seconds\n")
+            f"batch {args.batch}, copy steps {args.copy_steps}, steps {args.steps}, lr {args.lr}, threads {args.threads}\n# step,loss,lr,seconds\n")
     log.write(head)
     print(head, end="", flush=True)
     lm.train()
@@ -237,13 +238,20 @@ def main():
     it = batches(enc, r, args.batch, args.scaffold_frac, step=lambda: cur[0], copy_steps=args.copy_steps,
                  block_pad=bool(args.block_pad))
     warmup = min(100, args.steps // 10)
-    for step in range(args.steps):
+    total = args.copy_steps + args.steps
+    for step in range(total):
         cur[0] = step
         ids, resp, shared = next(it)
-        lr = bdlm.cosine_lr(step, args.steps, args.lr, warmup)
+        if step < args.copy_steps:
+            # Copy phase: a constant rate after warm-up and block size 1 (next-token copying
+            # forms the copy circuit fastest; measured in the closing note of issue 5).
+            lr, ar = args.lr * min(1.0, (step + 1) / warmup), 1.0
+        else:
+            lr = bdlm.cosine_lr(step - args.copy_steps, args.steps, args.lr, 0 if args.copy_steps else warmup)
+            ar = 0.25
         for g in opt.param_groups:
             g["lr"] = lr
-        loss = bdlm.bd_loss(lm, ids, resp, gen, shared=shared)
+        loss = bdlm.bd_loss(lm, ids, resp, gen, shared=shared, ar_frac=ar)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(lm.parameters(), 1.0)
@@ -253,7 +261,7 @@ def main():
             lm.eval()
             bdlm.save_sdar(lm, tok, args.snapshot)
             lm.train()
-        if step % 20 == 0 or step == args.steps - 1:
+        if step % 20 == 0 or step == total - 1:
             line = f"{step},{ema:.4f},{lr:.2e},{time.time() - t0:.0f}"
             log.write(line + "\n")
             log.flush()
