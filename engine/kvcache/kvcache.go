@@ -135,6 +135,27 @@ func (s *Sequence) Commit(n int) {
 	s.n = n
 }
 
+// Fork returns a new sequence in the same pool holding a copy of rows
+// [0, n) as committed rows, with room reserved for want positions (at
+// least n): several continuations of one prefix (choices scored side by
+// side) then share its prefill.
+func (s *Sequence) Fork(n, want int) (*Sequence, error) {
+	if n > s.cap || n < 0 {
+		return nil, fmt.Errorf("kvcache: fork %d rows, %d reserved", n, s.cap)
+	}
+	f := s.pool.NewSequence()
+	if err := f.Reserve(max(n, want)); err != nil {
+		return nil, err
+	}
+	d := s.pool.KVDim
+	for l := range s.k {
+		copy(f.k[l], s.k[l][:n*d])
+		copy(f.v[l], s.v[l][:n*d])
+	}
+	f.n = n
+	return f, nil
+}
+
 // Truncate drops committed rows from n on (they become scratch).
 func (s *Sequence) Truncate(n int) { s.n = min(s.n, max(n, 0)) }
 

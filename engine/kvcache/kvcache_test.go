@@ -56,3 +56,37 @@ func TestBudget(t *testing.T) {
 		t.Fatalf("after free: %v", err)
 	}
 }
+
+func TestFork(t *testing.T) {
+	p := NewPool(2, 2, 0)
+	s := p.NewSequence()
+	if err := s.Reserve(4); err != nil {
+		t.Fatal(err)
+	}
+	s.Write(0, 0, []float32{1, 2, 3, 4, 5, 6}, []float32{-1, -2, -3, -4, -5, -6})
+	s.Write(1, 0, []float32{7, 8, 9, 10, 11, 12}, []float32{-7, -8, -9, -10, -11, -12})
+	s.Commit(3)
+	f, err := s.Fork(2, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Len() != 2 || f.Cap() < 10 {
+		t.Fatalf("fork: Len %d Cap %d, want 2 and >= 10", f.Len(), f.Cap())
+	}
+	k, v := f.Rows(1, 2)
+	if k[0] != 7 || k[3] != 10 || v[3] != -10 {
+		t.Fatalf("fork rows: k=%v v=%v", k, v)
+	}
+	f.Write(1, 0, []float32{0, 0}, []float32{0, 0}) // the fork owns its rows
+	if k0, _ := s.Rows(1, 1); k0[0] != 7 {
+		t.Fatalf("writing the fork changed the source: %v", k0)
+	}
+	if _, err := s.Fork(s.Cap()+1, 0); err == nil {
+		t.Fatal("fork beyond the reserved rows: no error")
+	}
+	f.Free()
+	s.Free()
+	if p.Used() != 0 {
+		t.Fatalf("used after free = %d", p.Used())
+	}
+}

@@ -154,67 +154,90 @@ func altScores(ctx context.Context, m model.Model, prefix []int32, sl *slot, tai
 	}
 	start := max(0, (p0-shift)/B*B) // first position re-run per alternative
 	total := visEnd + B
-	pool := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), int64(total+16)*int64(cfg.NumLayers)*int64(cfg.KVDim())*8)
-	cache := m.NewCache(pool)
-	defer cache.Free()
-	if err := cache.Reserve(total); err != nil {
+	n := len(sl.alts)
+	pool := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), int64(n+1)*int64(total+16)*kvRowBytes(cfg))
+	base := m.NewCache(pool)
+	defer base.Free()
+	if err := base.Reserve(max(start, 1)); err != nil {
 		return nil, 0, err
 	}
 	if start > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
 		}
-		if err := m.Forward(&model.Batch{Seqs: []model.Seq{{Tokens: prefix[:start], Mask: tr.Mask, Cache: cache, Store: true}}}); err != nil {
+		if err := m.Forward(&model.Batch{Seqs: []model.Seq{{Tokens: prefix[:start], Mask: tr.Mask, Cache: base, Store: true}}}); err != nil {
 			return nil, 0, err
 		}
 		forwards++
 	}
-	V := cfg.VocabSize
-	for _, alt := range sl.alts {
-		full := slices.Concat(prefix[start:], make([]int32, w), tail[:visEnd-p0-w]) // absolute positions start..visEnd
+	// One sequence per alternative, each on its own fork of the prefix cache,
+	// all scored by the same forward: absolute positions start..visEnd.
+	fulls := make([][]int32, n)
+	caches := make([]*kvcache.Sequence, n)
+	for a, alt := range sl.alts {
+		full := slices.Concat(prefix[start:], make([]int32, w), tail[:visEnd-p0-w])
 		for i := range w {
 			full[p0-start+i] = pad
 			if i < len(alt) {
 				full[p0-start+i] = alt[i]
 			}
 		}
-		score := 0.0
-		// Blocks to score: each block touched by the slot (B > 1), or one pass (causal).
-		for bs := p0 / B * B; bs < p0+w; bs += B {
-			if err := ctx.Err(); err != nil {
-				return nil, forwards, err
-			}
-			lo, hi := max(bs, p0), min(bs+B, p0+w) // slot positions scored now
-			end := visEnd
+		fulls[a] = full
+		c, err := base.Fork(start, total)
+		if err != nil {
+			return nil, forwards, err
+		}
+		defer c.Free()
+		caches[a] = c
+	}
+	V := cfg.VocabSize
+	scores = make([]float64, n)
+	// Blocks to score: each block touched by the slot (B > 1), or one pass (causal).
+	for bs := p0 / B * B; bs < p0+w; bs += B {
+		if err := ctx.Err(); err != nil {
+			return nil, forwards, err
+		}
+		lo, hi := max(bs, p0), min(bs+B, p0+w) // slot positions scored now
+		end := visEnd
+		if B > 1 {
+			end = min(visEnd, bs+B)
+		} else {
+			lo, hi = p0, p0+w
+		}
+		var rows []int
+		for p := lo; p < hi; p++ {
+			rows = append(rows, p-shift-start)
+		}
+		seqs := make([]model.Seq, n)
+		for a := range n {
+			toks := slices.Clone(fulls[a][:end-start])
 			if B > 1 {
-				end = min(visEnd, bs+B)
-			} else {
-				lo, hi = p0, p0+w
-			}
-			toks := slices.Clone(full[:end-start])
-			var rows []int
-			for p := lo; p < hi; p++ {
-				if B > 1 {
+				for p := lo; p < hi; p++ {
 					toks[p-start] = mask
 				}
-				rows = append(rows, p-shift-start)
 			}
-			logits := make([]float32, len(rows)*V)
-			if err := m.Forward(&model.Batch{Seqs: []model.Seq{{Tokens: toks, Pos: start, Mask: tr.Mask, Cache: cache,
-				LogitRows: rows, Logits: logits}}}); err != nil {
-				return nil, forwards, err
-			}
-			forwards++
+			seqs[a] = model.Seq{Tokens: toks, Pos: start, Mask: tr.Mask, Cache: caches[a], LogitRows: rows,
+				Logits: make([]float32, len(rows)*V)}
+		}
+		if err := m.Forward(&model.Batch{Seqs: seqs}); err != nil {
+			return nil, forwards, err
+		}
+		forwards++
+		for a := range n {
 			for i, p := range rows {
-				row := logits[i*V : (i+1)*V]
+				row := seqs[a].Logits[i*V : (i+1)*V]
 				logSoftmax(row)
-				score += float64(row[full[p+shift]])
-			}
-			if B == 1 {
-				break
+				scores[a] += float64(row[fulls[a][p+shift]])
 			}
 		}
-		scores = append(scores, score)
+		if B == 1 {
+			break
+		}
 	}
 	return scores, forwards, nil
+}
+
+// kvRowBytes is the bytes of one cached position (K and V, fp32, every layer).
+func kvRowBytes(cfg *model.Config) int64 {
+	return int64(cfg.NumLayers) * int64(cfg.KVDim()) * 8
 }
