@@ -162,10 +162,13 @@ func (sc *Scaffold) decode(ctx context.Context, s *Schema, res *Result, gen gene
 	return res, last
 }
 
-func (sc *Scaffold) masked() int {
+func (sc *Scaffold) masked() int { return sc.v.masks(sc.Template) }
+
+// masks counts the mask tokens in toks.
+func (v *vocab) masks(toks []int32) int {
 	n := 0
-	for _, t := range sc.Template {
-		if t == sc.v.mask {
+	for _, t := range toks {
+		if t == v.mask {
 			n++
 		}
 	}

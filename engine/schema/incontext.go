@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 
-	"dlmstream/engine/decode"
 	"dlmstream/engine/kvcache"
 	"dlmstream/engine/model"
 	"dlmstream/kernels/cpu"
@@ -38,16 +37,11 @@ func (sc *Scaffold) decodeInContext(ctx context.Context, gen generator, score sc
 	c := newConstraint(sc)
 	out = slices.Clone(sc.Template)
 	fill := func(from, to int) error {
-		n := 0
-		for _, t := range out[from:to] {
-			if t == sc.v.mask {
-				n++
-			}
-		}
+		n := sc.v.masks(out[from:to])
 		if n == 0 {
 			return nil
 		}
-		g, f, err := gen(ctx, out[:from], out[from:to], &offsetConstraint{c: c, done: out[:from]})
+		g, f, err := gen(ctx, out[:from], out[from:to], c.after(out[:from]))
 		if err != nil {
 			return err
 		}
@@ -90,35 +84,15 @@ func (sc *Scaffold) decodeInContext(ctx context.Context, gen generator, score sc
 	return out, decoded, forwards, nil
 }
 
-// offsetConstraint runs a canvas constraint on a segment that starts after
-// the decoded canvas done.
-type offsetConstraint struct {
-	c    decode.Constraint
-	done []int32
-	buf  []int32
-}
-
-func (o *offsetConstraint) view(gen []int32) []int32 {
-	o.buf = append(append(o.buf[:0], o.done...), gen...)
-	return o.buf
-}
-
-func (o *offsetConstraint) Restrict(gen []int32, pos int, logits []float32) {
-	o.c.Restrict(o.view(gen), len(o.done)+pos, logits)
-}
-
-func (o *offsetConstraint) Accept(gen []int32, pos int, tok int32) bool {
-	return o.c.Accept(o.view(gen), len(o.done)+pos, tok)
-}
-
 // scoreInContext scores each alternative of sl as log p(alternative, padded
 // with pad to the slot's width | prefix), prefix being the prompt and the
 // decoded canvas before the slot. Block-causal models score block by block,
 // exactly as they decode: the slot's positions in the block being scored
 // are masked, those in earlier blocks hold the alternative's tokens, and the
 // canvas after the slot up to the end of the block is visible as decoded so
-// far (tail). Causal models score all positions in one forward per
-// alternative. The prefix up to the first re-run block is computed once.
+// far (tail). Causal models score all positions in one pass. The prefix up
+// to the first re-run block is computed once and forked per alternative;
+// every alternative runs in the same batched forward.
 func scoreInContext(ctx context.Context, m model.Model, prefix []int32, sl *slot, tail []int32, pad, mask int32) (pick, forwards int, err error) {
 	scores, forwards, err := altScores(ctx, m, prefix, sl, tail, pad, mask)
 	if err != nil {
@@ -153,9 +127,9 @@ func altScores(ctx context.Context, m model.Model, prefix []int32, sl *slot, tai
 		visEnd = min(p0+w+len(tail), ((p0+w-1)/B+1)*B)
 	}
 	start := max(0, (p0-shift)/B*B) // first position re-run per alternative
-	total := visEnd + B
 	n := len(sl.alts)
-	pool := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), int64(n+1)*int64(total+16)*kvRowBytes(cfg))
+	// A private pool: its n+1 sequences are sized exactly, so no budget.
+	pool := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), 0)
 	base := m.NewCache(pool)
 	defer base.Free()
 	if err := base.Reserve(max(start, 1)); err != nil {
@@ -183,7 +157,7 @@ func altScores(ctx context.Context, m model.Model, prefix []int32, sl *slot, tai
 			}
 		}
 		fulls[a] = full
-		c, err := base.Fork(start, total)
+		c, err := base.Fork(start, visEnd)
 		if err != nil {
 			return nil, forwards, err
 		}
@@ -192,27 +166,19 @@ func altScores(ctx context.Context, m model.Model, prefix []int32, sl *slot, tai
 	}
 	V := cfg.VocabSize
 	scores = make([]float64, n)
-	// Blocks to score: each block touched by the slot (B > 1), or one pass (causal).
-	for bs := p0 / B * B; bs < p0+w; bs += B {
+	for _, sp := range scoreSpans(p0, w, visEnd, B) {
 		if err := ctx.Err(); err != nil {
 			return nil, forwards, err
 		}
-		lo, hi := max(bs, p0), min(bs+B, p0+w) // slot positions scored now
-		end := visEnd
-		if B > 1 {
-			end = min(visEnd, bs+B)
-		} else {
-			lo, hi = p0, p0+w
-		}
 		var rows []int
-		for p := lo; p < hi; p++ {
+		for p := sp.lo; p < sp.hi; p++ {
 			rows = append(rows, p-shift-start)
 		}
 		seqs := make([]model.Seq, n)
 		for a := range n {
-			toks := slices.Clone(fulls[a][:end-start])
+			toks := slices.Clone(fulls[a][:sp.end-start])
 			if B > 1 {
-				for p := lo; p < hi; p++ {
+				for p := sp.lo; p < sp.hi; p++ {
 					toks[p-start] = mask
 				}
 			}
@@ -230,14 +196,24 @@ func altScores(ctx context.Context, m model.Model, prefix []int32, sl *slot, tai
 				scores[a] += float64(row[fulls[a][p+shift]])
 			}
 		}
-		if B == 1 {
-			break
-		}
 	}
 	return scores, forwards, nil
 }
 
-// kvRowBytes is the bytes of one cached position (K and V, fp32, every layer).
-func kvRowBytes(cfg *model.Config) int64 {
-	return int64(cfg.NumLayers) * int64(cfg.KVDim()) * 8
+// scoreSpan is one forward of altScores: the slot positions [lo, hi) it
+// scores (masked for block models) and the end of the sequence it runs.
+type scoreSpan struct{ lo, hi, end int }
+
+// scoreSpans: one span per block of size B that the slot [p0, p0+w)
+// touches, each running to its block's end; one span for causal models (B 1),
+// whose rows never see the positions they predict.
+func scoreSpans(p0, w, visEnd, B int) []scoreSpan {
+	if B == 1 {
+		return []scoreSpan{{p0, p0 + w, visEnd}}
+	}
+	var out []scoreSpan
+	for bs := p0 / B * B; bs < p0+w; bs += B {
+		out = append(out, scoreSpan{max(bs, p0), min(bs+B, p0+w), min(visEnd, bs+B)})
+	}
+	return out
 }

@@ -358,6 +358,14 @@ func (s *Scaffold) Render() string {
 type constraint struct {
 	s  *Scaffold
 	at []int32 // canvas position -> slot index, -1 fixed
+	// done is the canvas decoded before the segment being decoded (choices
+	// scored in context split the canvas); gen and pos count from its end.
+	done []int32
+}
+
+// after is c for a segment that starts after the decoded canvas done.
+func (c *constraint) after(done []int32) *constraint {
+	return &constraint{s: c.s, at: c.at, done: done}
 }
 
 func newConstraint(s *Scaffold) *constraint {
@@ -379,9 +387,12 @@ func newConstraint(s *Scaffold) *constraint {
 func (c *constraint) view(gen []int32, sl *slot) []int32 {
 	toks := make([]int32, sl.width)
 	for i := range toks {
-		if p := sl.start + i; p < len(gen) {
-			toks[i] = gen[p]
-		} else {
+		switch p := sl.start + i; {
+		case p < len(c.done):
+			toks[i] = c.done[p]
+		case p-len(c.done) < len(gen):
+			toks[i] = gen[p-len(c.done)]
+		default:
 			toks[i] = c.s.Template[p]
 		}
 	}
@@ -391,6 +402,7 @@ func (c *constraint) view(gen []int32, sl *slot) []int32 {
 var negInf = float32(math.Inf(-1))
 
 func (c *constraint) Restrict(gen []int32, pos int, logits []float32) {
+	pos += len(c.done)
 	if pos >= len(c.at) {
 		return
 	}
@@ -411,6 +423,7 @@ func (c *constraint) Restrict(gen []int32, pos int, logits []float32) {
 }
 
 func (c *constraint) Accept(gen []int32, pos int, tok int32) bool {
+	pos += len(c.done)
 	if pos >= len(c.at) || c.at[pos] < 0 {
 		return true
 	}

@@ -123,9 +123,14 @@ def _num(x):
     return str(int(x)) if float(x).is_integer() else f"{x:.2f}".rstrip("0").rstrip(".")
 
 
+def order_id(r: random.Random) -> str:
+    """An id matching the order schema's pattern ^[A-Z]{2}-[0-9]{4}$."""
+    return f"{r.choice('ABCDEFGHJKLMNPRSTUVWXZ')}{r.choice('ABCDEFGHJKLMNPRSTUVWXZ')}-{r.randint(0, 9999):04d}"
+
+
 def order(r: random.Random):
     rec = {
-        "order_id": f"{r.choice('ABCDEFGHJKLMNPRSTUVWXZ')}{r.choice('ABCDEFGHJKLMNPRSTUVWXZ')}-{r.randint(0, 9999):04d}",
+        "order_id": order_id(r),
         "customer": f"{r.choice(FIRST)} {r.choice(LAST)}",
         "product": r.choice(PRODUCTS),
         "quantity": r.choice([1, 1, 2, 2, 3, 4, 5, 6, 10, 12, r.randint(1, 99)]),
@@ -244,7 +249,7 @@ def _copy_item(r: random.Random) -> str:
     if k == 2:
         return str(r.choice([r.randint(0, 99), r.randint(100, 9999), r.randint(0, 99999) / 100]))
     if k == 3:
-        return f"{r.choice('ABCDEFGHJKLMNPRSTUVWXZ')}{r.choice('ABCDEFGHJKLMNPRSTUVWXZ')}-{r.randint(0, 9999):04d}"
+        return order_id(r)
     if k == 4:
         return f"{r.choice(['lock', 'cam', 'sens', 'light', 'rout', 'therm'])}-{r.randint(0, 999):03d}"
     return f"{r.randint(2025, 2027)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}"
