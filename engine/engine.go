@@ -82,6 +82,19 @@ type Request struct {
 	// Stream, if set, receives the text of each committed block as soon as
 	// it is final (UTF-8 sequences split across blocks are held back).
 	Stream func(text string)
+	// Media are embedding rows (audio or image features, already projected
+	// to the language model's hidden size) that replace the embeddings of
+	// placeholder tokens in the prompt, in order: the rows of Media[0] go to
+	// the first len(Rows)/hidden occurrences of its Token, and so on, as
+	// transformers' masked_scatter does. Every placeholder must be covered.
+	// The rows are prefilled with the prompt like any token.
+	Media []Media
+}
+
+// Media is a run of input embeddings standing at placeholder tokens.
+type Media struct {
+	Token int32     // placeholder id (<|audio_pad|>, <|image_pad|>)
+	Rows  []float32 // [n, hidden_size]
 }
 
 // Result is a finished generation.
@@ -98,6 +111,8 @@ type Result struct {
 type Engine struct {
 	Model model.Model
 	Tok   *tokenizer.Tokenizer
+	// Dir is the checkpoint directory (empty for NewWithModel).
+	Dir   string
 	arch  decode.Arch
 	stop  []int32
 	sch   *sched.Scheduler
@@ -129,6 +144,7 @@ func New(dir string, opts Options) (*Engine, error) {
 		m.Close()
 		return nil, err
 	}
+	e.Dir = dir
 	for _, id := range slices.Concat(gen.EOSTokenID, []int(m.Config().EOSTokenID)) {
 		if !slices.Contains(e.stop, int32(id)) {
 			e.stop = append(e.stop, int32(id))
@@ -204,6 +220,16 @@ func (e *Engine) Close() error {
 	return e.Model.Close()
 }
 
+// Weights are the model's open checkpoint files, the root of a composite
+// checkpoint (its encoders' tensors are read from the same memory map);
+// nil for in-memory models.
+func (e *Engine) Weights() *model.Weights {
+	if w, ok := e.Model.(interface{ Weights() *model.Weights }); ok && w.Weights() != nil {
+		return w.Weights().Root()
+	}
+	return nil
+}
+
 // KVInUse reports the bytes of KV cache reserved by running requests.
 func (e *Engine) KVInUse() int64 { return e.pool.Used() }
 
@@ -248,6 +274,11 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{ID: req.ID}, err
 	}
+	embeds, err := e.placeMedia(ids, req.Media)
+	if err != nil {
+		return Result{ID: req.ID}, err
+	}
+	seq = decode.WithEmbeds(seq, embeds)
 	ent := &sched.Entry{Ctx: ctx, Seq: seq, NeedRows: len(ids) + req.MaxNewTokens + 2*max(arch.Block, 1)}
 	if err := e.sch.Submit(ent); err != nil {
 		return Result{ID: req.ID}, err
@@ -272,6 +303,48 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 		stream.flush()
 	}
 	return res, nil
+}
+
+// placeMedia maps media rows onto their placeholder positions in ids: one
+// model.Embedding per contiguous run of placeholders.
+func (e *Engine) placeMedia(ids []int32, media []Media) ([]model.Embedding, error) {
+	if len(media) == 0 {
+		return nil, nil
+	}
+	H := e.Model.Config().HiddenSize
+	var out []model.Embedding
+	used := map[int32]bool{}
+	next := map[int32]int{} // per placeholder token: where the search resumes
+	for mi, m := range media {
+		if len(m.Rows) == 0 || len(m.Rows)%H != 0 {
+			return nil, fmt.Errorf("media %d: %d floats is not a whole number of rows of hidden size %d", mi, len(m.Rows), H)
+		}
+		used[m.Token] = true
+		n, r := len(m.Rows)/H, 0
+		for p := next[m.Token]; p < len(ids) && r < n; p++ {
+			if ids[p] != m.Token {
+				continue
+			}
+			if k := len(out) - 1; k >= 0 && out[k].Pos+len(out[k].Rows)/H == p && r > 0 {
+				out[k].Rows = m.Rows[(r-len(out[k].Rows)/H)*H : (r+1)*H]
+			} else {
+				out = append(out, model.Embedding{Pos: p, Rows: m.Rows[r*H : (r+1)*H]})
+			}
+			r++
+			next[m.Token] = p + 1
+		}
+		if r < n {
+			return nil, fmt.Errorf("media %d: %d rows but the prompt has only %d more placeholder tokens (id %d)", mi, n, r, m.Token)
+		}
+	}
+	for tok := range used {
+		for p := next[tok]; p < len(ids); p++ {
+			if ids[p] == tok {
+				return nil, fmt.Errorf("prompt placeholder token %d at position %d has no media rows", tok, p)
+			}
+		}
+	}
+	return out, nil
 }
 
 func (e *Engine) promptIDs(req Request) ([]int32, error) {

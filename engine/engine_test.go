@@ -13,6 +13,7 @@ import (
 
 	"dlmstream/engine/decode"
 	"dlmstream/engine/kvcache"
+	"dlmstream/engine/model"
 	"dlmstream/engine/tokenizer"
 )
 
@@ -200,5 +201,68 @@ func TestAutoregressiveRequest(t *testing.T) {
 	}
 	if r.Tokens != 9 || r.Forwards != 9 {
 		t.Fatalf("AR: %d tokens in %d forwards, want 9 in 9", r.Tokens, r.Forwards)
+	}
+}
+
+// Media rows equal to the embeddings of the tokens they replace decode
+// exactly like the plain prompt; other rows change the output; a count
+// mismatch is an error naming it.
+func TestMediaRows(t *testing.T) {
+	e := newTiny(t, Options{})
+	H := e.Model.Config().HiddenSize
+	prompt := ids(3, 21)
+	const placeholder = 7
+	want, err := e.Generate(context.Background(), Request{Tokens: prompt, MaxNewTokens: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	embed := func(p []int32) []float32 {
+		rows := make([]float32, len(p)*H)
+		m := e.Model.(interface{ Weights() *model.Weights })
+		w, err := m.Weights().Matrix("model.embed_tokens.weight", e.Model.Config().VocabSize, H)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, tok := range p {
+			w.Row(int(tok), rows[i*H:(i+1)*H])
+		}
+		return rows
+	}
+	// Two runs of placeholders, one media item spread over both.
+	masked := slices.Clone(prompt)
+	var orig []int32
+	for _, p := range []int{2, 3, 4, 5, 11, 12, 18} {
+		orig = append(orig, masked[p])
+		masked[p] = placeholder
+	}
+	tests := []struct {
+		name    string
+		media   []Media
+		same    bool
+		wantErr string
+	}{
+		{"same embeddings", []Media{{Token: placeholder, Rows: embed(orig)}}, true, ""},
+		{"split in two items", []Media{{Token: placeholder, Rows: embed(orig[:3])}, {Token: placeholder, Rows: embed(orig[3:])}}, true, ""},
+		{"other embeddings", []Media{{Token: placeholder, Rows: embed(ids(9, len(orig)))}}, false, ""},
+		{"too few rows", []Media{{Token: placeholder, Rows: embed(orig[:5])}}, false, "has no media rows"},
+		{"too many rows", []Media{{Token: placeholder, Rows: embed(append(slices.Clone(orig), 1))}}, false, "only 7 more placeholder"},
+		{"ragged rows", []Media{{Token: placeholder, Rows: make([]float32, H+1)}}, false, "not a whole number of rows"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := e.Generate(context.Background(), Request{Tokens: masked, MaxNewTokens: 12, Media: tt.media})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if same := slices.Equal(got.TokenIDs, want.TokenIDs); same != tt.same {
+				t.Errorf("output %v vs plain prompt %v: same = %v, want %v", got.TokenIDs, want.TokenIDs, same, tt.same)
+			}
+		})
 	}
 }

@@ -224,7 +224,7 @@ func (s *blockSeq) Apply(logits []float32) {
 			adj.Adjust(j, row(i))
 		}
 	}
-	c := &Candidates{Pos: m, Choice: make([]Choice, len(m)), Step: s.step, Masks0: s.masks0}
+	c := &Candidates{Pos: m, Choice: make([]Choice, len(m)), Step: s.step, Masks0: s.masks0, Generated: gen, Base: g0}
 	for i, j := range m {
 		r := row(i)
 		if s.p.Constraint != nil {

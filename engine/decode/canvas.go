@@ -123,8 +123,8 @@ func (s *canvasSeq) Apply(logits []float32) {
 	if adj, ok := s.p.Policy.(Adjuster); ok {
 		adj.BeginStep()
 	}
-	c := &Candidates{Pos: m, Choice: make([]Choice, len(m)), Step: s.step, Masks0: s.masks0}
 	all := s.x[s.P:]
+	c := &Candidates{Pos: m, Choice: make([]Choice, len(m)), Step: s.step, Masks0: s.masks0, Generated: all, Base: -s.P}
 	for i, j := range m {
 		row := logits[i*V : (i+1)*V]
 		row[s.a.MaskID] = float32(math.Inf(-1))

@@ -10,6 +10,11 @@ type Candidates struct {
 	// Step counts the denoising steps already taken in this block; Masks0 is
 	// the number of masks the block started with. Static schedules use them.
 	Step, Masks0 int
+	// Generated is the output so far indexed by generated position (the
+	// current block's masks included); Pos[i]+Base is the generated index of
+	// candidate i. Prior-guided policies align a draft against it.
+	Generated []int32
+	Base      int
 }
 
 // Len is the number of masked positions.

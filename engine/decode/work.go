@@ -1,6 +1,9 @@
 package decode
 
-import "dlmstream/kernels/cpu"
+import (
+	"dlmstream/engine/model"
+	"dlmstream/kernels/cpu"
+)
 
 // Work is the forward pass a sequence needs next. The engine turns it into
 // a model.Seq over the sequence's KV cache, runs it (batched with other
@@ -18,6 +21,30 @@ type Work struct {
 	Truncate int
 	// LogitRows are the rows of Tokens whose logits Apply expects, in order.
 	LogitRows []int
+	// Embeds stand in for the embeddings of prompt tokens (media prefixes;
+	// see model.Seq.Embeds). Decoders leave it empty; WithEmbeds sets it.
+	Embeds []model.Embedding
+}
+
+// WithEmbeds wraps s so every forward it asks for carries embeds: the
+// prompt's media rows, at absolute positions, whichever forward ends up
+// prefilling them.
+func WithEmbeds(s Sequence, embeds []model.Embedding) Sequence {
+	if len(embeds) == 0 {
+		return s
+	}
+	return &embedSeq{Sequence: s, embeds: embeds}
+}
+
+type embedSeq struct {
+	Sequence
+	embeds []model.Embedding
+}
+
+func (s *embedSeq) Next() (Work, bool) {
+	w, ok := s.Sequence.Next()
+	w.Embeds = s.embeds
+	return w, ok
 }
 
 // Sequence is one generation in progress.

@@ -44,6 +44,12 @@ type Config struct {
 
 	// Path is the config.json this was read from (for error messages).
 	Path string `json:"-"`
+	// Composite is the outer model_type of a multimodal checkpoint whose
+	// language model is nested in text_config (dlm_asr, llava_onevision,
+	// qwen2_5_vl); empty for a plain language model. Raw is then the whole
+	// config.json, for the encoders' own loaders.
+	Composite string          `json:"-"`
+	Raw       json.RawMessage `json:"-"`
 }
 
 // tokenList accepts a single id or a list of ids, as generation configs do.
@@ -84,7 +90,35 @@ func LoadConfig(dir string) (*Config, error) {
 }
 
 // ParseConfig decodes a config.json body; path is used in errors.
+//
+// A multimodal checkpoint (speech or vision encoder + projector + language
+// model in one directory) nests the language model's config in
+// text_config, as transformers' composite configs do; ParseConfig then
+// returns the language model's config with Composite set to the outer
+// model_type.
 func ParseConfig(path string, b []byte) (*Config, error) {
+	var outer struct {
+		ModelType  string          `json:"model_type"`
+		TextConfig json.RawMessage `json:"text_config"`
+	}
+	if err := json.Unmarshal(b, &outer); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if len(outer.TextConfig) > 0 && string(outer.TextConfig) != "null" {
+		inner, err := diffusionTextConfig(outer.TextConfig)
+		if err != nil {
+			return nil, fmt.Errorf("%s: text_config: %v", path, err)
+		}
+		c, err := ParseConfig(path+" text_config", inner)
+		if err != nil {
+			return nil, err
+		}
+		c.Path, c.Composite, c.Raw = path, outer.ModelType, append(json.RawMessage(nil), b...)
+		if c.Composite == "" {
+			return nil, fmt.Errorf("%s: no model_type", path)
+		}
+		return c, nil
+	}
 	c := &Config{Path: path}
 	if err := json.Unmarshal(b, c); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
@@ -183,3 +217,31 @@ func LoadGenerationConfig(dir string) (*GenerationConfig, error) {
 
 // KVDim is the width of one position's keys (or values) in the KV cache.
 func (c *Config) KVDim() int { return c.NumKVHeads * c.HeadDim }
+
+// diffusionTextConfig renames the model_type of a composite checkpoint's
+// text_config that carries block-diffusion fields: transformers' composite
+// classes only take stock text configs, so block-diffusion language models
+// inside them (SDAR-VL, demo-vision; Fast-dVLM / DiffusionVL) are written
+// as qwen3 or qwen2 / qwen2_5_vl_text configs with block_size (bd_size) and
+// mask_token_id, and run as SDAR or Fast-dLLM v2.
+func diffusionTextConfig(raw json.RawMessage) (json.RawMessage, error) {
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	_, hasMask := m["mask_token_id"]
+	_, hasBlock := m["block_size"]
+	_, hasBD := m["bd_size"]
+	if !hasMask || !(hasBlock || hasBD) {
+		return raw, nil
+	}
+	switch m["model_type"] {
+	case "qwen3":
+		m["model_type"] = "sdar"
+	case "qwen2", "qwen2_5_vl_text", "qwen2_5_vl":
+		m["model_type"] = "Fast_dLLM_Qwen"
+	default:
+		return raw, nil
+	}
+	return json.Marshal(m)
+}

@@ -50,3 +50,18 @@ func TestParseConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// A multimodal checkpoint's config.json nests the language model in
+// text_config: ParseConfig returns that config, marked composite.
+func TestParseCompositeConfig(t *testing.T) {
+	c, err := ParseConfig("config.json", []byte(`{"model_type": "dlm_asr", "audio_config": {"d_model": 8}, "text_config": {`+baseConfig+`, "block_size": 4}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Composite != "dlm_asr" || c.ModelType != "test-arch" || c.BlockSize != 4 || len(c.Raw) == 0 {
+		t.Errorf("composite config: %+v", c)
+	}
+	if _, err := ParseConfig("config.json", []byte(`{"model_type": "dlm_asr", "text_config": {"model_type": "rwkv9"}}`)); err == nil || !strings.Contains(err.Error(), "text_config") {
+		t.Errorf("bad text_config: err = %v, want one naming text_config", err)
+	}
+}

@@ -65,6 +65,19 @@ type Seq struct {
 	// never pay for the LM head.
 	LogitRows []int
 	Logits    []float32
+	// Embeds replace the token embeddings of the rows whose absolute
+	// position falls inside one of them: media prefixes (audio or image
+	// features at their placeholder tokens). The same list may be passed
+	// with every forward of a sequence; rows outside [Pos, Pos+n) are
+	// ignored.
+	Embeds []Embedding
+}
+
+// Embedding is a run of input embeddings at absolute positions
+// [Pos, Pos+len(Rows)/hidden_size).
+type Embedding struct {
+	Pos  int
+	Rows []float32 // [n, hidden_size]
 }
 
 // Batch is the input of one forward pass.
@@ -149,11 +162,44 @@ func Load(dir string, opts LoadOptions) (Model, error) {
 		return nil, err
 	}
 	w.opts = opts
+	lm, err := languageModelWeights(cfg, w, opts)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
 	a, _ := lookupArch(cfg.ModelType)
-	m, err := a.New(cfg, w, opts)
+	m, err := a.New(cfg, lm, opts)
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
 	return m, nil
+}
+
+// languageModelWeights is the view of a checkpoint's weights under the
+// language model's own names. A composite checkpoint stores them either
+// under "language_model." (LLaVA-style layouts, demo-speech, demo-vision)
+// or, as transformers >= 4.52 writes them, under "model.language_model."
+// with the head at "lm_head."; the view owns the files, so closing the
+// model closes them.
+func languageModelWeights(cfg *Config, w *Weights, opts LoadOptions) (*Weights, error) {
+	if cfg.Composite == "" {
+		return w, nil
+	}
+	var lm *Weights
+	switch {
+	case w.Has("language_model.model.embed_tokens.weight"):
+		lm = w.View("language_model.", opts)
+	case w.Has("model.language_model.embed_tokens.weight"):
+		lm = w.Renamed(func(n string) string {
+			if rest, ok := strings.CutPrefix(n, "model."); ok {
+				return "model.language_model." + rest
+			}
+			return n
+		}, opts)
+	default:
+		return nil, fmt.Errorf("%s: %s checkpoint without language model weights (want language_model.model.* or model.language_model.*)", w.Dir, cfg.Composite)
+	}
+	lm.view, lm.owner = false, w
+	return lm, nil
 }

@@ -19,6 +19,20 @@ type Weights struct {
 	opts   LoadOptions
 	total  int64 // bytes of all tensors, for progress
 	done   int64
+	// rename maps a name as a model asks for it to the stored name (views of
+	// composite checkpoints); nil is the identity.
+	rename func(string) string
+	view   bool     // a view does not own the files
+	owner  *Weights // set on a view that closes its owner
+}
+
+// Root is the Weights that opened the files (itself unless a view): the
+// encoders of a composite checkpoint read their tensors through it.
+func (w *Weights) Root() *Weights {
+	if w.owner != nil {
+		return w.owner
+	}
+	return w
 }
 
 // OpenWeights opens dir/model.safetensors, or the shards listed in
@@ -107,10 +121,53 @@ func (w *Weights) add(f *safetensors.File) {
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // Has reports whether the checkpoint stores a tensor.
-func (w *Weights) Has(name string) bool { return w.byName[name] != nil }
+func (w *Weights) Has(name string) bool { return w.byName[w.stored(name)] != nil }
+
+func (w *Weights) stored(name string) string {
+	if w.rename == nil {
+		return name
+	}
+	return w.rename(name)
+}
+
+// Shape is a stored tensor's shape (nil, false when absent).
+func (w *Weights) Shape(name string) ([]int, bool) {
+	f := w.byName[w.stored(name)]
+	if f == nil {
+		return nil, false
+	}
+	return f.Info(w.stored(name)).Shape, true
+}
+
+// View returns the weights under prefix, sharing this checkpoint's open
+// files (one memory map for a composite checkpoint's language model,
+// encoder and projector): view.Matrix("x") reads prefix+"x". opts apply to
+// the view's matrices. Closing a view does nothing; the files live until
+// the Weights that opened them is closed.
+func (w *Weights) View(prefix string, opts LoadOptions) *Weights {
+	return w.Renamed(func(n string) string { return prefix + n }, opts)
+}
+
+// Renamed is View with any name mapping (layouts where the language
+// model's names are not one prefix away, e.g. transformers >= 4.52's
+// "model.language_model.*" with "lm_head.*").
+func (w *Weights) Renamed(rename func(string) string, opts LoadOptions) *Weights {
+	outer := w.rename
+	r := rename
+	if outer != nil {
+		r = func(n string) string { return outer(rename(n)) }
+	}
+	return &Weights{Dir: w.Dir, files: w.files, byName: w.byName, opts: opts, total: w.total, rename: r, view: true}
+}
 
 // Close unmaps every file. The model must not be used afterwards.
 func (w *Weights) Close() error {
+	if w.owner != nil && !w.view {
+		return w.owner.Close()
+	}
+	if w.view {
+		return nil
+	}
 	var first error
 	for _, f := range w.files {
 		if err := f.Close(); err != nil && first == nil {
@@ -121,6 +178,7 @@ func (w *Weights) Close() error {
 }
 
 func (w *Weights) info(name string, shape ...int) (*safetensors.File, *safetensors.Info, error) {
+	name = w.stored(name)
 	f := w.byName[name]
 	if f == nil {
 		return nil, nil, fmt.Errorf("%s: missing tensor %q", w.Dir, name)
@@ -151,7 +209,7 @@ func (w *Weights) Vector(name string, n int) ([]float32, error) {
 		return nil, err
 	}
 	defer w.progress(info)
-	v, err := f.Float32(name)
+	v, err := f.Float32(w.stored(name))
 	if err != nil {
 		return nil, err
 	}
@@ -164,11 +222,27 @@ func (w *Weights) Vector(name string, n int) ([]float32, error) {
 // memory map (the pages are read now so the first forward is not a disk
 // read); fp16 is widened to fp32; LoadOptions.WeightType converts.
 func (w *Weights) Matrix(name string, rows, cols int) (*Matrix, error) {
-	f, info, err := w.info(name, rows, cols)
+	return w.Flat(name, rows, cols)
+}
+
+// Flat reads a weight of any rank whose first dimension is the output,
+// shape [rows, d1, d2, ...], as a Matrix [rows, d1*d2*...] (convolution
+// kernels [out, in, k] or [out, in, kh, kw] become im2col matrices), with
+// Matrix's storage and conversion rules.
+func (w *Weights) Flat(name string, shape ...int) (*Matrix, error) {
+	if len(shape) == 0 {
+		return nil, fmt.Errorf("%s: tensor %q: Flat needs a shape", w.Dir, name)
+	}
+	f, info, err := w.info(name, shape...)
 	if err != nil {
 		return nil, err
 	}
 	defer w.progress(info)
+	name = w.stored(name)
+	rows, cols := shape[0], 1
+	for _, d := range shape[1:] {
+		cols *= d
+	}
 	m := &Matrix{Rows: rows, Cols: cols}
 	switch info.DType {
 	case tensor.BF16:

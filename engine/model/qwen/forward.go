@@ -75,6 +75,12 @@ func (m *Model) Forward(b *model.Batch) error {
 			m.Embed.Row(int(t), ws.x[(sp.row+i)*H:(sp.row+i+1)*H])
 			ws.pos[sp.row+i] = s.Pos + i
 		}
+		for _, e := range s.Embeds { // media rows stand in for their placeholders
+			for p := max(e.Pos, s.Pos); p < min(e.Pos+len(e.Rows)/H, s.Pos+len(s.Tokens)); p++ {
+				r, src := sp.row+p-s.Pos, (p-e.Pos)*H
+				copy(ws.x[r*H:(r+1)*H], e.Rows[src:src+H])
+			}
+		}
 	}
 	m.hook(b, spans, 0, ws.x)
 
@@ -186,6 +192,11 @@ func (m *Model) plan(b *model.Batch) (spans []span, n, r int, err error) {
 		}
 		if err := cache.Reserve(keyLen); err != nil {
 			return nil, 0, 0, fmt.Errorf("qwen: sequence %d: %w", si, err)
+		}
+		for ei, e := range s.Embeds {
+			if len(e.Rows)%c.HiddenSize != 0 || e.Pos < 0 {
+				return nil, 0, 0, fmt.Errorf("qwen: sequence %d: embedding %d at position %d has %d floats, not rows of hidden_size %d", si, ei, e.Pos, len(e.Rows), c.HiddenSize)
+			}
 		}
 		for _, row := range s.LogitRows {
 			if row < 0 || row >= k {

@@ -196,3 +196,23 @@ func TestLoadConversions(t *testing.T) {
 		t.Errorf("bad weight type: err = %v", err)
 	}
 }
+
+// The language models of the composite speech and vision checkpoints load
+// from their language_model.* tensors.
+func TestLoadCompositeCheckpoints(t *testing.T) {
+	for _, name := range []string{"demo-speech", "demo-vision"} {
+		t.Run(name, func(t *testing.T) {
+			m, err := model.Load(filepath.Join("..", "..", "..", "testdata", "models", name), model.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			if c := m.Config(); c.Composite == "" || c.ModelType != "sdar" || c.HiddenSize != 160 {
+				t.Errorf("config: composite %q, model_type %q, hidden %d", c.Composite, c.ModelType, c.HiddenSize)
+			}
+			if w := m.(*Model).Weights().Root(); !w.Has("language_model.model.norm.weight") {
+				t.Error("Root() does not reach the checkpoint's full tensor set")
+			}
+		})
+	}
+}

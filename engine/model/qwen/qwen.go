@@ -135,6 +135,10 @@ func (m *Model) load(w *model.Weights) error {
 	return err
 }
 
+// Weights are the open checkpoint files (nil for in-memory models); a
+// composite checkpoint's encoders read their tensors from Weights().Root().
+func (m *Model) Weights() *model.Weights { return m.weights }
+
 // Config returns the checkpoint's configuration.
 func (m *Model) Config() *model.Config { return m.cfg }
 
