@@ -177,10 +177,10 @@ func TestPrepareDeadLetters(t *testing.T) {
 		{"not audio", KindTranscribe, Config{}, env("audio/wav", []byte("this is plain text, not a wav file"), draft...), ReasonNotAudio},
 		{"truncated wav", KindTranscribe, Config{}, env("audio/wav", wav[:len(wav)/2], draft...), ReasonTruncated},
 		{"truncated wav header", KindTranscribe, Config{}, env("audio/wav", wav[:30], draft...), ReasonTruncated},
-		{"unsupported sample format (float64)", KindTranscribe, Config{}, env("audio/wav", makeWAV(3, 64, 16000, 1, sine(440, 16000, 100, 1, 0.5)), draft...), ReasonUnsupportedFormat},
+		{"unsupported sample format (16-bit float)", KindTranscribe, Config{}, env("audio/wav", makeWAV(3, 16, 16000, 1, sine(440, 16000, 100, 1, 0.5)), draft...), ReasonUnsupportedFormat},
 		{"unsupported sample format (mu-law)", KindTranscribe, Config{}, env("audio/wav", makeWAV(7, 8, 8000, 1, sine(440, 8000, 100, 1, 0.5)), draft...), ReasonUnsupportedFormat},
 		{"audio too long", KindTranscribe, Config{MaxAudioSeconds: 0.5}, env("audio/wav", wav, draft...), ReasonTooLong},
-		{"audio without draft", KindTranscribe, Config{}, env("audio/wav", wav), ReasonNoASREncoder},
+		{"audio without draft", KindTranscribe, Config{}, env("audio/wav", wav), ""}, // a speech checkpoint needs none
 		{"wrong content-type for audio", KindTranscribe, Config{}, env("image/png", wav, draft...), ReasonContentType},
 		{"good jpeg", KindCaption, Config{}, env("image/jpeg", jpg), ""},
 		{"non-image bytes", KindCaption, Config{}, env("image/png", []byte("GIF? no, just text")), ReasonNotImage},

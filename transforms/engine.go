@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"dlmstream/asr"
 	"dlmstream/connectors/kafka"
 	"dlmstream/engine"
 	"dlmstream/engine/tokenizer"
@@ -52,8 +53,13 @@ type Output struct {
 	Forwards  int        `json:"forwards"`
 	EngineMS  float64    `json:"engine_ms"`
 	Model     string     `json:"model"`
-	Prior     string     `json:"prior,omitempty"`
-	Audio     *AudioInfo `json:"audio,omitempty"`
+	// Prior names what guided a transcription (ctc, draft, none, self; or
+	// "text" when a text checkpoint corrected a draft); Draft is the draft.
+	Prior string `json:"prior,omitempty"`
+	Draft string `json:"draft,omitempty"`
+	// Segments are a transcription's windows with times in seconds.
+	Segments []Segment `json:"segments,omitempty"`
+	Audio    *AudioInfo `json:"audio,omitempty"`
 	Image     *ImageInfo `json:"image,omitempty"`
 	// JSON is the extracted record (schema-valid) for extraction tasks.
 	JSON json.RawMessage `json:"json,omitempty"`
@@ -82,8 +88,20 @@ func untilNotBusy(ctx context.Context, op func() error) error {
 // backpressure, not failure), and returns the result record's value.
 func Run(ctx context.Context, g Generator, cfg Config, t Task) ([]byte, time.Duration, error) {
 	cfg = cfg.withDefaults()
-	if e, ok := g.(*engine.Engine); ok && t.Kind == KindExtract && t.Schema != "" {
+	e, isEngine := g.(*engine.Engine)
+	if isEngine && t.Kind == KindExtract && t.Schema != "" {
 		return runExtract(ctx, e, cfg, t)
+	}
+	if t.Kind == KindTranscribe {
+		if isEngine {
+			if rec, err := asr.For(e); err == nil {
+				return runTranscribe(ctx, rec, cfg, t)
+			}
+		}
+		if t.Draft == "" {
+			return nil, 0, reject(StageEngine, ReasonNoASREncoder,
+				"model %s has no speech encoder and the input has no %s header to correct", cfg.Model, kafka.HeaderDraftTranscript)
+		}
 	}
 	req := t.Request(cfg.MaxNewTokens)
 	start := time.Now()
@@ -93,7 +111,10 @@ func Run(ctx context.Context, g Generator, cfg Config, t Task) ([]byte, time.Dur
 		return nil, time.Since(start), err
 	}
 	out := Output{RequestID: req.ID, Task: t.Kind, Text: res.Text, Tokens: res.Tokens, Forwards: res.Forwards,
-		EngineMS: float64(res.Elapsed.Microseconds()) / 1000, Model: cfg.Model, Prior: t.Prior}
+		EngineMS: float64(res.Elapsed.Microseconds()) / 1000, Model: cfg.Model}
+	if t.Kind == KindTranscribe {
+		out.Prior, out.Draft = "text", t.Draft
+	}
 	switch t.Kind {
 	case KindTranscribe:
 		out.Audio = &t.Audio

@@ -24,7 +24,7 @@ const (
 	ReasonCorrupt            = "corrupt"                  // decoder rejected the data
 	ReasonInvalidSchema      = "invalid-schema"           // JSON Schema missing or malformed
 	ReasonInvalidText        = "invalid-text"             // text is not UTF-8 or empty
-	ReasonNoASREncoder       = "no-asr-encoder"           // audio without a draft transcript (no ASR encoder yet)
+	ReasonNoASREncoder       = "no-asr-encoder"           // a text checkpoint got audio without a draft transcript to correct
 	ReasonEngineError        = "engine-error"             // the engine returned an error
 	ReasonUnknownSchemaID    = "unknown-schema-id"        // schema-id header without a registry
 	ReasonInvalidRequestBody = "invalid-request"          // request fields out of range

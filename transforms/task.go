@@ -97,8 +97,9 @@ type Task struct {
 	// System and User are the chat turns sent to the engine.
 	System string
 	User   string
-	// Prior is the draft transcript that guides ASR denoising, if any.
-	Prior string
+	// Draft is a transcript from elsewhere (the draft-transcript header)
+	// that guides ASR denoising as its prior, if any.
+	Draft string
 	Audio AudioInfo
 	Image ImageInfo
 	// Schema is the validated, compacted JSON Schema for extraction; Input
@@ -118,7 +119,7 @@ func init() {
 
 // contentTypes lists what each kind accepts; "" (no header) is accepted and sniffed.
 var contentTypes = map[string][]string{
-	KindTranscribe: {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"},
+	KindTranscribe: {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "audio/flac", "audio/x-flac", "audio/mpeg", "audio/mp3"},
 	KindCaption:    {"image/jpeg", "image/png", "image/gif", "image/bmp", "image/x-ms-bmp", "image/tiff"},
 	KindExtract:    {"text/plain", "application/json", "text/markdown"},
 }
@@ -153,14 +154,12 @@ func Prepare(cfg Config, kind string, e kafka.Envelope) (Task, error) {
 			return t, err
 		}
 		t.Audio = info
-		t.Prior = strings.TrimSpace(e.Header(kafka.HeaderDraftTranscript))
-		if t.Prior == "" {
-			return t, reject(StageDecode, ReasonNoASREncoder,
-				"no ASR encoder is loaded and the input has no %s header to denoise", kafka.HeaderDraftTranscript)
-		}
+		t.Draft = strings.TrimSpace(e.Header(kafka.HeaderDraftTranscript))
+		// For a checkpoint without a speech encoder (a text model), Run
+		// corrects the draft as text; with one, it transcribes the audio.
 		t.System = "You correct speech-recognition drafts. Answer with the corrected transcript only."
 		t.User = fmt.Sprintf("Audio: %.2f s (decoded from %d Hz, %d channel(s), %d-bit; resampled to 16 kHz mono).\nDraft transcript: %s",
-			info.Seconds, info.SourceRate, info.Channels, info.BitDepth, t.Prior)
+			info.Seconds, info.SourceRate, info.Channels, info.BitDepth, t.Draft)
 	case KindCaption:
 		_, info, err := DecodeImage(e.Value, cfg.MaxPixels)
 		if err != nil {

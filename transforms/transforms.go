@@ -149,8 +149,13 @@ func (fn *generateFn) emit(ctx context.Context, c *call, ok, failed func(kafka.E
 		if ctx.Err() != nil {
 			return c.err // the bundle is being cancelled: let the runner retry it
 		}
-		beam.NewCounter(metricsNS, StageEngine+".dlq."+ReasonEngineError).Inc(ctx, 1)
-		failed(c.t.In.DeadLetter(fn.Cfg.DeadLetterTopic, StageEngine, ReasonEngineError, c.err))
+		reason := ReasonEngineError
+		var r *Rejection
+		if errors.As(c.err, &r) {
+			reason = r.Reason
+		}
+		beam.NewCounter(metricsNS, StageEngine+".dlq."+reason).Inc(ctx, 1)
+		failed(c.t.In.DeadLetter(fn.Cfg.DeadLetterTopic, StageEngine, reason, c.err))
 		return nil
 	}
 	beam.NewDistribution(metricsNS, "engine.latency_ms").Update(ctx, c.took.Milliseconds())

@@ -113,10 +113,12 @@ func TestPipelines(t *testing.T) {
 			mk("a1", "audio/wav", wav, kafka.HeaderDraftTranscript, "helo wrld"),
 			mk("a2", "audio/wav", []byte("nope")),
 			mk("fail-a3", "audio/wav", wav, kafka.HeaderDraftTranscript, "x"),
+			mk("a4", "audio/wav", wav), // a text model without a draft to correct
 		}, []string{
 			`a1 ok transcribe "echo: Draft transcript: helo wrld" -> out`,
 			"a2 dlq decode/not-audio -> dlq",
 			"fail-a3 dlq engine/engine-error -> dlq",
+			"a4 dlq engine/no-asr-encoder -> dlq",
 		}},
 		{"caption", Caption, []kafka.Envelope{
 			mk("i1", "image/png", png),

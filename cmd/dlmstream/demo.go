@@ -69,7 +69,9 @@ const (
 func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	model := fs.String("model", "testdata/models/demo-text", "checkpoint directory")
+	model := fs.String("model", "testdata/models/demo-text", "checkpoint directory of the extraction (and caption) pipeline")
+	speechModel := fs.String("speech-model", "testdata/models/demo-speech", "speech checkpoint of the transcription pipeline")
+	speechClips := fs.String("speech-clips", "testdata/demo/speech", "directory with the demo audio clips and their manifest.jsonl")
 	schemas := fs.String("schemas", "testdata/heldout/text/schemas", "directory with the demo texts' JSON Schemas (order, person, event, device)")
 	maxNew := fs.Int("max-new", 16, "largest answer in tokens")
 	brokers := fs.String("brokers", "", "use this Kafka cluster instead of the in-process broker (topics are created on it)")
@@ -95,7 +97,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		cfg.Brokers = b.Addrs()
 		fmt.Fprintf(stdout, "in-process Kafka broker (kfake) on %s\n", strings.Join(cfg.Brokers, ","))
 	}
-	inputs, err := demoInputs(*schemas)
+	inputs, refs, err := demoInputs(*schemas, *speechClips)
 	if err != nil {
 		return err
 	}
@@ -109,14 +111,16 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "produced %d inputs to %s, %s, %s\n", n, demoAudio, demoImages, demoText)
 
 	tc := transforms.Config{Model: *model, MaxNewTokens: *maxNew}
-	mk := func(name, in, out string) pipelines.Options {
+	mk := func(name, in, out, model string) pipelines.Options {
+		c := tc
+		c.Model = model
 		return pipelines.Options{Name: name, Kafka: cfg, InputTopics: []string{in}, Group: demoGroup + "-" + name,
-			Start: kafka.StartCommitted, OutputTopic: out, DeadLetterTopic: demoDLQ, Transforms: tc}
+			Start: kafka.StartCommitted, OutputTopic: out, DeadLetterTopic: demoDLQ, Transforms: c}
 	}
 	opts := []pipelines.Options{
-		mk(pipelines.Transcription, demoAudio, demoTranscripts),
-		mk(pipelines.Caption, demoImages, demoCaptions),
-		mk(pipelines.Extraction, demoText, demoJSON),
+		mk(pipelines.Transcription, demoAudio, demoTranscripts, *speechModel),
+		mk(pipelines.Caption, demoImages, demoCaptions, *model),
+		mk(pipelines.Extraction, demoText, demoJSON, *model),
 	}
 	start := time.Now()
 	res, err := runPipelines(ctx, "prism", opts, *progress, stderr)
@@ -143,6 +147,19 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 			text := strconv.Quote(o.Text)
 			if len(o.JSON) > 0 {
 				text = string(o.JSON) // extraction: the record itself
+			}
+			if ref, ok := refs[o.RequestID]; ok {
+				mark := "right"
+				if o.Text != ref {
+					mark = "WRONG"
+				}
+				text = fmt.Sprintf("%-32s reference %-32s %s", text, strconv.Quote(ref), mark)
+			}
+			if o.Prior != "" {
+				text += ", prior " + o.Prior
+			}
+			if o.Draft != "" {
+				text += fmt.Sprintf(" (draft %q)", o.Draft)
 			}
 			fmt.Fprintf(stdout, "  %-10s %s  (%d tokens, %d forwards, %.0f ms)\n", o.RequestID, text, o.Tokens, o.Forwards, o.EngineMS)
 		}
@@ -198,8 +215,9 @@ var demoTexts = []struct{ schema, text string }{
 }
 
 // demoInputs makes the sample inputs: good and bad audio, images and texts;
-// the texts' schemas are read from schemaDir.
-func demoInputs(schemaDir string) (map[string][]kafka.Envelope, error) {
+// the texts' schemas are read from schemaDir, the audio clips and their
+// reference transcripts (refs, by request id) from clipDir.
+func demoInputs(schemaDir, clipDir string) (inputs map[string][]kafka.Envelope, refs map[string]string, err error) {
 	in := func(id, ct string, v []byte, hs ...string) kafka.Envelope {
 		e := kafka.Envelope{Key: []byte(id), Value: v}.WithHeader(kafka.HeaderRequestID, id).WithHeader(kafka.HeaderContentType, ct)
 		for i := 0; i+1 < len(hs); i += 2 {
@@ -207,30 +225,42 @@ func demoInputs(schemaDir string) (map[string][]kafka.Envelope, error) {
 		}
 		return e
 	}
-	draft := kafka.HeaderDraftTranscript
-	audio := []kafka.Envelope{
-		in("audio-1", "audio/wav", wavTone(1, 16, 44100, 2, 440, 1.0), draft, "the quick brown fox jumps over the lazy dog"),
-		in("audio-2", "audio/wav", wavTone(1, 24, 48000, 1, 220, 0.8), draft, "please send the report by friday"),
-		in("audio-3", "audio/wav", wavTone(3, 32, 22050, 1, 330, 0.5), draft, "turn left at the next light"),
-		in("audio-4", "audio/wav", wavTone(1, 16, 16000, 1, 500, 0.5)), // no draft: no ASR encoder yet
-		in("audio-5", "audio/wav", []byte("this is text pretending to be audio")),
+	refs = map[string]string{}
+	clips, err := readDemoClips(clipDir)
+	if err != nil {
+		return nil, nil, err
 	}
+	var audio []kafka.Envelope
+	for i, c := range clips {
+		id := fmt.Sprintf("audio-%d", i+1)
+		var hs []string
+		if c.Draft != "" {
+			hs = append(hs, kafka.HeaderDraftTranscript, c.Draft)
+		}
+		audio = append(audio, in(id, c.ContentType, c.data, hs...))
+		refs[id] = c.Text
+	}
+	tone := wavTone(1, 16, 16000, 1, 500, 1.0)
+	audio = append(audio,
+		in(fmt.Sprintf("audio-%d", len(audio)+1), "audio/wav", []byte("this is text pretending to be audio")),
+		in(fmt.Sprintf("audio-%d", len(audio)+2), "audio/wav", tone[:len(tone)/2]), // cut mid-data
+	)
 	var images []kafka.Envelope
 	for i, f := range []string{"png", "jpeg", "gif"} {
 		b, err := encodeDemoImage(f, 160+40*i, 120)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		images = append(images, in(fmt.Sprintf("image-%d", i+1), "image/"+f, b))
 	}
 	jpg, err := encodeDemoImage("jpeg", 320, 240)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	images = append(images, in("image-4", "image/jpeg", jpg[:len(jpg)/3]))
 	huge, err := encodeDemoImage("png", 1, 1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	binary.BigEndian.PutUint32(huge[16:], 100000) // the header now claims 100000x100000 pixels
 	binary.BigEndian.PutUint32(huge[20:], 100000)
@@ -240,12 +270,40 @@ func demoInputs(schemaDir string) (map[string][]kafka.Envelope, error) {
 	for i, d := range demoTexts {
 		schema, err := os.ReadFile(filepath.Join(schemaDir, d.schema+".json"))
 		if err != nil {
-			return nil, fmt.Errorf("demo schema: %w", err)
+			return nil, nil, fmt.Errorf("demo schema: %w", err)
 		}
 		texts = append(texts, in(fmt.Sprintf("text-%d", i+1), "text/plain", []byte(d.text), kafka.HeaderSchema, string(schema)))
 	}
 	texts = append(texts, in(fmt.Sprintf("text-%d", len(texts)+1), "text/plain", []byte("A schema that is not one."), kafka.HeaderSchema, `{"type":"objekt"}`))
-	return map[string][]kafka.Envelope{demoAudio: audio, demoImages: images, demoText: texts}, nil
+	return map[string][]kafka.Envelope{demoAudio: audio, demoImages: images, demoText: texts}, refs, nil
+}
+
+// demoClip is one line of the demo clips' manifest.jsonl.
+type demoClip struct {
+	Audio       string `json:"audio"`
+	Text        string `json:"text"`
+	ContentType string `json:"content_type"`
+	Draft       string `json:"draft"`
+	data        []byte
+}
+
+func readDemoClips(dir string) ([]demoClip, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.jsonl"))
+	if err != nil {
+		return nil, fmt.Errorf("demo clips: %w", err)
+	}
+	var clips []demoClip
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var c demoClip
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			return nil, fmt.Errorf("demo clips: %s line %d: %v", dir, i+1, err)
+		}
+		if c.data, err = os.ReadFile(filepath.Join(dir, c.Audio)); err != nil {
+			return nil, fmt.Errorf("demo clips: %w", err)
+		}
+		clips = append(clips, c)
+	}
+	return clips, nil
 }
 
 // wavTone encodes seconds of a sine at freq Hz as WAV (format 1 = PCM, 3 = float).

@@ -21,28 +21,39 @@ const (
 	tinySDAR      = "../../testdata/models/tiny-sdar"
 	demoTextModel = "../../testdata/models/demo-text"
 	demoSchemas   = "../../testdata/heldout/text/schemas"
+	demoSpeech    = "../../testdata/models/demo-speech"
+	demoClips     = "../../testdata/demo/speech"
 )
 
 // TestDemo runs `dlmstream demo` end to end: in-process broker, three pipelines on
 // prism with the bundled demo text checkpoint, results and dead letters read back.
 func TestDemo(t *testing.T) {
 	var out, errb bytes.Buffer
-	if err := runDemo([]string{"--model", demoTextModel, "--schemas", demoSchemas, "--max-new", "8", "--progress=false"}, &out, &errb); err != nil {
+	if err := runDemo([]string{"--model", demoTextModel, "--speech-model", demoSpeech, "--speech-clips", demoClips,
+		"--schemas", demoSchemas, "--max-new", "8", "--progress=false"}, &out, &errb); err != nil {
 		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), errb.String())
 	}
 	s := out.String()
 	for _, want := range []string{
-		"15 inputs -> 10 results + 5 dead letters",
-		"demo-transcripts (3):", "demo-captions (3):", "demo-extractions (4):",
-		"audio-4    decode/no-asr-encoder", "audio-5    decode/not-audio", "image-4    decode/truncated",
+		"16 inputs -> 11 results + 5 dead letters",
+		"demo-transcripts (4):", "demo-captions (3):", "demo-extractions (4):",
+		"audio-5    decode/not-audio", "audio-6    decode/truncated", "image-4    decode/truncated",
 		"image-5    decode/too-many-pixels", "text-5     decode/invalid-schema",
 		"(8 tokens",
 		// The demo text checkpoint fills each record kind's scaffold (valid by construction).
 		`"order_id":`, `"first_name":`, `"title":`, `"device_id":`,
+		// The demo speech checkpoint hears the clips (WAV, stereo 44.1 kHz FLAC, MP3; one
+		// with a draft transcript as its prior) and transcribes each exactly.
+		`audio-1    "nine hundred and fifty nine"`, `audio-2    "turn on the hallway oven"`,
+		`audio-3    "paul lives in paris"`, `audio-4    "emma sells the green book"`,
+		"prior ctc", "prior draft",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}
+	}
+	if strings.Contains(s, "WRONG") {
+		t.Errorf("a demo transcript differs from its reference:\n%s", s)
 	}
 }
 
@@ -111,7 +122,7 @@ func TestRunKafkaCaption(t *testing.T) {
 			for _, topic := range []string{in, out, dlq} {
 				kafkatest.CreateTopic(t, target.Brokers, topic, 2)
 			}
-			inputs, err := demoInputs(demoSchemas)
+			inputs, _, err := demoInputs(demoSchemas, demoClips)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +201,7 @@ func TestRunStreaming(t *testing.T) {
 	for _, topic := range []string{in, out, dlq} {
 		kafkatest.CreateTopic(t, tg.Brokers, topic, 2)
 	}
-	inputs, err := demoInputs(demoSchemas)
+	inputs, _, err := demoInputs(demoSchemas, demoClips)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,8 +54,10 @@ type SourceConfig struct {
 	MaxBytes int `json:"max_bytes,omitempty"`
 	// MaxWait is how long a fetch waits for new data. Default 250ms.
 	MaxWait time.Duration `json:"max_wait,omitempty"`
-	// IdleTimeout ends a bounded read that gets no record for this long although it has
-	// not reached the end offset (an offset gap at the end of the range). Default 10s.
+	// IdleTimeout is how long a bounded read waits for a record before it asks the
+	// broker whether the rest of its range still exists: it ends the read only when the
+	// log was truncated or retention deleted the rest (an offset gap at the end of the
+	// range), and keeps reading when the fetch is merely slow. Default 10s.
 	IdleTimeout time.Duration `json:"idle_timeout,omitempty"`
 	// PollFor is how long one unbounded ProcessElement call reads before it checkpoints
 	// (it returns earlier when the partition is idle for MaxWait). Default 1s.
@@ -73,7 +75,7 @@ var SourceSpec = []SpecField{
 	{FieldStartTime, "start time for start=timestamp (Unix ms)", "0", "1767225600000"},
 	{FieldMaxBytes, "largest fetch response in bytes", "10485760", "1048576"},
 	{FieldMaxWait, "how long a fetch waits for data", "250ms", "100ms"},
-	{FieldIdleTimeout, "bounded reads end after this long without a record", "10s", "30s"},
+	{FieldIdleTimeout, "bounded reads check after this long without a record whether the rest of the range still exists", "10s", "30s"},
 	{FieldPollFor, "unbounded reads checkpoint after reading this long", "1s", "500ms"},
 	{FieldStopAfterIdle, "unbounded reads of a partition end after this long without a record (0: never)", "0", "30s"},
 }
@@ -431,9 +433,18 @@ func (fn *boundedReadFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracke
 				return ctx.Err()
 			}
 			if errors.Is(err, context.DeadlineExceeded) {
-				// No record for IdleTimeout before End: the rest of the range is a gap.
-				rt.TryClaim(rest.End - 1)
-				return nil
+				// No record for IdleTimeout. Only the broker can say whether the
+				// rest of the range is gone (retention, truncation) or the fetch is
+				// merely slow (a loaded worker): a timeout alone never drops data.
+				gone, err := fn.rangeGone(ctx, p, from)
+				if err != nil {
+					return err
+				}
+				if gone {
+					rt.TryClaim(rest.End - 1)
+					return nil
+				}
+				continue
 			}
 			return fmt.Errorf("kafka: read %s/%d at %d: %w", p.Topic, p.Partition, from, err)
 		}
@@ -446,6 +457,26 @@ func (fn *boundedReadFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracke
 			return nil
 		}
 	}
+}
+
+// rangeGone reports whether a bounded read stuck at offset from has nothing
+// left to read: the partition's log now ends at or before from (truncated),
+// or retention deleted everything up to its end. Records at from or later
+// that still exist mean the read is slow, not done.
+func (fn *boundedReadFn) rangeGone(ctx context.Context, p PartitionRange, from int64) (bool, error) {
+	cl, err := fn.Cfg.client()
+	if err != nil {
+		return false, err
+	}
+	last, err := listOffsets(ctx, cl, p.Topic, []int{p.Partition}, kgo.LastOffset)
+	if err != nil {
+		return false, err
+	}
+	first, err := listOffsets(ctx, cl, p.Topic, []int{p.Partition}, kgo.FirstOffset)
+	if err != nil {
+		return false, err
+	}
+	return last[p.Partition] <= from || first[p.Partition] >= min(last[p.Partition], p.End), nil
 }
 
 // unboundedReadFn reads [Start, ∞) of one partition, checkpointing after each poll.

@@ -1,0 +1,48 @@
+package transforms
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"dlmstream/asr"
+	"dlmstream/connectors/kafka"
+)
+
+// Segment is one window of a transcript in a result record.
+type Segment struct {
+	Start float64 `json:"start"`
+	End   float64 `json:"end"`
+	Text  string  `json:"text"`
+}
+
+// runTranscribe transcribes t's audio with the checkpoint's speech encoder:
+// the draft-transcript header, when present, is the prior; otherwise the
+// checkpoint's CTC head.
+func runTranscribe(ctx context.Context, rec *asr.Recognizer, cfg Config, t Task) ([]byte, time.Duration, error) {
+	start := time.Now()
+	// Prepare validated the audio; the samples are decoded again here rather
+	// than carried in the Task (a 10-minute input is 38 MB of samples).
+	samples, _, err := DecodeAudio(t.In.Value, cfg.MaxAudioSeconds)
+	if err != nil {
+		return nil, time.Since(start), err
+	}
+	opts := asr.Options{Prior: asr.CTCPrior{}}
+	if t.Draft != "" {
+		opts.Prior = asr.DraftPrior{Text: t.Draft}
+	}
+	var tr asr.Transcript
+	err = untilNotBusy(ctx, func() (err error) { tr, err = rec.Transcribe(ctx, samples, opts); return err })
+	if err != nil {
+		return nil, time.Since(start), err
+	}
+	took := time.Since(start)
+	out := Output{RequestID: t.In.Header(kafka.HeaderRequestID), Task: t.Kind, Text: tr.Text, Tokens: tr.Tokens,
+		Forwards: tr.Forwards, EngineMS: float64(took.Microseconds()) / 1000, Model: cfg.Model,
+		Prior: tr.Prior, Draft: t.Draft, Audio: &t.Audio}
+	for _, s := range tr.Segments {
+		out.Segments = append(out.Segments, Segment{Start: s.Start, End: s.End, Text: s.Text})
+	}
+	b, err := json.Marshal(out)
+	return b, took, err
+}
