@@ -204,7 +204,7 @@ func (w *Window) generate(ctx context.Context, p decode.Policy, maxNew int, stre
 func (r *Recognizer) window(ctx context.Context, idx int, raw *rawWindow, opts Options) (Segment, error) {
 	rate := float64(r.Mel.Config().SampleRate)
 	seg := Segment{Start: float64(raw.start) / rate, End: float64(raw.start+len(raw.samples)) / rate}
-	if !opts.NoVAD && !HasSpeech(raw.samples, int(rate)) {
+	if !opts.NoVAD && (!raw.speech || !HasSpeech(raw.samples, int(rate))) {
 		if opts.Stream != nil {
 			opts.Stream(Partial{Window: idx, Final: true})
 		}

@@ -7,9 +7,14 @@ import (
 	"strings"
 )
 
-// windower cuts a sample stream into windows of at most size samples: at
-// the quietest 100 ms in the second half of a window when that is a pause
-// (no overlap), else with overlap samples shared by the two windows (their
+// windower cuts a sample stream into windows of at most size samples, one
+// utterance each, as the speech checkpoints were trained (an utterance from
+// its start, short margins): speech regions are runs of voiced 10 ms frames
+// (see HasSpeech) joined across pauses shorter than 400 ms, with 50 ms
+// margins before (100 ms after); input that fits one window is one window; the audio
+// between regions comes out as windows marked non-speech. An utterance
+// longer than a window is cut at its quietest pause in the window's second
+// half, or, with no pause, into windows sharing overlap samples (their
 // transcripts are merged by stitch). It holds at most one window and one
 // read chunk.
 type windower struct {
@@ -19,27 +24,40 @@ type windower struct {
 	buf      []float32 // samples from absolute position pos
 	pos      int
 	eof      bool
-	overlaps []bool // overlaps[i]: windows i and i+1 share audio
+	floor    float64 // running noise floor, dBFS
+	overlaps []bool  // overlaps[i]: windows i and i+1 share audio
+	count    int     // windows emitted
 }
+
+func (w *windower) windows() int { return w.count }
 
 // rawWindow is a window's samples and its first sample's absolute index.
 type rawWindow struct {
 	samples []float32
 	start   int
+	speech  bool
 }
+
+// Segmentation constants, in 10 ms frames of 16 kHz audio.
+const (
+	segFrame  = SampleRate / 100
+	segMargin = 5  // kept before an utterance (the training clips' margin)
+	segTrail  = 10 // kept after its last voiced frame (weak final sounds decay below the gate)
+	segPause  = 40 // an unvoiced run this long ends an utterance
+)
 
 func newWindower(src Source, size, overlap int) *windower {
 	if overlap <= 0 || overlap >= size {
 		overlap = size / 4
 	}
-	return &windower{src: src, size: size, overlap: overlap}
+	return &windower{src: src, size: size, overlap: overlap, floor: math.Inf(1)}
 }
 
 // fill reads until the buffer holds a window or the source ends.
 func (w *windower) fill() error {
 	chunk := make([]float32, 16000)
 	for len(w.buf) < w.size && !w.eof {
-		n, err := w.src.Read(chunk)
+		n, err := w.src.Read(chunk[:min(len(chunk), w.size-len(w.buf))])
 		w.buf = append(w.buf, chunk[:n]...)
 		if errors.Is(err, io.EOF) {
 			w.eof = true
@@ -58,37 +76,76 @@ func (w *windower) next() (*rawWindow, error) {
 	if len(w.buf) == 0 {
 		return nil, nil
 	}
-	if len(w.buf) <= w.size && w.eof {
-		out := &rawWindow{samples: w.buf, start: w.pos}
-		w.pos += len(w.buf)
-		w.buf = nil
-		return out, nil
+	if w.eof && w.count == 0 && len(w.buf) <= w.size { // a clip that fits one window
+		return w.take(len(w.buf), len(w.buf), true), nil
 	}
+	e := frameEnergies(w.buf, segFrame)
+	if len(e) > 0 {
+		w.floor = math.Min(w.floor, percentile(e, 0.1))
+	}
+	voiced := func(i int) bool { return e[i] > w.floor+9 && e[i] > -50 }
+	first := -1
+	for i := range e {
+		if voiced(i) {
+			first = i
+			break
+		}
+	}
+	switch {
+	case first < 0: // no speech in the buffer
+		return w.take(len(w.buf), len(w.buf), false), nil
+	case first > segMargin: // the silence before the utterance
+		n := (first - segMargin) * segFrame
+		return w.take(n, n, false), nil
+	}
+	last, gap := first, 0
+	for i := first; i < len(e); i++ {
+		if voiced(i) {
+			last, gap = i, 0
+			continue
+		}
+		if gap++; gap >= segPause {
+			n := min((last+1+segTrail)*segFrame, len(w.buf))
+			return w.take(n, n, true), nil
+		}
+	}
+	if w.eof || len(w.buf) < w.size { // the input ends inside the utterance
+		return w.take(len(w.buf), len(w.buf), true), nil
+	}
+	// An utterance longer than the window.
 	cut, clean := pauseCut(w.buf[:w.size])
-	adv := cut
-	if !clean {
-		cut, adv = w.size, w.size-w.overlap
+	if clean {
+		return w.take(cut, cut, true), nil
 	}
-	out := &rawWindow{samples: append([]float32(nil), w.buf[:cut]...), start: w.pos}
-	w.overlaps = append(w.overlaps, !clean)
-	w.buf = append(w.buf[:0], w.buf[adv:]...)
-	w.pos += adv
-	return out, nil
+	w.overlaps = append(w.overlaps, true)
+	return w.take(w.size, w.size-w.overlap, true), nil
 }
 
-// pauseCut finds the quietest 100 ms (10 ms frames at 16 kHz) in the second
-// half of x and returns its middle; clean reports whether it is a pause:
-// at least 15 dB below the window's loud frames, or digital silence.
+// take emits the first n buffered samples as a window and advances by adv.
+func (w *windower) take(n, adv int, speech bool) *rawWindow {
+	out := &rawWindow{samples: append([]float32(nil), w.buf[:n]...), start: w.pos, speech: speech}
+	if len(w.overlaps) < w.windows()+1 {
+		w.overlaps = append(w.overlaps, false)
+	}
+	w.buf = append(w.buf[:0], w.buf[adv:]...)
+	w.pos += adv
+	w.count++
+	return out
+}
+
+// pauseCut finds the quietest 100 ms in the second half of x and returns
+// its middle; clean reports whether it is a pause: at least 15 dB below the
+// window's loud frames, or digital silence.
 func pauseCut(x []float32) (cut int, clean bool) {
-	const frame, run = 160, 10
-	e := frameEnergies(x, frame)
+	const run = 10
+	e := frameEnergies(x, segFrame)
 	if len(e) < 2*run {
 		return len(x), false
 	}
 	loud := percentile(e, 0.9)
 	best, bestE := -1, math.Inf(1)
 	for i := len(e) / 2; i+run <= len(e); i++ {
-		var s float64
+		s := math.Inf(-1)
 		for _, v := range e[i : i+run] {
 			s = math.Max(s, v)
 		}
@@ -99,7 +156,7 @@ func pauseCut(x []float32) (cut int, clean bool) {
 	if best < 0 {
 		return len(x), false
 	}
-	return (best + run/2) * frame, bestE < loud-15 || bestE < -70
+	return (best + run/2) * segFrame, bestE < loud-15 || bestE < -70
 }
 
 // stitch joins window transcripts; where two windows overlapped, the words
