@@ -275,14 +275,12 @@ func testWAV(rate, channels, bits int, x []float32) []byte {
 // <= 4 language-model forwards per clip (one-token-per-step decoding:
 // 2.41% at 7.6 forwards).
 func TestCTCPriorTarget(t *testing.T) {
-	if testing.Short() {
-		t.Skip("210 clips")
-	}
 	r, err := For(demoEngine(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir, clips := heldoutManifest(t)
+	clips = sweepItems(clips)
 	c := Corpus{Normalizer: BasicNormalizer{}}
 	forwards := 0
 	for _, cl := range clips {

@@ -47,6 +47,10 @@ type Options struct {
 	MaxLogitRows int
 	// Progress reports checkpoint loading (see model.LoadOptions).
 	Progress func(done, total int64)
+	// PrefixCache bounds the bytes of shared prompt prefixes kept for reuse
+	// (an image's prefix across prompts, retries, repeated system prompts),
+	// taken from KVBudget: default KVBudget/8, negative disables it.
+	PrefixCache int64
 }
 
 // Request is one generation.
@@ -105,6 +109,9 @@ type Result struct {
 	Tokens   int // generated tokens
 	Forwards int // forward passes this request took part in
 	Elapsed  time.Duration
+	// CachedRows are the prompt positions reused from the prefix cache
+	// instead of prefilled.
+	CachedRows int
 }
 
 // Engine is a loaded model with its scheduler loop.
@@ -117,6 +124,7 @@ type Engine struct {
 	stop  []int32
 	sch   *sched.Scheduler
 	pool  *kvcache.Pool
+	pc    *prefixCache // nil: disabled
 	quit  chan struct{}
 	stats statsBox
 	wg    sync.WaitGroup
@@ -174,8 +182,15 @@ func NewWithModel(m model.Model, tok *tokenizer.Tokenizer, opts Options) (*Engin
 	}
 	cfg := m.Config()
 	pool := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), opts.KVBudget)
+	if opts.PrefixCache == 0 {
+		opts.PrefixCache = opts.KVBudget / 8
+	}
+	var pc *prefixCache
+	if opts.PrefixCache > 0 && m.Traits().Mask.Kind != cpu.Bidirectional {
+		pc = newPrefixCache(opts.PrefixCache)
+	}
 	e := &Engine{
-		Model: m, Tok: tok, arch: arch, pool: pool, quit: make(chan struct{}),
+		Model: m, Tok: tok, arch: arch, pool: pool, pc: pc, quit: make(chan struct{}),
 		sch: sched.New(pool, sched.Limits{MaxQueue: opts.MaxQueue, MaxRunning: opts.MaxRunning, MaxRows: opts.MaxRows, MaxLogitRows: opts.MaxLogitRows}),
 	}
 	e.wg.Add(1)
@@ -230,8 +245,9 @@ func (e *Engine) Weights() *model.Weights {
 	return nil
 }
 
-// KVInUse reports the bytes of KV cache reserved by running requests.
-func (e *Engine) KVInUse() int64 { return e.pool.Used() }
+// KVInUse reports the bytes of KV cache reserved by running requests (the
+// prefix cache's share is in PrefixStats().Bytes).
+func (e *Engine) KVInUse() int64 { return e.pool.Used() - e.PrefixStats().Bytes }
 
 // Arch is what the decoder knows of the model.
 func (e *Engine) Arch() decode.Arch { return e.arch }
@@ -263,6 +279,12 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 		stream = &streamer{tok: e.Tok, emit: req.Stream}
 		p.OnBlock = stream.block
 	}
+	embeds, err := e.placeMedia(ids, req.Media)
+	if err != nil {
+		return Result{ID: req.ID}, err
+	}
+	ent := &sched.Entry{Ctx: ctx, NeedRows: len(ids) + req.MaxNewTokens + 2*max(arch.Block, 1)}
+	e.usePrefixCache(ent, &p, arch, ids, embeds)
 	var seq decode.Sequence
 	if e.Model.Traits().Mask.Kind == cpu.Bidirectional {
 		cp := req.Canvas
@@ -272,15 +294,16 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 		seq, err = decode.NewBlock(arch, ids, p)
 	}
 	if err != nil {
+		if ent.Release != nil {
+			ent.Release()
+		}
 		return Result{ID: req.ID}, err
 	}
-	embeds, err := e.placeMedia(ids, req.Media)
-	if err != nil {
-		return Result{ID: req.ID}, err
-	}
-	seq = decode.WithEmbeds(seq, embeds)
-	ent := &sched.Entry{Ctx: ctx, Seq: seq, NeedRows: len(ids) + req.MaxNewTokens + 2*max(arch.Block, 1)}
+	ent.Seq = decode.WithEmbeds(seq, embeds)
 	if err := e.sch.Submit(ent); err != nil {
+		if ent.Release != nil {
+			ent.Release()
+		}
 		return Result{ID: req.ID}, err
 	}
 	select {
@@ -295,7 +318,7 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 		return Result{ID: req.ID}, ent.Err
 	}
 	out := seq.Output()
-	res := Result{ID: req.ID, TokenIDs: out, Tokens: len(out), Forwards: seq.Forwards(), Elapsed: time.Since(start)}
+	res := Result{ID: req.ID, TokenIDs: out, Tokens: len(out), Forwards: seq.Forwards(), Elapsed: time.Since(start), CachedRows: p.Cached}
 	if e.Tok != nil {
 		res.Text = e.Tok.Decode(out, true)
 	}
@@ -303,6 +326,57 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 		stream.flush()
 	}
 	return res, nil
+}
+
+// usePrefixCache starts ent from the longest cached prefix of its prompt
+// (setting p.Cached) and arranges for its own whole-block prompt prefix,
+// and the prefix up to the end of its media, to be cached after its
+// prefill.
+func (e *Engine) usePrefixCache(ent *sched.Entry, p *decode.Params, arch decode.Arch, ids []int32, embeds []model.Embedding) {
+	if e.pc == nil {
+		return
+	}
+	B := arch.Block
+	maxRows := len(ids) / B * B
+	if arch.Shifted {
+		maxRows = max(maxRows-B, 0)
+	}
+	if maxRows == 0 {
+		return
+	}
+	keys := blockKeys(ids[:maxRows], embeds, B, e.Model.Config().HiddenSize)
+	if seq, rows, release := e.pc.lookup(keys, maxRows/B); seq != nil {
+		p.Cached, ent.Prefix, ent.PrefixRows, ent.Release = rows, seq, rows, release
+	}
+	// Worth keeping: the whole prompt, and the prefix through the last
+	// media row (shared by other prompts on the same image or audio).
+	want := []int{maxRows}
+	if n := len(embeds); n > 0 {
+		last := embeds[n-1]
+		if end := (last.Pos + len(last.Rows)/e.Model.Config().HiddenSize) / B * B; end > 0 && end < maxRows {
+			want = append(want, end)
+		}
+	}
+	rowBytes := e.pool.RowBytes()
+	ent.OnForward = func(cache *kvcache.Sequence) {
+		if cache.Len() < maxRows {
+			return
+		}
+		for _, rows := range want {
+			if rows > p.Cached {
+				e.pc.insert(keys[rows/B-1], cache, rows, rowBytes)
+			}
+		}
+		ent.OnForward = nil
+	}
+}
+
+// PrefixStats reports the prefix cache's counters (zero when disabled).
+func (e *Engine) PrefixStats() PrefixStats {
+	if e.pc == nil {
+		return PrefixStats{}
+	}
+	return e.pc.snapshot()
 }
 
 // placeMedia maps media rows onto their placeholder positions in ids: one

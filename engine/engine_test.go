@@ -266,3 +266,59 @@ func TestMediaRows(t *testing.T) {
 		})
 	}
 }
+
+// Prompts sharing whole blocks (here: media rows and a system part) reuse
+// their K/V from the prefix cache with outputs identical to an engine
+// without it; autoregressive and block decoding never share entries.
+func TestPrefixCache(t *testing.T) {
+	cached := newTiny(t, Options{})
+	plain := newTiny(t, Options{PrefixCache: -1})
+	H := cached.Model.Config().HiddenSize
+	const ph = 7
+	media := []Media{{Token: ph, Rows: func() []float32 {
+		r := make([]float32, 8*H)
+		for i := range r {
+			r[i] = float32(i%13) * 0.01
+		}
+		return r
+	}()}}
+	shared := slices.Concat(ids(5, 3), []int32{ph, ph, ph, ph, ph, ph, ph, ph}, ids(6, 2)) // 13 tokens, media at [3, 11)
+	a := slices.Concat(shared, ids(7, 9))
+	b := slices.Concat(shared, ids(8, 6))
+	run := func(e *Engine, toks []int32, ar bool) Result {
+		t.Helper()
+		r, err := e.Generate(context.Background(), Request{Tokens: toks, Media: media, MaxNewTokens: 10, Autoregressive: ar})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	steps := []struct {
+		name   string
+		toks   []int32
+		ar     bool
+		cached int
+	}{
+		{"first prompt: miss", a, false, 0},
+		{"second prompt on the same media: media-boundary prefix", b, false, 8},
+		{"first prompt again: whole prompt", a, false, 20},
+		{"autoregressive: its own entries", a, true, 0},
+		{"autoregressive again", a, true, 22},
+	}
+	for _, st := range steps {
+		got, want := run(cached, st.toks, st.ar), run(plain, st.toks, st.ar)
+		if !slices.Equal(got.TokenIDs, want.TokenIDs) {
+			t.Errorf("%s: %v with the prefix cache, %v without", st.name, got.TokenIDs, want.TokenIDs)
+		}
+		if got.CachedRows != st.cached {
+			t.Errorf("%s: %d cached rows, want %d", st.name, got.CachedRows, st.cached)
+		}
+	}
+	s := cached.PrefixStats()
+	if s.Hits != 3 || s.RowsReused != 8+20+22 || s.Bytes == 0 {
+		t.Errorf("stats %+v", s)
+	}
+	if cached.KVInUse() != 0 {
+		t.Errorf("%d bytes in use after all requests", cached.KVInUse())
+	}
+}

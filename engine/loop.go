@@ -61,6 +61,9 @@ func (e *Engine) loop() {
 		}
 		for i, ent := range batch {
 			decode.Done(*ent.Work(), ent.Cache)
+			if ent.OnForward != nil {
+				ent.OnForward(ent.Cache)
+			}
 			e.sch.Ran(ent)
 			ent.Seq.Apply(b.Seqs[i].Logits)
 		}

@@ -45,7 +45,9 @@ type Options struct {
 	Group       string
 	Start       string
 	// Streaming reads Kafka without end (unbounded source); otherwise up to the
-	// high watermarks at job start.
+	// high watermarks at job start. With Kafka output, captions and
+	// transcripts also go out block by block as partial records
+	// (transforms.Config.Partials).
 	Streaming bool
 	// InputGlob reads files instead of Kafka.
 	InputGlob string
@@ -118,6 +120,8 @@ func Build(s beam.Scope, o Options) error {
 	}
 	tc := o.Transforms
 	tc.OutputTopic, tc.DeadLetterTopic = o.OutputTopic, o.DeadLetterTopic
+	// A stream's consumers see captions and transcripts form block by block.
+	tc.Partials = tc.Partials || (o.Streaming && o.OutputPath == "")
 	if tc.DeadLetterTopic == "" {
 		tc.DeadLetterTopic = "dead-letters" // file output: the topic only labels the records
 	}

@@ -11,6 +11,7 @@ import (
 	"dlmstream/connectors/kafka"
 	"dlmstream/engine"
 	"dlmstream/engine/tokenizer"
+	"dlmstream/vision"
 )
 
 // Generator is what the transforms need from the engine; *engine.Engine implements it.
@@ -63,6 +64,9 @@ type Output struct {
 	Image     *ImageInfo `json:"image,omitempty"`
 	// JSON is the extracted record (schema-valid) for extraction tasks.
 	JSON json.RawMessage `json:"json,omitempty"`
+	// Final is false on the partial records of a caption or transcript as it
+	// forms (Config.Partials); true on every complete record.
+	Final bool `json:"final"`
 }
 
 // busyBackoff is how long a request waits before it is offered again to a full engine queue.
@@ -87,15 +91,26 @@ func untilNotBusy(ctx context.Context, op func() error) error {
 // Run sends t to g, waiting while the engine's queue is full (engine.ErrBusy is
 // backpressure, not failure), and returns the result record's value.
 func Run(ctx context.Context, g Generator, cfg Config, t Task) ([]byte, time.Duration, error) {
+	return run(ctx, g, cfg, t, nil)
+}
+
+// run is Run with partial, when set, receiving partial record values as
+// caption or transcript blocks are committed.
+func run(ctx context.Context, g Generator, cfg Config, t Task, partial func([]byte)) ([]byte, time.Duration, error) {
 	cfg = cfg.withDefaults()
 	e, isEngine := g.(*engine.Engine)
 	if isEngine && t.Kind == KindExtract && t.Schema != "" {
 		return runExtract(ctx, e, cfg, t)
 	}
+	if t.Kind == KindCaption && isEngine {
+		if c, err := vision.For(e); err == nil {
+			return runCaption(ctx, c, cfg, t, partial)
+		}
+	}
 	if t.Kind == KindTranscribe {
 		if isEngine {
 			if rec, err := asr.For(e); err == nil {
-				return runTranscribe(ctx, rec, cfg, t)
+				return runTranscribe(ctx, rec, cfg, t, partial)
 			}
 		}
 		if t.Draft == "" {
@@ -111,7 +126,7 @@ func Run(ctx context.Context, g Generator, cfg Config, t Task) ([]byte, time.Dur
 		return nil, time.Since(start), err
 	}
 	out := Output{RequestID: req.ID, Task: t.Kind, Text: res.Text, Tokens: res.Tokens, Forwards: res.Forwards,
-		EngineMS: float64(res.Elapsed.Microseconds()) / 1000, Model: cfg.Model}
+		EngineMS: float64(res.Elapsed.Microseconds()) / 1000, Model: cfg.Model, Final: true}
 	if t.Kind == KindTranscribe {
 		out.Prior, out.Draft = "text", t.Draft
 	}

@@ -59,7 +59,7 @@ func runExtract(ctx context.Context, e *engine.Engine, cfg Config, t Task) ([]by
 	if err != nil {
 		return nil, time.Since(start), err
 	}
-	out := Output{RequestID: t.In.Header(kafka.HeaderRequestID), Task: t.Kind, Text: string(res.JSON), JSON: res.JSON,
+	out := Output{RequestID: t.In.Header(kafka.HeaderRequestID), Task: t.Kind, Text: string(res.JSON), JSON: res.JSON, Final: true,
 		Tokens: res.Decoded, Forwards: res.Forwards, EngineMS: float64(time.Since(start).Microseconds()) / 1000, Model: cfg.Model}
 	b, err := json.Marshal(out)
 	return b, time.Since(start), err

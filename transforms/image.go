@@ -1,19 +1,12 @@
 package transforms
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"image"
-	_ "image/gif"  // GIF decoder
-	_ "image/jpeg" // JPEG decoder
-	_ "image/png"  // PNG decoder
-	"io"
-	"strings"
 
 	"github.com/disintegration/imaging"
-	_ "golang.org/x/image/bmp"  // BMP decoder
-	_ "golang.org/x/image/tiff" // TIFF decoder
+
+	"dlmstream/vision"
 )
 
 // VisionSize is the longest side images are resized to for the vision encoder.
@@ -32,37 +25,21 @@ type ImageInfo struct {
 	MeanRGB []float32 `json:"mean_rgb"`
 }
 
-// DecodeImage decodes a JPEG, PNG, GIF, BMP or TIFF image, applies its EXIF orientation
-// and resizes it to fit VisionSize×VisionSize. The pixel count the header claims is
-// checked against maxPixels before any pixel is decoded. Errors are *Rejection.
+// DecodeImage decodes an image with vision.Decode (JPEG, PNG, GIF, BMP, TIFF, WebP;
+// EXIF orientation applied; the header's pixel count checked against maxPixels
+// before any pixel is decoded) and resizes it to fit VisionSize×VisionSize.
+// Errors are *Rejection.
 func DecodeImage(data []byte, maxPixels int64) (img *image.NRGBA, info ImageInfo, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			img, err = nil, reject(StageDecode, ReasonCorrupt, "image decoder: %v", p)
-		}
-	}()
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if maxPixels <= 0 {
+		return nil, info, reject(StageDecode, ReasonTooManyPixels, "pixel limit %d admits no image", maxPixels)
+	}
+	rgb, vi, err := vision.Decode(data, vision.DecodeOptions{MaxPixels: maxPixels})
+	info.Format = vi.Format
 	if err != nil {
-		if errors.Is(err, image.ErrFormat) {
-			return nil, info, reject(StageDecode, ReasonNotImage, "unknown image format")
-		}
-		return nil, info, imageErr("header", err)
+		return nil, info, imageRejection(err, len(data))
 	}
-	info.Format = format
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, info, reject(StageDecode, ReasonCorrupt, "%s header claims %dx%d pixels", format, cfg.Width, cfg.Height)
-	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPixels {
-		return nil, info, reject(StageDecode, ReasonTooManyPixels, "%s header claims %dx%d = %d pixels, limit %d", format, cfg.Width, cfg.Height, px, maxPixels)
-	}
-	full, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))
-	if err != nil {
-		return nil, info, imageErr("data", err)
-	}
-	b := full.Bounds()
-	info.Width, info.Height = b.Dx(), b.Dy()
-	info.Rotated = info.Width == cfg.Height && info.Height == cfg.Width && cfg.Width != cfg.Height
-	img = imaging.Fit(full, VisionSize, VisionSize, imaging.Lanczos)
+	info.Width, info.Height, info.Rotated = vi.Width, vi.Height, vi.Rotated
+	img = imaging.Fit(rgb.NRGBA(), VisionSize, VisionSize, imaging.Lanczos)
 	info.ResizedW, info.ResizedH = img.Bounds().Dx(), img.Bounds().Dy()
 	var sum [3]float64
 	info.MeanRGB = make([]float32, 3)
@@ -78,18 +55,24 @@ func DecodeImage(data []byte, maxPixels int64) (img *image.NRGBA, info ImageInfo
 	return img, info, nil
 }
 
-func imageErr(part string, err error) *Rejection {
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || truncatedMsg(err.Error()) {
-		return reject(StageDecode, ReasonTruncated, "image %s ends early: %v", part, err)
+// imageRejection maps a vision decode error onto a dead-letter reason.
+func imageRejection(err error, n int) *Rejection {
+	reason := ReasonCorrupt
+	switch vision.ReasonOf(err) {
+	case vision.ReasonNotImage:
+		reason = ReasonNotImage
+	case vision.ReasonTruncated:
+		reason = ReasonTruncated
+	case vision.ReasonUnsupported:
+		reason = ReasonUnsupportedFormat
+	case vision.ReasonTooLarge:
+		reason = ReasonTooManyPixels
+	case vision.ReasonEmpty:
+		if n == 0 {
+			reason = ReasonNotImage // no bytes at all: nothing that looks like an image
+		}
 	}
-	return reject(StageDecode, ReasonCorrupt, "image %s: %v", part, err)
-}
-
-// truncatedMsg recognizes decoder errors that mean the data stopped early: the PNG
-// decoder reports missing IDAT data and the JPEG decoder a cut scan as format errors.
-func truncatedMsg(msg string) bool {
-	return strings.Contains(msg, "not enough pixel data") || strings.Contains(msg, "short Huffman data") ||
-		strings.Contains(msg, "unexpected EOF")
+	return &Rejection{Stage: StageDecode, Reason: reason, Err: err}
 }
 
 func (i ImageInfo) String() string {

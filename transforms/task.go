@@ -51,6 +51,11 @@ type Config struct {
 	OutputTopic string `json:"output_topic,omitempty"`
 	// DeadLetterTopic is set on dead letters. Required.
 	DeadLetterTopic string `json:"dead_letter_topic"`
+	// Partials sends a partial record (same key, "final": false, the text so
+	// far) as each block of a caption or transcript is committed, before the
+	// final record: live captions from a stream. Pipelines set it with
+	// --streaming. Only the final record commits the input's offset.
+	Partials bool `json:"partials,omitempty"`
 }
 
 // Validate reports the first problem with c.
@@ -120,7 +125,7 @@ func init() {
 // contentTypes lists what each kind accepts; "" (no header) is accepted and sniffed.
 var contentTypes = map[string][]string{
 	KindTranscribe: {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "audio/flac", "audio/x-flac", "audio/mpeg", "audio/mp3"},
-	KindCaption:    {"image/jpeg", "image/png", "image/gif", "image/bmp", "image/x-ms-bmp", "image/tiff"},
+	KindCaption:    {"image/jpeg", "image/png", "image/gif", "image/bmp", "image/x-ms-bmp", "image/tiff", "image/webp"},
 	KindExtract:    {"text/plain", "application/json", "text/markdown"},
 }
 

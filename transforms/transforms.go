@@ -86,11 +86,12 @@ type generateFn struct {
 
 // call is one engine request in flight.
 type call struct {
-	t     Task
-	done  chan struct{}
-	value []byte
-	took  time.Duration
-	err   error
+	t        Task
+	done     chan struct{}
+	partials chan []byte // partial records, emitted while the call is at the front
+	value    []byte
+	took     time.Duration
+	err      error
 }
 
 func (fn *generateFn) Setup() error {
@@ -106,9 +107,19 @@ func (fn *generateFn) ProcessElement(ctx context.Context, t Task, ok, failed fun
 	}
 	beam.NewCounter(metricsNS, StageEngine+".in").Inc(ctx, 1)
 	c := &call{t: t, done: make(chan struct{})}
+	var partial func([]byte)
+	if fn.Cfg.Partials {
+		c.partials = make(chan []byte, 16)
+		partial = func(v []byte) {
+			select {
+			case c.partials <- v:
+			case <-ctx.Done():
+			}
+		}
+	}
 	go func() {
 		defer close(c.done)
-		c.value, c.took, c.err = Run(ctx, fn.gen, fn.Cfg, t)
+		c.value, c.took, c.err = run(ctx, fn.gen, fn.Cfg, t, partial)
 	}()
 	fn.pending = append(fn.pending, c)
 	return fn.drain(ctx, fn.Cfg.maxInFlight()-1, ok, failed)
@@ -124,14 +135,16 @@ func (fn *generateFn) drain(ctx context.Context, keep int, ok, failed func(kafka
 	for len(fn.pending) > 0 {
 		c := fn.pending[0]
 		if len(fn.pending) > keep {
-			<-c.done
+			fn.waitFront(ctx, c, ok)
 		} else {
+			fn.emitPartials(ctx, c, ok)
 			select {
 			case <-c.done:
 			default:
 				return nil
 			}
 		}
+		fn.emitPartials(ctx, c, ok)
 		fn.pending = fn.pending[1:]
 		if err := fn.emit(ctx, c, ok, failed); err != nil {
 			for _, rest := range fn.pending { // the bundle fails: let the other calls finish first
@@ -142,6 +155,39 @@ func (fn *generateFn) drain(ctx context.Context, keep int, ok, failed func(kafka
 		}
 	}
 	return nil
+}
+
+// waitFront waits for the front call, emitting its partial records as they come.
+func (fn *generateFn) waitFront(ctx context.Context, c *call, ok func(kafka.Envelope)) {
+	for {
+		select {
+		case <-c.done:
+			return
+		case v := <-c.partials: // nil channel without partials: never ready
+			fn.emitPartial(ctx, c, v, ok)
+		}
+	}
+}
+
+// emitPartials emits the partial records c has ready.
+func (fn *generateFn) emitPartials(ctx context.Context, c *call, ok func(kafka.Envelope)) {
+	for {
+		select {
+		case v := <-c.partials:
+			fn.emitPartial(ctx, c, v, ok)
+		default:
+			return
+		}
+	}
+}
+
+// emitPartial writes a partial record: the input's key and headers, no
+// offset to commit (the final record commits).
+func (fn *generateFn) emitPartial(ctx context.Context, c *call, v []byte, ok func(kafka.Envelope)) {
+	beam.NewCounter(metricsNS, StageEngine+".partials").Inc(ctx, 1)
+	r := c.t.In.Result(fn.Cfg.OutputTopic, v).WithHeader(kafka.HeaderContentType, "application/json")
+	r.Origin = kafka.Origin{}
+	ok(r.WithHeader("partial", "true"))
 }
 
 func (fn *generateFn) emit(ctx context.Context, c *call, ok, failed func(kafka.Envelope)) error {

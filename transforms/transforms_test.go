@@ -63,7 +63,7 @@ func TestRunRetriesBusyAndFormatsOutput(t *testing.T) {
 	if err := json.Unmarshal(value, &out); err != nil {
 		t.Fatal(err)
 	}
-	want := Output{RequestID: "r1", Task: KindExtract, Text: "echo: Dune, 1965", Tokens: 3, Forwards: 2, EngineMS: 1, Model: "m"}
+	want := Output{RequestID: "r1", Task: KindExtract, Text: "echo: Dune, 1965", Tokens: 3, Forwards: 2, EngineMS: 1, Model: "m", Final: true}
 	if !reflect.DeepEqual(out, want) {
 		t.Fatalf("output = %+v, want %+v", out, want)
 	}

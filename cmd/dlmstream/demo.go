@@ -72,8 +72,10 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "testdata/models/demo-text", "checkpoint directory of the extraction (and caption) pipeline")
 	speechModel := fs.String("speech-model", "testdata/models/demo-speech", "speech checkpoint of the transcription pipeline")
 	speechClips := fs.String("speech-clips", "testdata/demo/speech", "directory with the demo audio clips and their manifest.jsonl")
+	visionModel := fs.String("vision-model", "testdata/models/demo-vision", "vision checkpoint of the caption pipeline")
+	scenes := fs.String("scenes", "testdata/demo/vision", "directory with the demo images and their manifest.jsonl")
 	schemas := fs.String("schemas", "testdata/heldout/text/schemas", "directory with the demo texts' JSON Schemas (order, person, event, device)")
-	maxNew := fs.Int("max-new", 16, "largest answer in tokens")
+	maxNew := fs.Int("max-new", 64, "largest caption or transcript in tokens")
 	brokers := fs.String("brokers", "", "use this Kafka cluster instead of the in-process broker (topics are created on it)")
 	progress := fs.Bool("progress", true, "show a progress bar")
 	if err := fs.Parse(args); err != nil {
@@ -97,7 +99,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		cfg.Brokers = b.Addrs()
 		fmt.Fprintf(stdout, "in-process Kafka broker (kfake) on %s\n", strings.Join(cfg.Brokers, ","))
 	}
-	inputs, refs, err := demoInputs(*schemas, *speechClips)
+	inputs, refs, err := demoInputs(*schemas, *speechClips, *scenes)
 	if err != nil {
 		return err
 	}
@@ -119,7 +121,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	opts := []pipelines.Options{
 		mk(pipelines.Transcription, demoAudio, demoTranscripts, *speechModel),
-		mk(pipelines.Caption, demoImages, demoCaptions, *model),
+		mk(pipelines.Caption, demoImages, demoCaptions, *visionModel),
 		mk(pipelines.Extraction, demoText, demoJSON, *model),
 	}
 	start := time.Now()
@@ -215,9 +217,10 @@ var demoTexts = []struct{ schema, text string }{
 }
 
 // demoInputs makes the sample inputs: good and bad audio, images and texts;
-// the texts' schemas are read from schemaDir, the audio clips and their
-// reference transcripts (refs, by request id) from clipDir.
-func demoInputs(schemaDir, clipDir string) (inputs map[string][]kafka.Envelope, refs map[string]string, err error) {
+// the texts' schemas are read from schemaDir, the audio clips and images
+// with their reference transcripts and captions (refs, by request id) from
+// clipDir and sceneDir.
+func demoInputs(schemaDir, clipDir, sceneDir string) (inputs map[string][]kafka.Envelope, refs map[string]string, err error) {
 	in := func(id, ct string, v []byte, hs ...string) kafka.Envelope {
 		e := kafka.Envelope{Key: []byte(id), Value: v}.WithHeader(kafka.HeaderRequestID, id).WithHeader(kafka.HeaderContentType, ct)
 		for i := 0; i+1 < len(hs); i += 2 {
@@ -226,7 +229,7 @@ func demoInputs(schemaDir, clipDir string) (inputs map[string][]kafka.Envelope, 
 		return e
 	}
 	refs = map[string]string{}
-	clips, err := readDemoClips(clipDir)
+	clips, err := readDemoFiles(clipDir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -246,18 +249,20 @@ func demoInputs(schemaDir, clipDir string) (inputs map[string][]kafka.Envelope, 
 		in(fmt.Sprintf("audio-%d", len(audio)+2), "audio/wav", tone[:len(tone)/2]), // cut mid-data
 	)
 	var images []kafka.Envelope
-	for i, f := range []string{"png", "jpeg", "gif"} {
-		b, err := encodeDemoImage(f, 160+40*i, 120)
-		if err != nil {
-			return nil, nil, err
-		}
-		images = append(images, in(fmt.Sprintf("image-%d", i+1), "image/"+f, b))
+	scenes, err := readDemoFiles(sceneDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, c := range scenes {
+		id := fmt.Sprintf("image-%d", i+1)
+		images = append(images, in(id, c.ContentType, c.data))
+		refs[id] = c.Text
 	}
 	jpg, err := encodeDemoImage("jpeg", 320, 240)
 	if err != nil {
 		return nil, nil, err
 	}
-	images = append(images, in("image-4", "image/jpeg", jpg[:len(jpg)/3]))
+	images = append(images, in(fmt.Sprintf("image-%d", len(images)+1), "image/jpeg", jpg[:len(jpg)/3]))
 	huge, err := encodeDemoImage("png", 1, 1)
 	if err != nil {
 		return nil, nil, err
@@ -265,7 +270,7 @@ func demoInputs(schemaDir, clipDir string) (inputs map[string][]kafka.Envelope, 
 	binary.BigEndian.PutUint32(huge[16:], 100000) // the header now claims 100000x100000 pixels
 	binary.BigEndian.PutUint32(huge[20:], 100000)
 	binary.BigEndian.PutUint32(huge[29:], crc32.ChecksumIEEE(huge[12:29])) // IHDR checksum
-	images = append(images, in("image-5", "image/png", huge))
+	images = append(images, in(fmt.Sprintf("image-%d", len(images)+1), "image/png", huge))
 	var texts []kafka.Envelope
 	for i, d := range demoTexts {
 		schema, err := os.ReadFile(filepath.Join(schemaDir, d.schema+".json"))
@@ -278,32 +283,40 @@ func demoInputs(schemaDir, clipDir string) (inputs map[string][]kafka.Envelope, 
 	return map[string][]kafka.Envelope{demoAudio: audio, demoImages: images, demoText: texts}, refs, nil
 }
 
-// demoClip is one line of the demo clips' manifest.jsonl.
-type demoClip struct {
+// demoFile is one line of a demo input directory's manifest.jsonl: an
+// audio clip (audio, text) or an image (image, caption), with its content
+// type and, for audio, an optional draft transcript.
+type demoFile struct {
 	Audio       string `json:"audio"`
+	Image       string `json:"image"`
 	Text        string `json:"text"`
+	Caption     string `json:"caption"`
 	ContentType string `json:"content_type"`
 	Draft       string `json:"draft"`
 	data        []byte
 }
 
-func readDemoClips(dir string) ([]demoClip, error) {
+func readDemoFiles(dir string) ([]demoFile, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.jsonl"))
 	if err != nil {
-		return nil, fmt.Errorf("demo clips: %w", err)
+		return nil, fmt.Errorf("demo inputs: %w", err)
 	}
-	var clips []demoClip
+	var out []demoFile
 	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var c demoClip
+		var c demoFile
 		if err := json.Unmarshal([]byte(line), &c); err != nil {
-			return nil, fmt.Errorf("demo clips: %s line %d: %v", dir, i+1, err)
+			return nil, fmt.Errorf("demo inputs: %s line %d: %v", dir, i+1, err)
 		}
-		if c.data, err = os.ReadFile(filepath.Join(dir, c.Audio)); err != nil {
-			return nil, fmt.Errorf("demo clips: %w", err)
+		name := c.Audio + c.Image
+		if c.Caption != "" {
+			c.Text = c.Caption
 		}
-		clips = append(clips, c)
+		if c.data, err = os.ReadFile(filepath.Join(dir, name)); err != nil {
+			return nil, fmt.Errorf("demo inputs: %w", err)
+		}
+		out = append(out, c)
 	}
-	return clips, nil
+	return out, nil
 }
 
 // wavTone encodes seconds of a sine at freq Hz as WAV (format 1 = PCM, 3 = float).

@@ -23,6 +23,8 @@ const (
 	demoSchemas   = "../../testdata/heldout/text/schemas"
 	demoSpeech    = "../../testdata/models/demo-speech"
 	demoClips     = "../../testdata/demo/speech"
+	demoVision    = "../../testdata/models/demo-vision"
+	demoScenes    = "../../testdata/demo/vision"
 )
 
 // TestDemo runs `dlmstream demo` end to end: in-process broker, three pipelines on
@@ -30,7 +32,8 @@ const (
 func TestDemo(t *testing.T) {
 	var out, errb bytes.Buffer
 	if err := runDemo([]string{"--model", demoTextModel, "--speech-model", demoSpeech, "--speech-clips", demoClips,
-		"--schemas", demoSchemas, "--max-new", "8", "--progress=false"}, &out, &errb); err != nil {
+		"--vision-model", demoVision, "--scenes", demoScenes,
+		"--schemas", demoSchemas, "--progress=false"}, &out, &errb); err != nil {
 		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), errb.String())
 	}
 	s := out.String()
@@ -39,7 +42,7 @@ func TestDemo(t *testing.T) {
 		"demo-transcripts (4):", "demo-captions (3):", "demo-extractions (4):",
 		"audio-5    decode/not-audio", "audio-6    decode/truncated", "image-4    decode/truncated",
 		"image-5    decode/too-many-pixels", "text-5     decode/invalid-schema",
-		"(8 tokens",
+		"tokens, ",
 		// The demo text checkpoint fills each record kind's scaffold (valid by construction).
 		`"order_id":`, `"first_name":`, `"title":`, `"device_id":`,
 		// The demo speech checkpoint hears the clips (WAV, stereo 44.1 kHz FLAC, MP3; one
@@ -47,6 +50,10 @@ func TestDemo(t *testing.T) {
 		`audio-1    "nine hundred and fifty nine"`, `audio-2    "turn on the hallway oven"`,
 		`audio-3    "paul lives in paris"`, `audio-4    "emma sells the green book"`,
 		"prior ctc", "prior draft",
+		// The demo vision checkpoint sees the scenes (PNG, JPEG, WebP) and captions each exactly.
+		`image-1    "two blue circles on the left, a green circle in the center and three green triangles on the right"`,
+		`image-2    "three red squares on the left, a yellow circle at the top and a green square at the bottom, with the number 9 in the center"`,
+		`image-3    "three purple squares on the left, a purple triangle at the top and a green circle in the center, with the number 7 at the bottom"`,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
@@ -122,7 +129,7 @@ func TestRunKafkaCaption(t *testing.T) {
 			for _, topic := range []string{in, out, dlq} {
 				kafkatest.CreateTopic(t, target.Brokers, topic, 2)
 			}
-			inputs, _, err := demoInputs(demoSchemas, demoClips)
+			inputs, _, err := demoInputs(demoSchemas, demoClips, demoScenes)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +208,7 @@ func TestRunStreaming(t *testing.T) {
 	for _, topic := range []string{in, out, dlq} {
 		kafkatest.CreateTopic(t, tg.Brokers, topic, 2)
 	}
-	inputs, _, err := demoInputs(demoSchemas, demoClips)
+	inputs, _, err := demoInputs(demoSchemas, demoClips, demoScenes)
 	if err != nil {
 		t.Fatal(err)
 	}

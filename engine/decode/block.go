@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"fmt"
 	"math"
 	"slices"
 
@@ -67,7 +68,14 @@ func NewBlock(a Arch, prompt []int32, p Params) (Sequence, error) {
 	s := &blockSeq{a: a, p: p, samp: NewSampler(p.Sampling), prompt: slices.Clone(prompt)}
 	B, P := a.Block, len(prompt)
 	pre := P / B * B
-	s.pend, s.bs = s.prompt[:pre], pre
+	maxCached := pre
+	if a.Shifted {
+		maxCached = max(pre-B, 0)
+	}
+	if p.Cached < 0 || p.Cached%B != 0 || p.Cached > maxCached {
+		return nil, fmt.Errorf("decode: %d cached prompt rows: want a multiple of the block size %d, at most %d", p.Cached, B, maxCached)
+	}
+	s.pend, s.bs = s.prompt[p.Cached:pre], pre
 	if a.Shifted && P%B == 0 {
 		// The prompt fills whole blocks: commit it and read the next block's
 		// first token from its last row, autoregressively.

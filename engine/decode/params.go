@@ -39,6 +39,12 @@ type Params struct {
 	// Constraint, if set, restricts what may be committed where; it composes
 	// with every Policy.
 	Constraint Constraint
+	// Cached is the number of prompt positions whose K/V the cache already
+	// holds as committed rows (a shared prefix reused from an earlier
+	// request): a multiple of the block size within the prompt's whole
+	// blocks, less one block for shifted models (their first forward needs a
+	// prompt row). Block decoding only.
+	Cached int
 }
 
 // Constraint limits the tokens a position may take given the tokens already

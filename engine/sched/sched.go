@@ -55,6 +55,16 @@ type Entry struct {
 	Seq      decode.Sequence
 	NeedRows int // KV rows to reserve at admission
 	Cache    *kvcache.Sequence
+	// Prefix, if set, holds committed K/V the entry starts from: at
+	// admission its cache is a fork of Prefix's first PrefixRows rows
+	// instead of an empty one. Release is called once the entry no longer
+	// needs Prefix (admitted or dropped).
+	Prefix     *kvcache.Sequence
+	PrefixRows int
+	Release    func()
+	// OnForward, if set, is called by the engine after each forward the
+	// entry took part in (prefix caching reads the committed rows there).
+	OnForward func(cache *kvcache.Sequence)
 	// Done is closed when the entry leaves the scheduler; Err says why.
 	Done chan struct{}
 	Err  error
@@ -122,9 +132,7 @@ func (s *Scheduler) Step() []*Entry {
 	s.running = s.prepare(s.running)
 	for len(s.waiting) > 0 && len(s.running) < s.lim.MaxRunning {
 		e := s.waiting[0]
-		e.Cache = s.pool.NewSequence()
-		if err := e.Cache.Reserve(e.NeedRows); err != nil {
-			e.Cache = nil
+		if !admit(s.pool, e) {
 			break // wait for memory; FIFO keeps big requests from starving
 		}
 		s.waiting = s.waiting[1:]
@@ -190,7 +198,35 @@ func (s *Scheduler) reap(list []*Entry) []*Entry {
 	return kept
 }
 
+// admit gives e its cache: empty, or a fork of its prefix, with NeedRows
+// reserved. False: not enough memory now.
+func admit(pool *kvcache.Pool, e *Entry) bool {
+	if e.Prefix != nil {
+		c, err := e.Prefix.Fork(e.PrefixRows, e.NeedRows)
+		if err != nil {
+			return false
+		}
+		e.Cache = c
+		e.release()
+		return true
+	}
+	e.Cache = pool.NewSequence()
+	if err := e.Cache.Reserve(e.NeedRows); err != nil {
+		e.Cache = nil
+		return false
+	}
+	return true
+}
+
+func (e *Entry) release() {
+	if e.Release != nil {
+		e.Release()
+		e.Release = nil
+	}
+}
+
 func (s *Scheduler) finishLocked(e *Entry, err error) {
+	e.release()
 	if e.Cache != nil {
 		e.Cache.Free()
 	}

@@ -67,12 +67,14 @@ def main():
         toks = 0
         fws = 0
         errors = []
+        captions = []
         split = {"with label": [0, 0], "no label": [0, 0]}  # [correct, total]
         t0 = time.time()
         for it, pre in zip(items, prefixes):
             ref = tok.encode(it["caption"]).ids
             out, fw = bdlm.generate(lm, prompt, 64, threshold=thr, block_size=bs, prefix_embeds=pre)
             text = tok.decode(out)
+            captions.append({"image": it["image"], "caption": text, "forwards": fw})
             ok += text == it["caption"]
             part = split["with label" if ", with the " in it["caption"] else "no label"]
             part[0] += text == it["caption"]
@@ -85,7 +87,8 @@ def main():
         n = len(items)
         r = {"exact_match": ok / n, "token_accuracy": acc / n, "tokens_per_forward": toks / fws,
              "forwards": fws, "tokens": toks, "seconds_per_image": (time.time() - t0) / n, "n": n,
-             "exact_match_split": {k: {"correct": c, "n": m} for k, (c, m) in split.items()}}
+             "exact_match_split": {k: {"correct": c, "n": m} for k, (c, m) in split.items()},
+             "items": captions}
         results[name] = r
         print(f"| {name} | {ok}/{n} = {100 * ok / n:.1f}% | {100 * acc / n:.1f}% | {toks / fws:.2f} | {fws} | "
               f"{r['seconds_per_image']:.2f} |", flush=True)

@@ -1,0 +1,186 @@
+package vision
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"dlmstream/engine"
+	"dlmstream/engine/decode"
+	"dlmstream/engine/tokenizer"
+)
+
+// DefaultPrompt is the instruction sent after the image when neither the
+// checkpoint nor the caller names one.
+const DefaultPrompt = "Describe the image."
+
+// Captioner captions images with a vision checkpoint loaded in an engine:
+// preprocessing, the vision tower and the projector run on the caller's
+// goroutine; the language model decodes in the engine, batched with every
+// other request. Safe for concurrent use.
+type Captioner struct {
+	eng    *engine.Engine
+	tok    *tokenizer.Tokenizer
+	Vision *Model
+	prompt string
+}
+
+var (
+	capMu sync.Mutex
+	caps  = map[*engine.Engine]*Captioner{}
+)
+
+// For returns the engine's captioner, built on first use (the tower's
+// tensors are read from the engine's memory map).
+func For(eng *engine.Engine) (*Captioner, error) {
+	capMu.Lock()
+	defer capMu.Unlock()
+	if c := caps[eng]; c != nil {
+		return c, nil
+	}
+	c, err := NewCaptioner(eng)
+	if err != nil {
+		return nil, err
+	}
+	caps[eng] = c
+	return c, nil
+}
+
+// NewCaptioner reads the vision side of the engine's checkpoint.
+func NewCaptioner(eng *engine.Engine) (*Captioner, error) {
+	if eng.Dir == "" || eng.Tok == nil {
+		return nil, fmt.Errorf("vision: the engine has no checkpoint directory or tokenizer")
+	}
+	w := eng.Weights()
+	if w == nil {
+		return nil, fmt.Errorf("vision: %s: the engine's model holds no checkpoint weights", eng.Dir)
+	}
+	m, err := LoadFrom(eng.Dir, w)
+	if err != nil {
+		return nil, err
+	}
+	c := &Captioner{eng: eng, tok: eng.Tok, Vision: m, prompt: DefaultPrompt}
+	if p, ok := checkpointPrompt(eng.Dir); ok {
+		c.prompt = p
+	}
+	return c, nil
+}
+
+var promptRE = regexp.MustCompile(`\*N(.*?)<\|im_end\|>`)
+
+// checkpointPrompt reads the instruction from a checkpoint's documented
+// prompt (demo-vision: dlmstream_image_features.prompt).
+func checkpointPrompt(dir string) (string, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return "", false
+	}
+	var cfg struct {
+		Features struct {
+			Prompt string `json:"prompt"`
+		} `json:"dlmstream_image_features"`
+	}
+	if json.Unmarshal(b, &cfg) != nil {
+		return "", false
+	}
+	m := promptRE.FindStringSubmatch(cfg.Features.Prompt)
+	if m == nil || strings.TrimSpace(m[1]) == "" {
+		return "", false
+	}
+	return m[1], true
+}
+
+// CaptionOptions tune one caption. The zero value works: the checkpoint's
+// instruction, one token per step (the most accurate block decoding).
+type CaptionOptions struct {
+	// Prompt replaces the checkpoint's instruction after the image.
+	Prompt string
+	// Policy chooses positions to commit per step (default one token per
+	// step; decode.Threshold{Tau: 0.9} trades accuracy for forwards).
+	Policy decode.Policy
+	// Autoregressive decodes with block size 1 on the same weights.
+	Autoregressive bool
+	// MaxNewTokens bounds the caption (default 64).
+	MaxNewTokens int
+	// Stream, if set, receives each committed block's text as it becomes final.
+	Stream func(text string)
+}
+
+// Caption is one image's caption and what it cost.
+type Caption struct {
+	Text        string
+	Tokens      int // language-model tokens, the stop token included
+	Forwards    int // language-model forwards
+	ImageTokens int // placeholder rows the image took
+	Tower       time.Duration
+	Decode      time.Duration
+}
+
+// CaptionImage captions img with the vision checkpoint loaded in eng.
+func CaptionImage(ctx context.Context, eng *engine.Engine, img image.Image, opts CaptionOptions) (Caption, error) {
+	c, err := For(eng)
+	if err != nil {
+		return Caption{}, err
+	}
+	return c.Caption(ctx, img, opts)
+}
+
+// Caption captions one image.
+func (c *Captioner) Caption(ctx context.Context, img image.Image, opts CaptionOptions) (Caption, error) {
+	t0 := time.Now()
+	f, err := c.Vision.Encode(img)
+	if err != nil {
+		return Caption{}, err
+	}
+	tower := time.Since(t0)
+	req, err := c.request(f, opts)
+	if err != nil {
+		return Caption{}, err
+	}
+	res, err := c.eng.Generate(ctx, req)
+	if err != nil {
+		return Caption{}, err
+	}
+	return Caption{Text: strings.TrimSpace(res.Text), Tokens: res.Tokens, Forwards: res.Forwards, ImageTokens: f.N,
+		Tower: tower, Decode: time.Since(t0) - tower}, nil
+}
+
+// request builds the engine request for an image's features: the user turn
+// holds the image's placeholders, then the instruction.
+func (c *Captioner) request(f *Features, opts CaptionOptions) (engine.Request, error) {
+	if f.Grid.T > 0 {
+		return engine.Request{}, fmt.Errorf("vision: %s: Qwen2.5-VL language models need multimodal rotary positions, which the engine does not run yet", c.eng.Dir)
+	}
+	var sb strings.Builder
+	for _, id := range f.Placeholders() {
+		sb.WriteString(c.tok.Token(int32(id)))
+	}
+	prompt := opts.Prompt
+	if prompt == "" {
+		prompt = c.prompt
+	}
+	sb.WriteString(prompt)
+	maxNew := opts.MaxNewTokens
+	if maxNew <= 0 {
+		maxNew = 64
+	}
+	policy := opts.Policy
+	if policy == nil {
+		policy = decode.Threshold{Tau: 2} // one token per step
+	}
+	return engine.Request{
+		Messages:       []tokenizer.Message{{Role: "user", Content: sb.String()}},
+		Media:          []engine.Media{{Token: int32(f.TokenID), Rows: f.Rows}},
+		MaxNewTokens:   maxNew,
+		Policy:         policy,
+		Autoregressive: opts.Autoregressive,
+		Stream:         opts.Stream,
+	}, nil
+}
