@@ -109,9 +109,9 @@ type Result struct {
 	Tokens   int // generated tokens
 	Forwards int // forward passes this request took part in
 	Elapsed  time.Duration
-	// CachedRows are the prompt positions reused from the prefix cache
-	// instead of prefilled.
-	CachedRows int
+	// PromptTokens is the prompt's length; CachedRows of its positions were
+	// reused from the prefix cache instead of prefilled.
+	PromptTokens, CachedRows int
 }
 
 // Engine is a loaded model with its scheduler loop.
@@ -318,7 +318,8 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 		return Result{ID: req.ID}, ent.Err
 	}
 	out := seq.Output()
-	res := Result{ID: req.ID, TokenIDs: out, Tokens: len(out), Forwards: seq.Forwards(), Elapsed: time.Since(start), CachedRows: p.Cached}
+	res := Result{ID: req.ID, TokenIDs: out, Tokens: len(out), Forwards: seq.Forwards(), Elapsed: time.Since(start),
+		PromptTokens: len(ids), CachedRows: p.Cached}
 	if e.Tok != nil {
 		res.Text = e.Tok.Decode(out, true)
 	}

@@ -119,8 +119,12 @@ type Caption struct {
 	Tokens      int // language-model tokens, the stop token included
 	Forwards    int // language-model forwards
 	ImageTokens int // placeholder rows the image took
-	Tower       time.Duration
-	Decode      time.Duration
+	// PromptTokens is the prompt's length; CachedRows of it came from the
+	// engine's prefix cache instead of being prefilled (a retry, another
+	// prompt on the same image).
+	PromptTokens, CachedRows int
+	Tower                    time.Duration
+	Decode                   time.Duration
 }
 
 // CaptionImage captions img with the vision checkpoint loaded in eng.
@@ -149,7 +153,7 @@ func (c *Captioner) Caption(ctx context.Context, img image.Image, opts CaptionOp
 		return Caption{}, err
 	}
 	return Caption{Text: strings.TrimSpace(res.Text), Tokens: res.Tokens, Forwards: res.Forwards, ImageTokens: f.N,
-		Tower: tower, Decode: time.Since(t0) - tower}, nil
+		PromptTokens: res.PromptTokens, CachedRows: res.CachedRows, Tower: tower, Decode: time.Since(t0) - tower}, nil
 }
 
 // request builds the engine request for an image's features: the user turn

@@ -19,14 +19,19 @@ import (
 )
 
 func init() {
-	register("eval", "measure a checkpoint on a held-out directory: eval speech DIR", runEval)
+	register("eval", "measure a checkpoint on a held-out directory: eval speech|vision DIR", runEval)
 }
 
 func runEval(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "speech" {
-		return errors.New("usage: dlmstream eval speech DIR [flags] (DIR holds manifest.jsonl and the audio files)")
+	if len(args) > 0 {
+		switch args[0] {
+		case "speech":
+			return runEvalSpeech(args[1:], stdout, stderr)
+		case "vision":
+			return runEvalVision(args[1:], stdout, stderr)
+		}
 	}
-	return runEvalSpeech(args[1:], stdout, stderr)
+	return errors.New("usage: dlmstream eval speech|vision DIR [flags] (DIR holds manifest.jsonl and the audio or image files)")
 }
 
 // speechItem is one line of a held-out manifest (testdata/heldout/speech).
