@@ -91,7 +91,12 @@ func runEvalSpeech(args []string, stdout, stderr io.Writer) error {
 		return errors.New("eval speech: want one held-out directory")
 	}
 	dir := pos[0]
-	items, err := readSpeechManifest(dir, *limit)
+	items, err := readManifest(dir, *limit, func(it speechItem) error {
+		if it.Audio == "" {
+			return errors.New("no audio field")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -226,31 +231,36 @@ func evalSpeechModes(rec *asr.Recognizer, eng *engine.Engine, modes []speechMode
 	return scores, nil
 }
 
-func readSpeechManifest(dir string, limit int) ([]speechItem, error) {
+// readManifest reads dir/manifest.jsonl, one item a line (the first limit
+// when limit > 0); check rejects an item, naming what is missing.
+func readManifest[T any](dir string, limit int, check func(T) error) ([]T, error) {
 	f, err := os.Open(filepath.Join(dir, "manifest.jsonl"))
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var items []speechItem
+	var items []T
 	sc := bufio.NewScanner(f)
 	for line := 1; sc.Scan(); line++ {
-		var it speechItem
+		var it T
 		if err := json.Unmarshal(sc.Bytes(), &it); err != nil {
 			return nil, fmt.Errorf("%s line %d: %v", f.Name(), line, err)
 		}
-		if it.Audio == "" {
-			return nil, fmt.Errorf("%s line %d: no audio field", f.Name(), line)
+		if err := check(it); err != nil {
+			return nil, fmt.Errorf("%s line %d: %v", f.Name(), line, err)
 		}
 		items = append(items, it)
 		if limit > 0 && len(items) == limit {
 			break
 		}
 	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
 	if len(items) == 0 {
 		return nil, fmt.Errorf("%s: no items", f.Name())
 	}
-	return items, sc.Err()
+	return items, nil
 }
 
 // parseInterspersed parses flags placed before and after positional

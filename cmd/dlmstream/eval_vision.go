@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -62,7 +60,12 @@ func runEvalVision(args []string, stdout, stderr io.Writer) error {
 		return errors.New("eval vision: want one held-out directory")
 	}
 	dir := pos[0]
-	items, err := readVisionManifest(dir, *limit)
+	items, err := readManifest(dir, *limit, func(it visionItem) error {
+		if it.Image == "" || len(it.refs()) == 0 {
+			return errors.New("want an image and a caption")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -173,31 +176,4 @@ func runEvalVision(args []string, stdout, stderr io.Writer) error {
 	tw.Flush()
 	fmt.Fprintf(stdout, "exact %.1f%% CIDEr-D %.2f tokens/forward %.2f\n", last.exact, last.cider, last.tpf)
 	return nil
-}
-
-func readVisionManifest(dir string, limit int) ([]visionItem, error) {
-	f, err := os.Open(filepath.Join(dir, "manifest.jsonl"))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var items []visionItem
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		var it visionItem
-		if err := json.Unmarshal(sc.Bytes(), &it); err != nil {
-			return nil, fmt.Errorf("%s line %d: %v", f.Name(), line, err)
-		}
-		if it.Image == "" || len(it.refs()) == 0 {
-			return nil, fmt.Errorf("%s line %d: want an image and a caption", f.Name(), line)
-		}
-		items = append(items, it)
-		if limit > 0 && len(items) == limit {
-			break
-		}
-	}
-	if len(items) == 0 {
-		return nil, fmt.Errorf("%s: no items", f.Name())
-	}
-	return items, sc.Err()
 }
