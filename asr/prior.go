@@ -73,6 +73,7 @@ func (SelfPrior) Draft(ctx context.Context, w *Window) (decode.Draft, bool, erro
 		return decode.Draft{}, false, fmt.Errorf("self prior: %w", err)
 	}
 	w.extraForwards += res.Forwards
+	w.selfTime += res.Elapsed
 	return w.rec.finish(res.TokenIDs, make([]float32, len(res.TokenIDs))), true, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"dlmstream/engine"
 	"dlmstream/engine/decode"
@@ -49,6 +50,9 @@ type Transcript struct {
 	Forwards int    // language-model forwards over all windows (incl. a self prior's)
 	Prior    string // the prior used
 	Windows  int    // windows decoded (after the voice-activity gate)
+	// Encode is the time in the front end, encoder, projector and prior
+	// (summed over windows); Decode the time in the language model.
+	Encode, Decode time.Duration
 }
 
 // Segment is one window's share of a transcript; times in seconds from
@@ -60,6 +64,8 @@ type Segment struct {
 	Tokens     []int32
 	Forwards   int
 	Speech     bool // false: the voice-activity gate skipped the window
+	// Encode and Decode split the window's time as Transcript's do.
+	Encode, Decode time.Duration
 }
 
 // Partial is a piece of a transcript as it forms: Text is final and
@@ -139,6 +145,8 @@ func (r *Recognizer) TranscribeSource(ctx context.Context, src Source, opts Opti
 		t.Segments = append(t.Segments, j.seg)
 		t.Tokens += len(j.seg.Tokens)
 		t.Forwards += j.seg.Forwards
+		t.Encode += j.seg.Encode
+		t.Decode += j.seg.Decode
 		if j.seg.Speech {
 			t.Windows++
 		}
@@ -162,6 +170,7 @@ type Window struct {
 	ctc     CTCHypothesis
 
 	extraForwards int
+	selfTime      time.Duration // language-model time spent by a self prior
 }
 
 // CTC is the window's greedy CTC hypothesis (ok false without a CTC head).
@@ -211,6 +220,7 @@ func (r *Recognizer) window(ctx context.Context, idx int, raw *rawWindow, opts O
 		return seg, nil
 	}
 	seg.Speech = true
+	t0 := time.Now()
 	mel := r.Mel.LogMel(raw.samples)
 	enc, err := r.Speech.Encoder.Encode(mel)
 	if err != nil {
@@ -241,6 +251,8 @@ func (r *Recognizer) window(ctx context.Context, idx int, raw *rawWindow, opts O
 		}
 		policy = decode.PriorGuided{Draft: draft, Fallback: policy, AgreeTau: agree, DraftTau: dtau, Veto: opts.Veto}
 	}
+	t1 := time.Now()
+	seg.Encode = t1.Sub(t0) - w.selfTime
 	var stream []func(string)
 	if opts.Stream != nil {
 		stream = append(stream, func(text string) { opts.Stream(Partial{Window: idx, Text: text}) })
@@ -252,6 +264,7 @@ func (r *Recognizer) window(ctx context.Context, idx int, raw *rawWindow, opts O
 	if opts.Stream != nil {
 		opts.Stream(Partial{Window: idx, Final: true})
 	}
+	seg.Decode = time.Since(t1) + w.selfTime
 	seg.Text = strings.TrimSpace(res.Text)
 	seg.Tokens = res.TokenIDs
 	seg.Forwards = res.Forwards + w.extraForwards

@@ -67,6 +67,7 @@ type speechScore struct {
 	exact, n             int
 	tokens, forwards     int
 	elapsed, audioLength time.Duration
+	decode               time.Duration // in the language model
 }
 
 func runEvalSpeech(args []string, stdout, stderr io.Writer) error {
@@ -148,20 +149,21 @@ func runEvalSpeech(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "prior / policy\tWER\texact\ttokens/forward\tforwards/clip\tms/clip\treal-time factor\tspeedup vs AR\t\n")
-	var arMS float64
+	fmt.Fprintf(tw, "prior / policy\tWER\texact\ttokens/forward\tforwards/clip\tms/clip\tLM ms/clip\treal-time factor\tspeedup vs AR (all / LM)\t\n")
+	var base *speechScore
 	for _, s := range scores {
 		if s.mode.ar {
-			arMS = s.msPerClip()
+			base = s
 		}
 	}
 	for _, s := range scores {
 		speed := "-"
-		if arMS > 0 {
-			speed = fmt.Sprintf("%.2fx", arMS/s.msPerClip())
+		if base != nil {
+			speed = fmt.Sprintf("%.2fx / %.2fx", base.elapsed.Seconds()/s.elapsed.Seconds(), base.decode.Seconds()/s.decode.Seconds())
 		}
-		fmt.Fprintf(tw, "%s\t%.2f%%\t%.1f%%\t%.2f\t%.2f\t%.1f\t%.4f\t%s\t\n", s.mode, 100*s.corpus.WER(), 100*float64(s.exact)/float64(s.n),
-			s.tpf(), float64(s.forwards)/float64(s.n), s.msPerClip(), s.elapsed.Seconds()/s.audioLength.Seconds(), speed)
+		fmt.Fprintf(tw, "%s\t%.2f%%\t%.1f%%\t%.2f\t%.2f\t%.1f\t%.1f\t%.4f\t%s\t\n", s.mode, 100*s.corpus.WER(), 100*float64(s.exact)/float64(s.n),
+			s.tpf(), float64(s.forwards)/float64(s.n), s.msPerClip(), float64(s.decode.Microseconds())/1000/float64(s.n),
+			s.elapsed.Seconds()/s.audioLength.Seconds(), speed)
 	}
 	tw.Flush()
 	last := scores[len(scores)-1]
@@ -218,6 +220,7 @@ func evalSpeechModes(rec *asr.Recognizer, eng *engine.Engine, modes []speechMode
 				return nil, fmt.Errorf("%s: %w", it.Audio, err)
 			}
 			s.elapsed += time.Since(start)
+			s.decode += tr.Decode
 			s.audioLength += seconds
 			if s.corpus.Add(it.Text, tr.Text).Errors() == 0 {
 				s.exact++
