@@ -36,6 +36,7 @@ type rawWindow struct {
 	samples []float32
 	start   int
 	speech  bool
+	whole   bool // the whole input, not cut by the segmenter
 }
 
 // Segmentation constants, in 10 ms frames of 16 kHz audio.
@@ -77,7 +78,9 @@ func (w *windower) next() (*rawWindow, error) {
 		return nil, nil
 	}
 	if w.eof && w.count == 0 && len(w.buf) <= w.size { // a clip that fits one window
-		return w.take(len(w.buf), len(w.buf), true), nil
+		out := w.take(len(w.buf), len(w.buf), true)
+		out.whole = true
+		return out, nil
 	}
 	e := frameEnergies(w.buf, segFrame)
 	if len(e) > 0 {
