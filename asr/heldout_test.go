@@ -17,19 +17,27 @@ import (
 var demoSpeech = filepath.Join("..", "testdata", "models", "demo-speech")
 
 var (
-	speechOnce sync.Once
-	speechEng  *engine.Engine
-	speechErr  error
+	enginesMu sync.Mutex
+	engines   = map[string]*engine.Engine{}
 )
 
 // demoEngine is the demo-speech checkpoint, loaded once for the package's tests.
-func demoEngine(t testing.TB) *engine.Engine {
+func demoEngine(t testing.TB) *engine.Engine { return modelEngine(t, demoSpeech) }
+
+// modelEngine loads a checkpoint once for the package's tests.
+func modelEngine(t testing.TB, dir string) *engine.Engine {
 	t.Helper()
-	speechOnce.Do(func() { speechEng, speechErr = engine.New(demoSpeech, engine.Options{}) })
-	if speechErr != nil {
-		t.Fatal(speechErr)
+	enginesMu.Lock()
+	defer enginesMu.Unlock()
+	if e := engines[dir]; e != nil {
+		return e
 	}
-	return speechEng
+	e, err := engine.New(dir, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engines[dir] = e
+	return e
 }
 
 type heldoutClip struct {
@@ -39,8 +47,13 @@ type heldoutClip struct {
 }
 
 func heldoutManifest(t testing.TB) (dir string, clips []heldoutClip) {
+	return heldoutSet(t, "speech")
+}
+
+// heldoutSet reads testdata/heldout/NAME/manifest.jsonl.
+func heldoutSet(t testing.TB, name string) (dir string, clips []heldoutClip) {
 	t.Helper()
-	dir = filepath.Join("..", "testdata", "heldout", "speech")
+	dir = filepath.Join("..", "testdata", "heldout", name)
 	f, err := os.Open(filepath.Join(dir, "manifest.jsonl"))
 	if err != nil {
 		t.Fatal(err)
@@ -71,16 +84,28 @@ func loadClip(t testing.TB, path string) []float32 {
 }
 
 // The Go decoder equals the PyTorch reference decoder
-// (tools/train/speech/eval.py, golden testdata/golden/asr/demo-speech-heldout.json)
-// mode for mode on the 210 held-out clips: the same transcript on >= 98%
-// of clips, and corpus WER within 0.2 points.
+// (tools/train/speech/eval.py --json, goldens testdata/golden/asr/*-heldout.json)
+// mode for mode on the held-out sets of both demo speech checkpoints (210
+// clips in training voices, 200 clips in unseen voices): the same
+// transcript on >= 98% of clips, and corpus WER within 0.2 points.
 func TestHeldoutMatchesPyTorch(t *testing.T) {
-	eng := demoEngine(t)
-	r, err := For(eng)
+	for _, tt := range []struct{ model, set, golden string }{
+		{"demo-speech", "speech", "demo-speech-heldout.json"},
+		{"demo-speech-v2", "speech", "demo-speech-v2-heldout.json"},
+		{"demo-speech-v2", "speech-voices", "demo-speech-v2-voices.json"},
+	} {
+		t.Run(tt.model+"/"+tt.set, func(t *testing.T) {
+			heldoutMatchesPyTorch(t, filepath.Join("..", "testdata", "models", tt.model), tt.set, tt.golden)
+		})
+	}
+}
+
+func heldoutMatchesPyTorch(t *testing.T, model, set, golden string) {
+	r, err := For(modelEngine(t, model))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "golden", "asr", "demo-speech-heldout.json"))
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "golden", "asr", golden))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +115,7 @@ func TestHeldoutMatchesPyTorch(t *testing.T) {
 	if err := json.Unmarshal(b, &gold); err != nil {
 		t.Fatal(err)
 	}
-	dir, clips := heldoutManifest(t)
+	dir, clips := heldoutSet(t, set)
 	if len(gold.Items) != len(clips) {
 		t.Fatalf("golden has %d items, manifest %d", len(gold.Items), len(clips))
 	}

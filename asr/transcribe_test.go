@@ -271,29 +271,42 @@ func testWAV(rate, channels, bits int, x []float32) []byte {
 	return append(b, data...)
 }
 
-// The CTC prior meets the bar on the held-out set: WER <= 2.6% at
-// <= 4 language-model forwards per clip (one-token-per-step decoding:
-// 2.41% at 7.6 forwards).
+// The CTC prior meets the bar on the 210 held-out clips: WER <=
+// 2.6% at <= 4 language-model forwards per clip (one token per step without
+// a prior: 2.41% at 7.62 forwards on demo-speech). demo-speech meets it with
+// one-token-per-step fallback (1.75% at 3.73); demo-speech-v2's CTC head is
+// less confident, so it needs the 0.9 threshold fallback (0.99% at 2.70;
+// with one token per step 0.77% at 4.26 forwards).
 func TestCTCPriorTarget(t *testing.T) {
-	r, err := For(demoEngine(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, clips := heldoutManifest(t)
-	clips = sweepItems(clips)
-	c := Corpus{Normalizer: BasicNormalizer{}}
-	forwards := 0
-	for _, cl := range clips {
-		tr, err := r.Transcribe(context.Background(), loadClip(t, filepath.Join(dir, cl.Audio)), Options{Prior: CTCPrior{}, Policy: decode.Threshold{Tau: 2}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Add(cl.Text, tr.Text)
-		forwards += tr.Forwards
-	}
-	fpc := float64(forwards) / float64(len(clips))
-	t.Logf("CTC prior: WER %.2f%%, exact %d/%d, %.2f forwards/clip", 100*c.WER(), c.ExactMatches, len(clips), fpc)
-	if c.WER() > 0.026 || fpc > 4 {
-		t.Errorf("WER %.2f%% at %.2f forwards/clip, want <= 2.6%% at <= 4", 100*c.WER(), fpc)
+	for _, tt := range []struct {
+		model  string
+		policy decode.Policy
+	}{
+		{"demo-speech", decode.Threshold{Tau: 2}},
+		{"demo-speech-v2", decode.Threshold{Tau: 0.9}},
+	} {
+		t.Run(tt.model, func(t *testing.T) {
+			r, err := For(modelEngine(t, filepath.Join("..", "testdata", "models", tt.model)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir, clips := heldoutManifest(t)
+			clips = sweepItems(clips)
+			c := Corpus{Normalizer: BasicNormalizer{}}
+			forwards := 0
+			for _, cl := range clips {
+				tr, err := r.Transcribe(context.Background(), loadClip(t, filepath.Join(dir, cl.Audio)), Options{Prior: CTCPrior{}, Policy: tt.policy})
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Add(cl.Text, tr.Text)
+				forwards += tr.Forwards
+			}
+			fpc := float64(forwards) / float64(len(clips))
+			t.Logf("CTC prior: WER %.2f%%, exact %d/%d, %.2f forwards/clip", 100*c.WER(), c.ExactMatches, len(clips), fpc)
+			if c.WER() > 0.026 || fpc > 4 {
+				t.Errorf("WER %.2f%% at %.2f forwards/clip, want <= 2.6%% at <= 4", 100*c.WER(), fpc)
+			}
+		})
 	}
 }

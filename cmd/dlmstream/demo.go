@@ -70,7 +70,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	model := fs.String("model", "testdata/models/demo-text", "checkpoint directory of the extraction (and caption) pipeline")
-	speechModel := fs.String("speech-model", "testdata/models/demo-speech", "speech checkpoint of the transcription pipeline")
+	speechModel := fs.String("speech-model", "testdata/models/demo-speech-v2", "speech checkpoint of the transcription pipeline")
 	speechClips := fs.String("speech-clips", "testdata/demo/speech", "directory with the demo audio clips and their manifest.jsonl")
 	visionModel := fs.String("vision-model", "testdata/models/demo-vision", "vision checkpoint of the caption pipeline")
 	scenes := fs.String("scenes", "testdata/demo/vision", "directory with the demo images and their manifest.jsonl")

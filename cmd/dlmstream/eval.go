@@ -73,7 +73,7 @@ type speechScore struct {
 func runEvalSpeech(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eval speech", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	model := fs.String("model", "testdata/models/demo-speech", "speech checkpoint directory")
+	model := fs.String("model", "testdata/models/demo-speech-v2", "speech checkpoint directory")
 	prior := fs.String("prior", "ctc", "ASR prior: none, ctc, self, draft (the manifest's draft field)")
 	pf := policyFlags{}
 	fs.StringVar(&pf.name, "policy", "static", "unmasking policy for what the prior does not settle: "+policyNames())

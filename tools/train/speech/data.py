@@ -19,7 +19,18 @@ Training and held-out sets differ in
   uses (HELDOUT_ONLY_VOICES).
 
 Run as a script to write the held-out set:
-    python tools/train/speech/data.py --heldout testdata/heldout/speech --n 240
+    python tools/train/speech/data.py --heldout testdata/heldout/speech --n 210
+
+Recipe v2 (issue 11, demo-speech-v2): many more voices. Training uses 6 of the 8
+espeak-ng English accents (V2_TRAIN_ACCENTS) x the plain voice and 93 variants
+(V2_TRAIN_VARIANTS), pitch 20..80, speed 120..200 wpm, sox reverb with random room
+parameters on 65% of clips (cached with the clip); noise is added on the fly by
+train.py. Two accents (V2_HELDOUT_ACCENTS) and seven variants (V2_HELDOUT_VARIANTS)
+are never used in training; the voices held-out set uses only voices made of a held-out
+accent and/or a held-out variant, none of which either checkpoint trained on:
+    python tools/train/speech/data.py --kind voices --heldout testdata/heldout/speech-voices --n 200 --seed 4242
+The v1 functions and names above are unchanged, so the v1 training cache and
+testdata/heldout/speech regenerate exactly as before.
 """
 
 import argparse
@@ -48,6 +59,36 @@ TRAIN_PITCH = list(range(30, 71, 5))
 TRAIN_SPEED = list(range(140, 186, 5))
 HELDOUT_PITCH = [33, 41, 47, 53, 58, 62, 67]
 HELDOUT_SPEED = [143, 152, 161, 168, 177, 188, 192]
+
+# ---- recipe v2 (issue 11): voices
+# espeak-ng 1.51 English accents with their own phoneme rules (gmw/*; the mbrola "mb-*"
+# voices need the mbrola binary, which is not installed). "en" is the same voice as en-gb.
+V2_ALL_ACCENTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-029",
+                  "en-gb-x-gbcwmd", "en-us-nyc"]
+V2_HELDOUT_ACCENTS = ["en-gb-x-gbcwmd", "en-us-nyc"]   # never in training (v1 or v2)
+V2_TRAIN_ACCENTS = [a for a in V2_ALL_ACCENTS if a not in V2_HELDOUT_ACCENTS]
+# Variants: espeak-ng-data/voices/!v (all of them except "Mr serious", whose name has a space).
+V2_ALL_VARIANTS = [
+    "Alex", "Alicia", "Andrea", "Andy", "Annie", "AnxiousAndy", "Demonic", "Denis", "Diogo", "Gene",
+    "Gene2", "Henrique", "Hugo", "Jacky", "Lee", "Marco", "Mario", "Michael", "Mike", "Nguyen",
+    "RicishayMax", "RicishayMax2", "RicishayMax3", "Storm", "Tweaky", "UniRobot", "adam", "anika",
+    "anikaRobot", "announcer", "antonio", "aunty", "belinda", "benjamin", "boris", "caleb", "croak",
+    "david", "ed", "edward", "edward2", "f1", "f2", "f3", "f4", "f5", "fast", "grandma", "grandpa",
+    "gustave", "iven", "iven2", "iven3", "iven4", "john", "kaukovalta", "klatt", "klatt2", "klatt3",
+    "klatt4", "klatt5", "klatt6", "linda", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "marcelo",
+    "max", "michel", "miguel", "norbert", "pablo", "paul", "pedro", "quincy", "rob", "robert",
+    "robosoft", "robosoft2", "robosoft3", "robosoft4", "robosoft5", "robosoft6", "robosoft7",
+    "robosoft8", "sandro", "shelby", "steph", "steph2", "steph3", "travis", "victor", "whisper",
+    "whisperf", "zac"]
+# Never in training (v1 or v2): two female, three male, two Klatt-synthesizer voices.
+# f5 and m4 are also the unseen variants of testdata/heldout/speech.
+V2_HELDOUT_VARIANTS = ["f5", "m4", "m6", "klatt3", "Andy", "steph", "edward"]
+V2_TRAIN_VARIANTS = [v for v in V2_ALL_VARIANTS if v not in V2_HELDOUT_VARIANTS]
+V2_PLAIN_FRAC = 0.15          # training clips with the accent's plain voice (no variant)
+V2_PITCH = (20, 80)           # espeak-ng -p, uniform integers
+V2_SPEED = (120, 200)         # espeak-ng -s (wpm), uniform integers
+V2_REVERB_FRAC = 0.65         # training clips with sox reverb (held-out: 0.5)
+V2_HELDOUT_REVERB_FRAC = 0.5
 
 # ---------------------------------------------------------------- text
 
@@ -235,10 +276,20 @@ def vocabulary():
 # ---------------------------------------------------------------- audio
 
 
-def synth(text, voice, pitch, speed):
-    """espeak-ng -> sox: int16 mono 16 kHz samples."""
+def reverb_effect(rv):
+    """sox effect string for a reverb dict (None: dry). A 0.4 s pad lets the tail ring out;
+    norm -1 keeps the wet mix from clipping."""
+    if not rv:
+        return ""
+    return (f" pad 0 0.4 reverb {rv['reverberance']} {rv['hf_damping']} {rv['room_scale']} 100 "
+            f"{rv['pre_delay']} {rv['wet_gain']} norm -1")
+
+
+def synth(text, voice, pitch, speed, reverb=None):
+    """espeak-ng -> sox: int16 mono 16 kHz samples (optionally through sox reverb)."""
     cmd = (f"espeak-ng --stdout -v {voice} -p {pitch} -s {speed} '{text}' | "
-           f"sox -D -t wav - -t raw -r {SR} -e signed -b 16 -c 1 -")  # -D: no dither (deterministic)
+           f"sox -D -t wav - -t raw -r {SR} -e signed -b 16 -c 1 -"  # -D: no dither (deterministic)
+           + reverb_effect(reverb))
     p = subprocess.run(cmd, shell=True, capture_output=True, check=True)
     return np.frombuffer(p.stdout, np.int16).copy()
 
@@ -310,6 +361,105 @@ def make_item(split, seed, i, max_samples=MAX_SAMPLES):
         speed += 20
 
 
+# ---- recipe v2
+
+
+def v2_reverb(r, frac):
+    """Random sox reverb parameters (None = dry) from random.Random r."""
+    if r.random() >= frac:
+        return None
+    return {"reverberance": r.randint(10, 90), "hf_damping": r.randint(10, 90),
+            "room_scale": r.randint(10, 100), "pre_delay": r.randint(0, 30),
+            "wet_gain": r.choice([-6, -4, -3, -2, -1, 0])}
+
+
+def v2_voice_groups():
+    """Held-out voice groups of the voices set: {group: [voice, ...]}; no voice is used in training."""
+    return {
+        "unseen_accent_plain": list(V2_HELDOUT_ACCENTS),
+        "unseen_accent_unseen_variant": [f"{a}+{v}" for a in V2_HELDOUT_ACCENTS for v in V2_HELDOUT_VARIANTS],
+        "seen_accent_unseen_variant": [f"{a}+{v}" for a in V2_TRAIN_ACCENTS for v in V2_HELDOUT_VARIANTS],
+    }
+
+
+V2_GROUP_WEIGHTS = [("unseen_accent_plain", 0.2), ("unseen_accent_unseen_variant", 0.4),
+                    ("seen_accent_unseen_variant", 0.4)]
+
+
+def v2_train_voices():
+    return [a for a in V2_TRAIN_ACCENTS] + [f"{a}+{v}" for a in V2_TRAIN_ACCENTS for v in V2_TRAIN_VARIANTS]
+
+
+def item_params_v2(split, seed, i):
+    """(text, voice, pitch, speed, reverb, group) for item i of a v2 split, deterministic.
+
+    split "train"/"dev": training voices; split "voices": held-out voices only."""
+    r = random.Random(f"v2-{split}-{seed}-{i}")
+    text = gen_text(r)
+    if split == "voices":
+        x, group = r.random(), V2_GROUP_WEIGHTS[-1][0]
+        for g, w in V2_GROUP_WEIGHTS:
+            if x < w:
+                group = g
+                break
+            x -= w
+        voice = r.choice(v2_voice_groups()[group])
+        frac = V2_HELDOUT_REVERB_FRAC
+    else:
+        accent = r.choice(V2_TRAIN_ACCENTS)
+        voice = accent if r.random() < V2_PLAIN_FRAC else accent + "+" + r.choice(V2_TRAIN_VARIANTS)
+        group = "train"
+        frac = V2_REVERB_FRAC
+    pitch = r.randint(*V2_PITCH)
+    speed = r.randint(*V2_SPEED)
+    return text, voice, pitch, speed, v2_reverb(r, frac), group
+
+
+def make_item_v2(split, seed, i, max_samples=MAX_SAMPLES):
+    """Clip for v2 item i: (params dict, int16 samples); re-synthesizes faster if too long."""
+    text, voice, pitch, speed, rv, group = item_params_v2(split, seed, i)
+    while True:
+        a = trim_silence(synth(text, voice, pitch, speed, rv))
+        if len(a) <= max_samples or speed > 320:
+            return ({"text": text, "voice": voice, "pitch": pitch, "speed": speed, "reverb": rv,
+                     "group": group}, a[:max_samples])
+        speed += 20
+
+
+def _v2_worker(job):
+    split, seed, i = job
+    p, a = make_item_v2(split, seed, i)
+    return p["text"], p["voice"], a
+
+
+def build_train_cache_v2(n, seed, cache_dir, log=print, workers=2):
+    """Synthesize n v2 training clips once (a pool of `workers` processes; item i is a pure
+    function of (seed, i), so the result does not depend on it); cached as one npz."""
+    import multiprocessing as mp
+    os.makedirs(cache_dir, exist_ok=True)
+    key = hashlib.sha1(f"v2-{n}-{seed}-{V2_TRAIN_ACCENTS}-{V2_TRAIN_VARIANTS}-{V2_PITCH}-{V2_SPEED}-"
+                       f"{V2_REVERB_FRAC}-{V2_PLAIN_FRAC}-{MAX_SAMPLES}".encode()).hexdigest()[:10]
+    path = os.path.join(cache_dir, f"train-v2-{key}.npz")
+    if os.path.exists(path):
+        z = np.load(path, allow_pickle=False)
+        return list(z["texts"]), z["audio"], z["offsets"], list(z["voices"])
+    texts, voices, chunks, offsets = [], [], [], [0]
+    jobs = [("train", seed, i) for i in range(n)]
+    with mp.Pool(workers) as pool:
+        for k, (text, voice, a) in enumerate(pool.imap(_v2_worker, jobs, chunksize=64)):
+            texts.append(text)
+            voices.append(voice)
+            chunks.append(a)
+            offsets.append(offsets[-1] + len(a))
+            if (k + 1) % 2000 == 0:
+                log(f"synth {k + 1}/{n}")
+    audio = np.concatenate(chunks)
+    np.savez(path + ".tmp.npz", texts=np.array(texts), audio=audio, offsets=np.array(offsets),
+             voices=np.array(voices))
+    os.replace(path + ".tmp.npz", path)
+    return texts, audio, np.array(offsets), voices
+
+
 def build_train_cache(n, seed, cache_dir, log=print):
     """Synthesize n clean training clips once; cached as one npz under cache_dir."""
     os.makedirs(cache_dir, exist_ok=True)
@@ -366,14 +516,46 @@ def write_heldout(out_dir, n, seed, cache_dir):
     return rows
 
 
+def write_heldout_voices(out_dir, n, seed, cache_dir):
+    """The v2 voices held-out set: only voices no checkpoint trained on, reverb on half the
+    clips, every clip noisy (SNR 15-30 dB). Bit-exact reproducible (sox -D, seeded)."""
+    os.makedirs(out_dir, exist_ok=True)
+    beds = noise_beds(cache_dir)
+    rng = np.random.default_rng(seed)
+    train_voices = set(TRAIN_VOICES) | set(v2_train_voices())
+    rows = []
+    for i in range(n):
+        p, a = make_item_v2("voices", seed, i)
+        assert p["voice"] not in train_voices, p["voice"]
+        snr = float(np.round(rng.uniform(15, 30), 1))
+        y, kind = add_noise(a, rng, snr, beds)
+        name = f"{i + 1:04d}.wav"
+        write_wav(os.path.join(out_dir, name), y)
+        accent, _, variant = p["voice"].partition("+")
+        rows.append({"audio": name, "text": p["text"], "voice": p["voice"], "accent": accent,
+                     "variant": variant, "voice_group": p["group"], "pitch": p["pitch"],
+                     "speed": p["speed"], "reverb": p["reverb"], "noise": kind, "snr_db": snr,
+                     "voice_in_train": False})
+    with open(os.path.join(out_dir, "manifest.jsonl"), "w") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--kind", choices=["v1", "voices"], default="v1",
+                    help="v1: testdata/heldout/speech (seed 777, n 210); voices: testdata/heldout/speech-voices "
+                         "(seed 4242, n 200)")
     ap.add_argument("--heldout", default="testdata/heldout/speech")
     ap.add_argument("--n", type=int, default=240)
     ap.add_argument("--seed", type=int, default=777)
     ap.add_argument("--cache", default="/tmp/dlmstream-speech-cache")
     args = ap.parse_args()
-    rows = write_heldout(args.heldout, args.n, args.seed, args.cache)
+    if args.kind == "voices":
+        rows = write_heldout_voices(args.heldout, args.n, args.seed, args.cache)
+    else:
+        rows = write_heldout(args.heldout, args.n, args.seed, args.cache)
     print(f"wrote {len(rows)} items to {args.heldout}")
 
 
