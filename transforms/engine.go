@@ -47,21 +47,21 @@ func (t Task) Request(maxNewTokens int) engine.Request {
 
 // Output is the JSON value of a result record.
 type Output struct {
-	RequestID string     `json:"request_id"`
-	Task      string     `json:"task"`
-	Text      string     `json:"text"`
-	Tokens    int        `json:"tokens"`
-	Forwards  int        `json:"forwards"`
-	EngineMS  float64    `json:"engine_ms"`
-	Model     string     `json:"model"`
+	RequestID string  `json:"request_id"`
+	Task      string  `json:"task"`
+	Text      string  `json:"text"`
+	Tokens    int     `json:"tokens"`
+	Forwards  int     `json:"forwards"`
+	EngineMS  float64 `json:"engine_ms"`
+	Model     string  `json:"model"`
 	// Prior names what guided a transcription (ctc, draft, none, self; or
 	// "text" when a text checkpoint corrected a draft); Draft is the draft.
 	Prior string `json:"prior,omitempty"`
 	Draft string `json:"draft,omitempty"`
 	// Segments are a transcription's windows with times in seconds.
-	Segments []Segment `json:"segments,omitempty"`
+	Segments []Segment  `json:"segments,omitempty"`
 	Audio    *AudioInfo `json:"audio,omitempty"`
-	Image     *ImageInfo `json:"image,omitempty"`
+	Image    *ImageInfo `json:"image,omitempty"`
 	// JSON is the extracted record (schema-valid) for extraction tasks.
 	JSON json.RawMessage `json:"json,omitempty"`
 	// Final is false on the partial records of a caption or transcript as it
