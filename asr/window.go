@@ -16,7 +16,8 @@ import (
 // longer than a window is cut at its quietest pause in the window's second
 // half, or, with no pause, into windows sharing overlap samples (their
 // transcripts are merged by stitch). It holds at most one window and one
-// read chunk.
+// read chunk. With a live source (errNoMoreYet) next returns nil until a
+// cut can be decided: after an utterance's closing pause, or a full window.
 type windower struct {
 	src      Source
 	size     int
@@ -45,7 +46,14 @@ const (
 	segMargin = 5  // kept before an utterance (the training clips' margin)
 	segTrail  = 10 // kept after its last voiced frame (weak final sounds decay below the gate)
 	segPause  = 40 // an unvoiced run this long ends an utterance
+	// liveMinFrames is the least audio a live stream's buffer holds before
+	// it is cut (the noise floor needs some): 1 s.
+	liveMinFrames = 100
 )
+
+// errNoMoreYet is a live Source's answer when the stream is open but has no
+// samples buffered: the windower cuts what it can decide on and waits.
+var errNoMoreYet = errors.New("asr: no more samples yet")
 
 func newWindower(src Source, size, overlap int) *windower {
 	if overlap <= 0 || overlap >= size {
@@ -62,6 +70,8 @@ func (w *windower) fill() error {
 		w.buf = append(w.buf, chunk[:n]...)
 		if errors.Is(err, io.EOF) {
 			w.eof = true
+		} else if errors.Is(err, errNoMoreYet) {
+			return nil
 		} else if err != nil {
 			return err
 		}
@@ -82,11 +92,22 @@ func (w *windower) next() (*rawWindow, error) {
 		out.whole = true
 		return out, nil
 	}
+	// partial: a live source has no more samples yet. A window is cut from
+	// a partial buffer only where the whole buffer could not change the cut
+	// (the silence before an utterance, an utterance whose pause is in).
+	partial := !w.eof && len(w.buf) < w.size
 	e := frameEnergies(w.buf, segFrame)
-	if len(e) > 0 {
-		w.floor = math.Min(w.floor, percentile(e, 0.1))
+	if partial && len(e) < liveMinFrames {
+		return nil, nil
 	}
-	voiced := func(i int) bool { return e[i] > w.floor+9 && e[i] > -50 }
+	floor := w.floor
+	if len(e) > 0 {
+		floor = math.Min(floor, percentile(e, 0.1))
+	}
+	loud := func(i int) bool { return i >= 0 && i < len(e) && e[i] > floor+9 && e[i] > -50 }
+	// A voiced frame has a loud neighbour: a lone loud 10 ms frame is a
+	// blip of the noise, and must not split a pause.
+	voiced := func(i int) bool { return loud(i) && (loud(i-1) || loud(i+1)) }
 	first := -1
 	for i := range e {
 		if voiced(i) {
@@ -94,13 +115,24 @@ func (w *windower) next() (*rawWindow, error) {
 			break
 		}
 	}
+	if partial && !hasPause(e, voiced) {
+		// Without a pause in the buffer its noise floor is not known yet
+		// (a buffer of speech alone puts it too high, and the onset would
+		// be cut as silence): wait for the pause or a full window.
+		return nil, nil
+	}
 	switch {
+	case first < 0 && partial: // speech may start in the samples to come
+		return nil, nil
 	case first < 0: // no speech in the buffer
+		w.floor = floor
 		return w.take(len(w.buf), len(w.buf), false), nil
 	case first > segMargin: // the silence before the utterance
+		w.floor = floor
 		n := (first - segMargin) * segFrame
 		return w.take(n, n, false), nil
 	}
+	w.floor = floor
 	last, gap := first, 0
 	for i := first; i < len(e); i++ {
 		if voiced(i) {
@@ -112,6 +144,9 @@ func (w *windower) next() (*rawWindow, error) {
 			return w.take(n, n, true), nil
 		}
 	}
+	if partial { // the utterance goes on past the samples there are
+		return nil, nil
+	}
 	if w.eof || len(w.buf) < w.size { // the input ends inside the utterance
 		return w.take(len(w.buf), len(w.buf), true), nil
 	}
@@ -122,6 +157,20 @@ func (w *windower) next() (*rawWindow, error) {
 	}
 	w.overlaps = append(w.overlaps, true)
 	return w.take(w.size, w.size-w.overlap, true), nil
+}
+
+// hasPause reports whether e holds segPause unvoiced frames in a row
+// before a voiced one or at the end.
+func hasPause(e []float64, voiced func(int) bool) bool {
+	run := 0
+	for i := range e {
+		if voiced(i) {
+			run = 0
+		} else if run++; run >= segPause {
+			return true
+		}
+	}
+	return false
 }
 
 // take emits the first n buffered samples as a window and advances by adv.
