@@ -73,6 +73,10 @@ func (l *Live) Close(ctx context.Context) (Transcript, error) {
 	return t, nil
 }
 
+// SetStream replaces Options.Stream for the windows still to come (nil:
+// none), so each caller of Write can take the blocks its samples complete.
+func (l *Live) SetStream(f func(Partial)) { l.opts.Stream = f }
+
 // Text is the transcript of the windows finished so far.
 func (l *Live) Text() string { return stitch(l.texts, l.win.overlaps) }
 

@@ -9,6 +9,7 @@ import (
 
 	"dlmstream/engine"
 	"dlmstream/engine/decode"
+	"dlmstream/kernels/cpu"
 )
 
 // Options tune one transcription. The zero value works: the CTC prior
@@ -45,6 +46,10 @@ type Options struct {
 	// re-cut so the speech starts where the checkpoint's training clips had
 	// it (see alignOnset). An input that fits one window is left as it is.
 	NoAlign bool
+	// NoPrune keeps a full-canvas language model's whole canvas: by default
+	// it is cut after the first pass at the first predicted end of text
+	// (decode.CanvasParams.Prune, as dLLM-ASR decodes).
+	NoPrune bool
 }
 
 // Transcript is the result of one transcription.
@@ -210,6 +215,11 @@ func (w *Window) generate(ctx context.Context, p decode.Policy, maxNew int, stre
 	}
 	if len(stream) > 0 {
 		req.Stream = stream[0]
+	}
+	if w.rec.eng.Model.Traits().Mask.Kind == cpu.Bidirectional {
+		// A full-canvas LM (LLaDA, Dream: dLLM-ASR) decodes the transcript
+		// as one block, cut at the first end predicted by the first pass.
+		req.Canvas = decode.CanvasParams{BlockLen: maxNew, Prune: !w.opts.NoPrune}
 	}
 	return w.rec.eng.Generate(ctx, req)
 }

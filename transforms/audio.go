@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"fmt"
+	"math"
 
 	"dlmstream/asr"
 )
@@ -37,6 +38,53 @@ func DecodeAudio(data []byte, maxSeconds float64) (samples []float32, info Audio
 	return a.Samples, AudioInfo{Format: i.Format, SourceRate: i.SourceRate, Channels: i.Channels, BitDepth: i.BitDepth,
 		Float: i.Float, Samples: len(a.Samples), Seconds: i.Seconds, Peak: i.Peak, RMS: i.RMS}, nil
 }
+
+// decodeInput decodes an audio input of content type ct: audio/L16 (raw
+// PCM, resampled here to 16 kHz) or a WAV, FLAC or MP3 file (DecodeAudio).
+func decodeInput(data []byte, ct string, maxSeconds float64) ([]float32, AudioInfo, error) {
+	f, ok, err := asr.ParseL16(ct)
+	if !ok {
+		return DecodeAudio(data, maxSeconds)
+	}
+	x, info, err := decodeL16(data, f, err, maxSeconds)
+	if err != nil {
+		return nil, info, err
+	}
+	if f.Rate != TargetSampleRate {
+		if x, err = asr.Resample(x, f.Rate, TargetSampleRate); err != nil {
+			return nil, info, audioRejection(err, len(data))
+		}
+	}
+	info.Samples = len(x)
+	return x, info, nil
+}
+
+// decodeL16 decodes raw PCM of format f (perr: f's parse error) to mono at
+// f.Rate, with its AudioInfo.
+func decodeL16(data []byte, f asr.L16, perr error, maxSeconds float64) ([]float32, AudioInfo, error) {
+	info := AudioInfo{Format: "l16", SourceRate: f.Rate, Channels: f.Channels, BitDepth: 16}
+	if perr != nil {
+		return nil, info, audioRejection(perr, len(data))
+	}
+	if info.Seconds = f.Seconds(len(data)); info.Seconds > maxSeconds {
+		return nil, info, reject(StageDecode, ReasonTooLong, "l16: %.1f s of audio, limit %g s", info.Seconds, maxSeconds)
+	}
+	x, err := f.Decode(data)
+	if err != nil {
+		return nil, info, audioRejection(err, len(data))
+	}
+	for _, v := range x {
+		info.Peak = max(info.Peak, abs32(v))
+		info.RMS += v * v
+	}
+	if len(x) > 0 {
+		info.RMS = float32(math.Sqrt(float64(info.RMS) / float64(len(x))))
+	}
+	info.Samples = int(math.Ceil(info.Seconds * TargetSampleRate))
+	return x, info, nil
+}
+
+func abs32(v float32) float32 { return float32(math.Abs(float64(v))) }
 
 // audioRejection maps an asr decode error onto a dead-letter reason; n is the input's length.
 func audioRejection(err error, n int) *Rejection {

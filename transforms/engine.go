@@ -62,6 +62,12 @@ type Output struct {
 	Segments []Segment  `json:"segments,omitempty"`
 	Audio    *AudioInfo `json:"audio,omitempty"`
 	Image    *ImageInfo `json:"image,omitempty"`
+	// StreamID names the live stream a transcript belongs to; Chunks is how
+	// many chunks its final record covers, Ended why the stream ended
+	// (end-of-stream, idle, evicted).
+	StreamID string `json:"stream_id,omitempty"`
+	Chunks   int    `json:"chunks,omitempty"`
+	Ended    string `json:"ended,omitempty"`
 	// JSON is the extracted record (schema-valid) for extraction tasks.
 	JSON json.RawMessage `json:"json,omitempty"`
 	// Final is false on the partial records of a caption or transcript as it

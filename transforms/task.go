@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"dlmstream/connectors/kafka"
 
@@ -51,6 +52,13 @@ type Config struct {
 	OutputTopic string `json:"output_topic,omitempty"`
 	// DeadLetterTopic is set on dead letters. Required.
 	DeadLetterTopic string `json:"dead_letter_topic"`
+	// LiveIdle ends a live stream (see HeaderStreamID) that got no chunk for
+	// this long (default DefaultLiveIdle); MaxLiveStreams bounds the open
+	// streams of a process, the least recently fed ending first (default
+	// DefaultMaxLiveStreams). Each open stream holds at most one window of
+	// audio.
+	LiveIdle       time.Duration `json:"live_idle,omitempty"`
+	MaxLiveStreams int           `json:"max_live_streams,omitempty"`
 	// Partials sends a partial record (same key, "final": false, the text so
 	// far) as each block of a caption or transcript is committed, before the
 	// final record: live captions from a stream. Pipelines set it with
@@ -77,6 +85,20 @@ func (c Config) maxInFlight() int {
 		return DefaultMaxInFlight
 	}
 	return c.MaxInFlight
+}
+
+func (c Config) liveIdle() time.Duration {
+	if c.LiveIdle <= 0 {
+		return DefaultLiveIdle
+	}
+	return c.LiveIdle
+}
+
+func (c Config) maxLiveStreams() int {
+	if c.MaxLiveStreams <= 0 {
+		return DefaultMaxLiveStreams
+	}
+	return c.MaxLiveStreams
 }
 
 func (c Config) withDefaults() Config {
@@ -107,6 +129,12 @@ type Task struct {
 	Draft string
 	Audio AudioInfo
 	Image ImageInfo
+	// Stream is the live stream an audio chunk belongs to (the stream-id
+	// header; "" for a whole input), Seq its position (-1: arrival order),
+	// EndOfStream whether it is the stream's last chunk.
+	Stream      string
+	Seq         int64
+	EndOfStream bool
 	// Schema is the validated, compacted JSON Schema for extraction; Input
 	// is the text to extract from.
 	Schema string
@@ -124,7 +152,7 @@ func init() {
 
 // contentTypes lists what each kind accepts; "" (no header) is accepted and sniffed.
 var contentTypes = map[string][]string{
-	KindTranscribe: {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "audio/flac", "audio/x-flac", "audio/mpeg", "audio/mp3"},
+	KindTranscribe: {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "audio/flac", "audio/x-flac", "audio/mpeg", "audio/mp3", "audio/l16"},
 	KindCaption:    {"image/jpeg", "image/png", "image/gif", "image/bmp", "image/x-ms-bmp", "image/tiff", "image/webp"},
 	KindExtract:    {"text/plain", "application/json", "text/markdown"},
 }
@@ -154,7 +182,10 @@ func Prepare(cfg Config, kind string, e kafka.Envelope) (Task, error) {
 	}
 	switch kind {
 	case KindTranscribe:
-		_, info, err := DecodeAudio(e.Value, cfg.MaxAudioSeconds)
+		if e.Header(kafka.HeaderStreamID) != "" {
+			return t, prepareChunk(cfg, &t)
+		}
+		_, info, err := decodeInput(e.Value, e.Header(kafka.HeaderContentType), cfg.MaxAudioSeconds)
 		if err != nil {
 			return t, err
 		}

@@ -27,7 +27,7 @@ func runTranscribe(ctx context.Context, rec *asr.Recognizer, cfg Config, t Task,
 	start := time.Now()
 	// Prepare validated the audio; the samples are decoded again here rather
 	// than carried in the Task (a 10-minute input is 38 MB of samples).
-	samples, _, err := DecodeAudio(t.In.Value, cfg.MaxAudioSeconds)
+	samples, _, err := decodeInput(t.In.Value, t.In.Header(kafka.HeaderContentType), cfg.MaxAudioSeconds)
 	if err != nil {
 		return nil, time.Since(start), err
 	}

@@ -90,6 +90,7 @@ type call struct {
 	done     chan struct{}
 	partials chan []byte // partial records, emitted while the call is at the front
 	value    []byte
+	extra    []kafka.Envelope // a live chunk's records (acks, final records), made whole
 	took     time.Duration
 	err      error
 }
@@ -103,9 +104,14 @@ func (fn *generateFn) Setup() error {
 func (fn *generateFn) ProcessElement(ctx context.Context, t Task, ok, failed func(kafka.Envelope)) error {
 	if t.RejectReason != "" {
 		failed(t.In.DeadLetter(fn.Cfg.DeadLetterTopic, t.RejectStage, t.RejectReason, errors.New(t.RejectError)))
-		return fn.drain(ctx, fn.Cfg.maxInFlight(), ok, failed)
+		if t.Stream == "" || t.Seq < 0 {
+			return fn.drain(ctx, fn.Cfg.maxInFlight(), ok, failed)
+		}
+		// A live stream's bad chunk: the stream goes on without it.
 	}
-	beam.NewCounter(metricsNS, StageEngine+".in").Inc(ctx, 1)
+	if t.RejectReason == "" {
+		beam.NewCounter(metricsNS, StageEngine+".in").Inc(ctx, 1)
+	}
 	c := &call{t: t, done: make(chan struct{})}
 	var partial func([]byte)
 	if fn.Cfg.Partials {
@@ -119,6 +125,12 @@ func (fn *generateFn) ProcessElement(ctx context.Context, t Task, ok, failed fun
 	}
 	go func() {
 		defer close(c.done)
+		if t.Stream != "" {
+			start := time.Now()
+			c.extra, c.err = runLive(ctx, fn.gen, fn.Cfg, t, partial)
+			c.took = time.Since(start)
+			return
+		}
 		c.value, c.took, c.err = run(ctx, fn.gen, fn.Cfg, t, partial)
 	}()
 	fn.pending = append(fn.pending, c)
@@ -126,7 +138,28 @@ func (fn *generateFn) ProcessElement(ctx context.Context, t Task, ok, failed fun
 }
 
 func (fn *generateFn) FinishBundle(ctx context.Context, ok, failed func(kafka.Envelope)) error {
-	return fn.drain(ctx, 0, ok, failed)
+	if err := fn.drain(ctx, 0, ok, failed); err != nil {
+		return err
+	}
+	fn.emitAll(ctx, endIdle(ctx, fn.Cfg), ok, failed)
+	return nil
+}
+
+// emitAll emits records made whole: dead letters to failed, results and
+// acknowledgements to ok.
+func (fn *generateFn) emitAll(ctx context.Context, recs []kafka.Envelope, ok, failed func(kafka.Envelope)) {
+	for _, r := range recs {
+		switch {
+		case r.CommitOnly:
+			ok(r)
+		case r.Header(kafka.HeaderErrorStage) != "":
+			beam.NewCounter(metricsNS, StageEngine+".dlq."+r.Header(kafka.HeaderErrorReason)).Inc(ctx, 1)
+			failed(r)
+		default:
+			beam.NewCounter(metricsNS, StageEngine+".out").Inc(ctx, 1)
+			ok(r)
+		}
+	}
 }
 
 // drain emits finished calls from the front of the queue, waiting while more than keep
@@ -191,6 +224,12 @@ func (fn *generateFn) emitPartial(ctx context.Context, c *call, v []byte, ok fun
 }
 
 func (fn *generateFn) emit(ctx context.Context, c *call, ok, failed func(kafka.Envelope)) error {
+	if c.t.Stream != "" {
+		fn.emitAll(ctx, c.extra, ok, failed)
+		if c.t.RejectReason != "" {
+			return nil // its dead letter went out when it came in
+		}
+	}
 	if c.err != nil {
 		if ctx.Err() != nil {
 			return c.err // the bundle is being cancelled: let the runner retry it
@@ -203,6 +242,9 @@ func (fn *generateFn) emit(ctx context.Context, c *call, ok, failed func(kafka.E
 		beam.NewCounter(metricsNS, StageEngine+".dlq."+reason).Inc(ctx, 1)
 		failed(c.t.In.DeadLetter(fn.Cfg.DeadLetterTopic, StageEngine, reason, c.err))
 		return nil
+	}
+	if c.t.Stream != "" {
+		return nil // a live chunk's records are in c.extra
 	}
 	beam.NewDistribution(metricsNS, "engine.latency_ms").Update(ctx, c.took.Milliseconds())
 	beam.NewCounter(metricsNS, StageEngine+".out").Inc(ctx, 1)

@@ -24,6 +24,8 @@ import (
 func init() {
 	register.DoFn3x1[context.Context, fileio.ReadableFile, func(kafka.Envelope), error](&readFn{})
 	register.Function1x2[kafka.Envelope, string, error](ToJSONLine)
+	register.Function2x0[kafka.Envelope, func(kafka.Envelope)](dropCommitOnly)
+	register.Emitter1[kafka.Envelope]()
 }
 
 // contentTypes maps file extensions to the content types the transforms accept.
@@ -116,5 +118,17 @@ func ToJSONLine(e kafka.Envelope) (string, error) {
 // WriteJSONL writes a PCollection<kafka.Envelope> to one JSON Lines file.
 func WriteJSONL(s beam.Scope, path string, col beam.PCollection) {
 	s = s.Scope("files.WriteJSONL")
-	textio.Write(s, path, beam.ParDo(s, ToJSONLine, col))
+	textio.Write(s, path, beam.ParDo(s, ToJSONLine, Records(s, col)))
+}
+
+// Records drops the commit-only acknowledgements (kafka.Envelope.CommitOnly)
+// from col: a file sink writes records and commits nothing.
+func Records(s beam.Scope, col beam.PCollection) beam.PCollection {
+	return beam.ParDo(s, dropCommitOnly, col)
+}
+
+func dropCommitOnly(e kafka.Envelope, emit func(kafka.Envelope)) {
+	if !e.CommitOnly {
+		emit(e)
+	}
 }

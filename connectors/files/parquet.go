@@ -70,7 +70,7 @@ func keyAll(e kafka.Envelope) (int, kafka.Envelope) { return 0, e }
 // maxSchemaTables schema tables are open, further schemas use path.
 func WriteParquet(s beam.Scope, path string, col beam.PCollection) {
 	s = s.Scope("files.WriteParquet")
-	grouped := beam.GroupByKey(s, beam.ParDo(s, keyAll, col))
+	grouped := beam.GroupByKey(s, beam.ParDo(s, keyAll, Records(s, col)))
 	beam.ParDo0(s, &writeParquetFn{Path: path}, grouped)
 }
 

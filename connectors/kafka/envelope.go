@@ -32,6 +32,15 @@ const (
 	HeaderError = "dlq-error"
 	// HeaderSource is topic/partition/offset of the input a result or dead letter came from.
 	HeaderSource = "source"
+
+	// HeaderStreamID marks an input as one chunk of a live stream (audio
+	// arriving piece by piece); chunks of one stream share it, and should
+	// share the record key so they stay in one partition, in order.
+	HeaderStreamID = "stream-id"
+	// HeaderSeq is a chunk's position in its stream: 0, 1, 2, ...
+	HeaderSeq = "seq"
+	// HeaderEndOfStream ("true") marks a stream's last chunk, which may be empty.
+	HeaderEndOfStream = "end-of-stream"
 )
 
 // Header is one Kafka record header.
@@ -73,7 +82,14 @@ type Envelope struct {
 	// Timestamp is the record time in Unix milliseconds.
 	Timestamp int64
 	Origin    Origin
+	// CommitOnly marks an acknowledgement, not a record: sinks write
+	// nothing for it, and a committing sink marks its Origin done. A live
+	// stream's chunk is acknowledged this way once its audio is transcribed.
+	CommitOnly bool
 }
+
+// Ack returns the commit-only envelope for input e (see CommitOnly).
+func (e Envelope) Ack() Envelope { return Envelope{Origin: e.Origin, CommitOnly: true} }
 
 func init() {
 	beam.RegisterType(reflect.TypeOf((*Envelope)(nil)).Elem())

@@ -104,15 +104,18 @@ func NewWriter(cfg SinkConfig, tracker *OffsetTracker) (*Writer, error) {
 	return &Writer{cfg: cfg, w: w, cl: cl, tracker: tracker}, nil
 }
 
-// Write produces envs (each to its Topic, or the default topic) and, with Commit on,
-// then marks their origins done and commits what became committable. It returns only
+// Write produces envs (each to its Topic, or the default topic; CommitOnly ones are not
+// written) and, with Commit on, then marks their origins done and commits what became committable. It returns only
 // after the records are acknowledged by all in-sync replicas.
 func (w *Writer) Write(ctx context.Context, envs ...Envelope) error {
 	if len(envs) == 0 {
 		return nil
 	}
-	msgs := make([]kgo.Message, len(envs))
-	for i, e := range envs {
+	msgs := make([]kgo.Message, 0, len(envs))
+	for _, e := range envs {
+		if e.CommitOnly {
+			continue
+		}
 		topic := e.Topic
 		if topic == "" {
 			topic = w.cfg.Topic
@@ -120,10 +123,12 @@ func (w *Writer) Write(ctx context.Context, envs ...Envelope) error {
 		if topic == "" {
 			return fmt.Errorf("kafka: envelope %s has no destination topic and the sink has no default", e.Header(HeaderRequestID))
 		}
-		msgs[i] = e.message(topic)
+		msgs = append(msgs, e.message(topic))
 	}
-	if err := w.writeRetry(ctx, msgs); err != nil {
-		return err
+	if len(msgs) > 0 {
+		if err := w.writeRetry(ctx, msgs); err != nil {
+			return err
+		}
 	}
 	if !w.cfg.Commit {
 		return nil
@@ -284,7 +289,13 @@ func (fn *writeFn) flush(ctx context.Context) error {
 	}
 	err := fn.w.Write(ctx, fn.buf...)
 	if err == nil {
-		beam.NewCounter("dlmstream", "kafka.written").Inc(ctx, int64(len(fn.buf)))
+		n := 0
+		for _, e := range fn.buf {
+			if !e.CommitOnly {
+				n++
+			}
+		}
+		beam.NewCounter("dlmstream", "kafka.written").Inc(ctx, int64(n))
 	}
 	fn.buf = fn.buf[:0]
 	return err

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"errors"
 	"math"
 	"slices"
 
@@ -33,6 +34,13 @@ type CanvasParams struct {
 	// RefreshEvery > 0 also refreshes the cache every that many steps
 	// within a block (dInfer cache_update_freq); block starts always refresh.
 	RefreshEvery int
+	// Prune is dLLM-ASR's length-adaptive pruning: after the first forward
+	// the canvas is cut at the first position whose prediction is a stop
+	// id (among the first block's: dLLM-ASR decodes the canvas as one block); that stop id is committed there and the masks after it dropped,
+	// so every later forward runs on the prompt plus the predicted length
+	// instead of MaxNew. Not with a Template or DualCache (its cached
+	// suffix would outlive the cut).
+	Prune bool
 }
 
 // canvasSeq decodes a bidirectional model (LLaDA, Dream): the canvas is the
@@ -62,6 +70,9 @@ func NewCanvas(a Arch, prompt []int32, p CanvasParams) (Sequence, error) {
 	a.Block = p.BlockLen // the default policy: one token per step
 	if err := p.validate(a, len(prompt)); err != nil {
 		return nil, err
+	}
+	if p.Prune && (len(p.Template) > 0 || p.Cache == DualCache) {
+		return nil, errors.New("decode: length-adaptive pruning needs a canvas without a template, and no dual cache")
 	}
 	x := slices.Concat(prompt, slices.Repeat([]int32{a.MaskID}, p.MaxNew))
 	copy(x[len(prompt):], p.Template)
@@ -136,6 +147,13 @@ func (s *canvasSeq) Apply(logits []float32) {
 		}
 		c.Choice[i] = s.samp.Pick(row)
 	}
+	if s.p.Prune && s.forwards == 1 {
+		if c = s.prune(c); len(c.Pos) == 0 { // the stop id came first
+			s.step++
+			s.advance()
+			return
+		}
+	}
 	committed := 0
 	for _, i := range s.p.Policy.Select(c) {
 		if s.p.Constraint != nil && committed > 0 && !s.p.Constraint.Accept(all, m[i]-s.P, c.Choice[i].Token) {
@@ -146,6 +164,25 @@ func (s *canvasSeq) Apply(logits []float32) {
 	}
 	s.step++
 	s.advance()
+}
+
+// prune cuts the canvas after the first predicted stop id (see
+// CanvasParams.Prune) and returns the candidates before it.
+func (s *canvasSeq) prune(c *Candidates) *Candidates {
+	for i, ch := range c.Choice {
+		if !slices.Contains(s.p.Stop, ch.Token) {
+			continue
+		}
+		j := c.Pos[i]
+		s.x[j] = ch.Token
+		s.x = s.x[:j+1]
+		s.be = min(s.be, len(s.x))
+		c.Pos, c.Choice = c.Pos[:i], c.Choice[:i]
+		c.Generated = s.x[s.P:]
+		s.masks0, c.Masks0 = len(c.Pos), len(c.Pos)
+		return c
+	}
+	return c
 }
 
 // advance ends the generation at a stop id or the end of the canvas, and

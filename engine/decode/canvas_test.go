@@ -74,3 +74,51 @@ func TestCanvasCaches(t *testing.T) {
 		}
 	}
 }
+
+// Length-adaptive pruning cuts the canvas at the first predicted stop id
+// after the first forward: with no stop ids nothing changes; with every
+// token a stop id the first position ends it in one forward; with some
+// stop ids the output ends in one and needs fewer forwards.
+func TestCanvasPrune(t *testing.T) {
+	m, a := dreamModel(t)
+	pr := []int32{5, 17, 42, 8, 23, 61, 2}
+	run := func(stop []int32, prune bool) ([]int32, int) {
+		s, err := decode.NewCanvas(a, pr, decode.CanvasParams{Params: decode.Params{MaxNew: 24, Stop: stop}, BlockLen: 24, Prune: prune})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := m.Config()
+		if err := decode.Run(context.Background(), m, kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), 0).NewSequence(), s); err != nil {
+			t.Fatal(err)
+		}
+		return s.Output(), s.Forwards()
+	}
+	full, fullFwd := run(nil, false)
+	if got, _ := run(nil, true); !slices.Equal(got, full) {
+		t.Fatalf("no stop ids: pruned %v, full %v", got, full)
+	}
+	var every []int32
+	for id := int32(0); id < 99; id++ {
+		every = append(every, id)
+	}
+	if got, fwd := run(every, true); len(got) != 1 || fwd != 1 {
+		t.Fatalf("every id a stop: %v in %d forwards, want one token in one", got, fwd)
+	}
+	cut := 0 // a stop id predicted mid-canvas cuts there
+	for _, tok := range full {
+		got, fwd := run([]int32{tok}, true)
+		if got[len(got)-1] != tok && len(got) != len(full) || fwd > fullFwd {
+			t.Fatalf("stop id %d: pruned %v in %d forwards; full %v in %d", tok, got, fwd, full, fullFwd)
+		}
+		if len(got) > 1 && len(got) < len(full) && fwd < fullFwd {
+			cut++
+			t.Logf("stop id %d: pruned to %d of %d tokens, %d of %d forwards", tok, len(got), len(full), fwd, fullFwd)
+		}
+	}
+	if cut == 0 {
+		t.Error("no stop id cut the canvas mid-way and saved forwards")
+	}
+	if _, err := decode.NewCanvas(a, pr, decode.CanvasParams{Params: decode.Params{MaxNew: 8}, Cache: decode.DualCache, Prune: true}); err == nil {
+		t.Error("pruning with a dual cache: no error")
+	}
+}
