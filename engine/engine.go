@@ -93,6 +93,15 @@ type Request struct {
 	// transformers' masked_scatter does. Every placeholder must be covered.
 	// The rows are prefilled with the prompt like any token.
 	Media []Media
+	// Positions are the prompt's multimodal rotary position ids
+	// (temporal, height, width) [3][len(prompt)], for models with M-RoPE
+	// (Qwen2.5-VL language models: Fast-dVLM, DiffusionVL), as
+	// transformers' get_rope_index gives them (vision.RopeIndex): image rows
+	// at their grid coordinates, text on all three axes. Generated tokens
+	// continue at max(Positions)+1 on all three. Zero (nil slices): 1-D
+	// positions, the same ids on all three axes, which is what a text-only
+	// prompt has.
+	Positions [3][]int
 }
 
 // Media is a run of input embeddings standing at placeholder tokens.
@@ -283,8 +292,12 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{ID: req.ID}, err
 	}
+	rope, err := e.ropePositions(ids, req.Positions)
+	if err != nil {
+		return Result{ID: req.ID}, err
+	}
 	ent := &sched.Entry{Ctx: ctx, NeedRows: len(ids) + req.MaxNewTokens + 2*max(arch.Block, 1)}
-	e.usePrefixCache(ent, &p, arch, ids, embeds)
+	e.usePrefixCache(ent, &p, arch, ids, embeds, rope)
 	var seq decode.Sequence
 	if e.Model.Traits().Mask.Kind == cpu.Bidirectional {
 		cp := req.Canvas
@@ -299,7 +312,7 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 		}
 		return Result{ID: req.ID}, err
 	}
-	ent.Seq = decode.WithEmbeds(seq, embeds)
+	ent.Seq = decode.WithPositions(decode.WithEmbeds(seq, embeds), rope)
 	if err := e.sch.Submit(ent); err != nil {
 		if ent.Release != nil {
 			ent.Release()
@@ -333,7 +346,7 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 // (setting p.Cached) and arranges for its own whole-block prompt prefix,
 // and the prefix up to the end of its media, to be cached after its
 // prefill.
-func (e *Engine) usePrefixCache(ent *sched.Entry, p *decode.Params, arch decode.Arch, ids []int32, embeds []model.Embedding) {
+func (e *Engine) usePrefixCache(ent *sched.Entry, p *decode.Params, arch decode.Arch, ids []int32, embeds []model.Embedding, rope *model.Positions) {
 	if e.pc == nil {
 		return
 	}
@@ -345,7 +358,7 @@ func (e *Engine) usePrefixCache(ent *sched.Entry, p *decode.Params, arch decode.
 	if maxRows == 0 {
 		return
 	}
-	keys := blockKeys(ids[:maxRows], embeds, B, e.Model.Config().HiddenSize)
+	keys := blockKeys(ids[:maxRows], embeds, rope, B, e.Model.Config().HiddenSize)
 	if seq, rows, release := e.pc.lookup(keys, maxRows/B); seq != nil {
 		p.Cached, ent.Prefix, ent.PrefixRows, ent.Release = rows, seq, rows, release
 	}
@@ -420,6 +433,23 @@ func (e *Engine) placeMedia(ids []int32, media []Media) ([]model.Embedding, erro
 		}
 	}
 	return out, nil
+}
+
+// ropePositions checks a request's M-RoPE positions against its prompt and
+// the model: nil when it carries none.
+func (e *Engine) ropePositions(ids []int32, pos [3][]int) (*model.Positions, error) {
+	if pos[0] == nil && pos[1] == nil && pos[2] == nil {
+		return nil, nil
+	}
+	if cfg := e.Model.Config(); cfg.MRopeSection == nil {
+		return nil, fmt.Errorf("request has M-RoPE positions but %s has no mrope_section (1-D RoPE)", cfg.Path)
+	}
+	for a := range pos {
+		if len(pos[a]) != len(ids) {
+			return nil, fmt.Errorf("positions axis %d has %d ids for a prompt of %d tokens", a, len(pos[a]), len(ids))
+		}
+	}
+	return model.NewPositions(pos)
 }
 
 func (e *Engine) promptIDs(req Request) ([]int32, error) {

@@ -14,13 +14,13 @@ import (
 // prefixCache keeps the committed K/V of prompt prefixes (whole blocks) that
 // requests share: several prompts on one image, retries of one record,
 // repeated system prompts. A block-causal model's K/V of whole prompt
-// blocks depend only on the tokens (and media rows) of those blocks, so a
-// later request whose prompt starts with the same blocks forks them instead
-// of prefilling them. Keys chain a SHA-256 over each block's token ids and
-// embedding rows (with the block size, so autoregressive and block
-// decoding never share). Entries live in the engine's KV pool, inside its
-// budget, least recently used first out; an entry a waiting request will
-// fork is pinned.
+// blocks depend only on the tokens (media rows, rotary positions) of those
+// blocks, so a later request whose prompt starts with the same blocks forks
+// them instead of prefilling them. Keys chain a SHA-256 over each block's
+// token ids, embedding rows and M-RoPE ids (with the block size, so
+// autoregressive and block decoding never share). Entries live in the
+// engine's KV pool, inside its budget, least recently used first out; an
+// entry a waiting request will fork is pinned.
 type prefixCache struct {
 	mu      sync.Mutex
 	limit   int64 // bytes
@@ -52,8 +52,12 @@ func newPrefixCache(limit int64) *prefixCache {
 }
 
 // blockKeys returns the chained key after each whole block of ids: keys[k]
-// identifies ids[:(k+1)*block] with its media rows (embeds, hidden H).
-func blockKeys(ids []int32, embeds []model.Embedding, block, H int) [][32]byte {
+// identifies ids[:(k+1)*block] with its media rows (embeds, hidden H) and
+// its M-RoPE positions (rope; only those that differ from the 1-D ones, so
+// a text prompt keys the same with or without explicit equal ids). Each
+// row writes its id, a flags byte (1: a media row follows, 2: three
+// position ids follow), then those.
+func blockKeys(ids []int32, embeds []model.Embedding, rope *model.Positions, block, H int) [][32]byte {
 	n := len(ids) / block
 	keys := make([][32]byte, n)
 	var prev [32]byte
@@ -66,12 +70,29 @@ func blockKeys(ids []int32, embeds []model.Embedding, block, H int) [][32]byte {
 		for p := k * block; p < (k+1)*block; p++ {
 			binary.LittleEndian.PutUint32(buf[:], uint32(ids[p]))
 			h.Write(buf[:])
+			var row []float32
 			for _, e := range embeds {
 				if r := p - e.Pos; r >= 0 && r < len(e.Rows)/H {
-					for _, v := range e.Rows[r*H : (r+1)*H] {
-						binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
-						h.Write(buf[:])
-					}
+					row = e.Rows[r*H : (r+1)*H]
+				}
+			}
+			var flags byte
+			if row != nil {
+				flags |= 1
+			}
+			if !rope.Plain(p) {
+				flags |= 2
+			}
+			h.Write([]byte{flags})
+			for _, v := range row {
+				binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
+				h.Write(buf[:])
+			}
+			if flags&2 != 0 {
+				t, hh, w := rope.At(p)
+				for _, id := range []int{t, hh, w} {
+					binary.LittleEndian.PutUint32(buf[:], uint32(id))
+					h.Write(buf[:])
 				}
 			}
 		}

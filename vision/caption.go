@@ -157,11 +157,12 @@ func (c *Captioner) Caption(ctx context.Context, img image.Image, opts CaptionOp
 }
 
 // request builds the engine request for an image's features: the user turn
-// holds the image's placeholders, then the instruction.
+// holds the image's placeholders, then the instruction (the Qwen2.5-VL
+// processor's expansion of its chat template's <|vision_start|><|image_pad|>
+// <|vision_end|>, or LLaVA-OneVision's image tokens). A Qwen2.5-VL prompt is
+// tokenized here, as the engine would, because its language model reads the
+// prompt's M-RoPE position ids (RopeIndex) along with the merger rows.
 func (c *Captioner) request(f *Features, opts CaptionOptions) (engine.Request, error) {
-	if f.Grid.T > 0 {
-		return engine.Request{}, fmt.Errorf("vision: %s: Qwen2.5-VL language models need multimodal rotary positions, which the engine does not run yet", c.eng.Dir)
-	}
 	var sb strings.Builder
 	for _, id := range f.Placeholders() {
 		sb.WriteString(c.tok.Token(int32(id)))
@@ -179,12 +180,33 @@ func (c *Captioner) request(f *Features, opts CaptionOptions) (engine.Request, e
 	if policy == nil {
 		policy = decode.Threshold{Tau: 2} // one token per step
 	}
-	return engine.Request{
+	req := engine.Request{
 		Messages:       []tokenizer.Message{{Role: "user", Content: sb.String()}},
 		Media:          []engine.Media{{Token: int32(f.TokenID), Rows: f.Rows}},
 		MaxNewTokens:   maxNew,
 		Policy:         policy,
 		Autoregressive: opts.Autoregressive,
 		Stream:         opts.Stream,
-	}, nil
+	}
+	if f.Grid.T > 0 {
+		q, ok := c.Vision.Encoder.(*QwenVision)
+		if !ok {
+			return engine.Request{}, fmt.Errorf("vision: %s: image grid features from a %T encoder, want the Qwen2.5-VL tower", c.eng.Dir, c.Vision.Encoder)
+		}
+		text, err := c.tok.ApplyChatTemplate(req.Messages, tokenizer.ChatOptions{AddGenerationPrompt: true})
+		if err != nil {
+			return engine.Request{}, err
+		}
+		toks := c.tok.Encode(text)
+		ids := make([]int, len(toks))
+		for i, t := range toks {
+			ids[i] = int(t)
+		}
+		pos, _, err := RopeIndex(ids, f.TokenID, []GridTHW{f.Grid}, q.Cfg.SpatialMergeSize)
+		if err != nil {
+			return engine.Request{}, fmt.Errorf("%s: %w", c.eng.Dir, err)
+		}
+		req.Messages, req.Tokens, req.Positions = nil, toks, pos
+	}
+	return req, nil
 }

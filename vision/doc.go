@@ -29,6 +29,14 @@
 // directory (or LoadFrom the engine's open weights, one memory map), Encode an
 // image, and place Features.Rows at Features.Placeholders() in the prompt.
 //
+// # Captions
+//
+// A Captioner builds the checkpoint's prompt around an image's placeholders
+// and decodes it in the engine, batched with other requests; for Qwen2.5-VL
+// checkpoints (either config layout) the request carries the prompt's M-RoPE
+// positions, which the engine's language model rotates by.
+//
 // Parity with transformers 5.23 is tested on goldens written by
-// tools/reference/vision_goldens.py (testdata/golden/vision).
+// tools/reference/vision_goldens.py and tools/reference/qwen25vl_lm_golden.py
+// (testdata/golden/vision).
 package vision

@@ -24,6 +24,9 @@ type Work struct {
 	// Embeds stand in for the embeddings of prompt tokens (media prefixes;
 	// see model.Seq.Embeds). Decoders leave it empty; WithEmbeds sets it.
 	Embeds []model.Embedding
+	// Rope are the sequence's M-RoPE position ids (see model.Seq.Rope); nil
+	// for 1-D positions. Decoders leave it nil; WithPositions sets it.
+	Rope *model.Positions
 }
 
 // WithEmbeds wraps s so every forward it asks for carries embeds: the
@@ -44,6 +47,28 @@ type embedSeq struct {
 func (s *embedSeq) Next() (Work, bool) {
 	w, ok := s.Sequence.Next()
 	w.Embeds = s.embeds
+	return w, ok
+}
+
+// WithPositions wraps s so every forward it asks for carries the
+// sequence's M-RoPE position ids: the prompt's explicit ones, and the rope
+// delta for every position after it (generated tokens, canvases). nil
+// leaves s as it is (1-D positions).
+func WithPositions(s Sequence, pos *model.Positions) Sequence {
+	if pos == nil {
+		return s
+	}
+	return &ropeSeq{Sequence: s, pos: pos}
+}
+
+type ropeSeq struct {
+	Sequence
+	pos *model.Positions
+}
+
+func (s *ropeSeq) Next() (Work, bool) {
+	w, ok := s.Sequence.Next()
+	w.Rope = s.pos
 	return w, ok
 }
 

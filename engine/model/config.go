@@ -41,6 +41,11 @@ type Config struct {
 	// rope_scaling ({"rope_theta": ..., "rope_type": "default"}).
 	RopeParameters map[string]any `json:"rope_parameters"`
 	LayerTypes     []string       `json:"layer_types"`
+	// MRopeSection splits the rotary frequency pairs [head_dim/2] between the
+	// temporal, height and width position ids (multimodal RoPE, Qwen2.5-VL:
+	// mrope_section of rope_scaling, or of rope_parameters as transformers >= 5
+	// writes it, e.g. [16, 24, 24]); nil for 1-D RoPE.
+	MRopeSection []int `json:"-"`
 
 	// Path is the config.json this was read from (for error messages).
 	Path string `json:"-"`
@@ -104,8 +109,13 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 	if err := json.Unmarshal(b, &outer); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
+	if (len(outer.TextConfig) == 0 || string(outer.TextConfig) == "null") && outer.ModelType == "qwen2_5_vl" {
+		// Qwen2.5-VL as the Hub stores it before transformers 4.52 (Qwen2.5-VL-3B and the
+		// checkpoints converted from it): the language model's fields at the top level.
+		outer.TextConfig = b
+	}
 	if len(outer.TextConfig) > 0 && string(outer.TextConfig) != "null" {
-		inner, err := diffusionTextConfig(outer.TextConfig)
+		inner, err := textConfig(b, outer.TextConfig)
 		if err != nil {
 			return nil, fmt.Errorf("%s: text_config: %v", path, err)
 		}
@@ -140,6 +150,9 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		if th, ok := c.RopeParameters["rope_theta"].(float64); ok {
 			c.RopeTheta = th
 		}
+	}
+	if err := c.parseMRope(); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	if c.RopeTheta == 0 {
 		c.RopeTheta = 10000
@@ -185,6 +198,9 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		if kind == "" {
 			kind, _ = rs["type"].(string)
 		}
+		if kind == "mrope" && c.MRopeSection != nil { // the pre-transformers-5 spelling
+			kind = "default"
+		}
 		if kind != "default" && !(kind == "" && field == "rope_parameters") {
 			return nil, fmt.Errorf("%s: %s type %q is not supported (only default RoPE)", path, field, kind)
 		}
@@ -218,30 +234,94 @@ func LoadGenerationConfig(dir string) (*GenerationConfig, error) {
 // KVDim is the width of one position's keys (or values) in the KV cache.
 func (c *Config) KVDim() int { return c.NumKVHeads * c.HeadDim }
 
+// parseMRope reads mrope_section from rope_scaling or rope_parameters (the
+// former first, as transformers does) and checks that it splits the
+// head's frequency pairs.
+func (c *Config) parseMRope() error {
+	for _, rs := range []map[string]any{c.RopeScaling, c.RopeParameters} {
+		v, ok := rs["mrope_section"]
+		if !ok {
+			continue
+		}
+		list, _ := v.([]any)
+		sum := 0
+		for _, x := range list {
+			f, ok := x.(float64)
+			if !ok || f < 0 || f != float64(int(f)) {
+				return fmt.Errorf("mrope_section %v: want three non-negative integers", v)
+			}
+			c.MRopeSection = append(c.MRopeSection, int(f))
+			sum += int(f)
+		}
+		if len(list) != 3 || sum != c.HeadDim/2 {
+			return fmt.Errorf("mrope_section %v: want three sections (temporal, height, width) summing to head_dim/2 = %d", v, c.HeadDim/2)
+		}
+		return nil
+	}
+	return nil
+}
+
+// textConfig is the language model's config of a composite checkpoint
+// (outer config.json body, its text_config, or the body itself for the flat
+// Qwen2.5-VL layout). Block-diffusion fields that only the outer config
+// holds (mask_token_id, block_size, bd_size) are copied in, and
+// diffusionTextConfig picks the architecture.
+func textConfig(outer, inner json.RawMessage) (json.RawMessage, error) {
+	var o, m map[string]any
+	if err := json.Unmarshal(outer, &o); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(inner, &m); err != nil {
+		return nil, err
+	}
+	if m["model_type"] == "qwen2_5_vl" { // the flat layout: the outer body itself
+		m["model_type"] = "qwen2_5_vl_text"
+		delete(m, "vision_config")
+	}
+	for _, k := range []string{"mask_token_id", "block_size", "bd_size"} {
+		if _, ok := m[k]; !ok && o[k] != nil {
+			m[k] = o[k]
+		}
+	}
+	if m["model_type"] == "qwen2_5_vl_text" {
+		// Qwen2_5_VLTextConfig's defaults, where they differ from ours.
+		if _, ok := m["rms_norm_eps"]; !ok {
+			m["rms_norm_eps"] = 1e-5
+		}
+		_, th := m["rope_theta"]
+		for _, k := range []string{"rope_scaling", "rope_parameters"} {
+			if rp, ok := m[k].(map[string]any); ok && rp["rope_theta"] != nil {
+				th = true
+			}
+		}
+		if !th {
+			m["rope_theta"] = 1e6
+		}
+	}
+	diffusionTextConfig(m)
+	return json.Marshal(m)
+}
+
 // diffusionTextConfig renames the model_type of a composite checkpoint's
 // text_config that carries block-diffusion fields: transformers' composite
 // classes only take stock text configs, so block-diffusion language models
 // inside them (SDAR-VL, demo-vision; Fast-dVLM / DiffusionVL) are written
 // as qwen3 or qwen2 / qwen2_5_vl_text configs with block_size (bd_size) and
-// mask_token_id, and run as SDAR or Fast-dLLM v2.
-func diffusionTextConfig(raw json.RawMessage) (json.RawMessage, error) {
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, err
-	}
+// mask_token_id, and run as SDAR or Fast-dLLM v2. Fast-dLLM v2's own
+// spelling, bd_size with the mask token left to the tokenizer, is enough
+// for the Qwen2 family.
+func diffusionTextConfig(m map[string]any) {
 	_, hasMask := m["mask_token_id"]
 	_, hasBlock := m["block_size"]
 	_, hasBD := m["bd_size"]
-	if !hasMask || !(hasBlock || hasBD) {
-		return raw, nil
-	}
 	switch m["model_type"] {
 	case "qwen3":
-		m["model_type"] = "sdar"
+		if hasMask && (hasBlock || hasBD) {
+			m["model_type"] = "sdar"
+		}
 	case "qwen2", "qwen2_5_vl_text", "qwen2_5_vl":
-		m["model_type"] = "Fast_dLLM_Qwen"
-	default:
-		return raw, nil
+		if hasBD || (hasMask && hasBlock) {
+			m["model_type"] = "Fast_dLLM_Qwen"
+		}
 	}
-	return json.Marshal(m)
 }

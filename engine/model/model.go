@@ -71,6 +71,11 @@ type Seq struct {
 	// with every forward of a sequence; rows outside [Pos, Pos+n) are
 	// ignored.
 	Embeds []Embedding
+	// Rope, if set, are the sequence's M-RoPE position ids: row i rotates by
+	// Rope.At(Pos+i) instead of Pos+i (models whose Config has MRopeSection;
+	// others refuse it). The cache row, the mask and KeyLen still use
+	// absolute positions. The same value may be passed with every forward.
+	Rope *Positions
 }
 
 // Embedding is a run of input embeddings at absolute positions
@@ -181,7 +186,8 @@ func Load(dir string, opts LoadOptions) (Model, error) {
 // under "language_model." (LLaVA-style layouts, demo-speech, demo-vision)
 // or, as transformers >= 4.52 writes them, under "model.language_model."
 // with the head at "lm_head."; the view owns the files, so closing the
-// model closes them.
+// model closes them. Qwen2.5-VL checkpoints saved before 4.52 keep the
+// stock names ("model.*", "lm_head.*", the tower at "visual.*").
 func languageModelWeights(cfg *Config, w *Weights, opts LoadOptions) (*Weights, error) {
 	if cfg.Composite == "" {
 		return w, nil
@@ -197,8 +203,10 @@ func languageModelWeights(cfg *Config, w *Weights, opts LoadOptions) (*Weights, 
 			}
 			return n
 		}, opts)
+	case w.Has("model.embed_tokens.weight"):
+		return w, nil
 	default:
-		return nil, fmt.Errorf("%s: %s checkpoint without language model weights (want language_model.model.* or model.language_model.*)", w.Dir, cfg.Composite)
+		return nil, fmt.Errorf("%s: %s checkpoint without language model weights (want language_model.model.*, model.language_model.* or model.*)", w.Dir, cfg.Composite)
 	}
 	lm.view, lm.owner = false, w
 	return lm, nil

@@ -16,7 +16,9 @@ type workspace struct {
 	k, v     []float32 // [N, Nkv*D]
 	o        []float32 // [N, H]
 	gate, up []float32 // [N, I]
-	pos      []int     // [N] absolute positions
+	pos      []int     // [N] rotary positions (absolute, or M-RoPE temporal)
+	pos3     [3][]int  // [3][N] M-RoPE (temporal, height, width) positions
+	rot      []float32 // [2, N, Nq*D] M-RoPE scratch
 	hidden   []float32 // [R, H] rows that need logits
 	logits   []float32 // [R, V]
 }
@@ -43,6 +45,12 @@ func (m *Model) workspace(n, r int) *workspace {
 	ws.k, ws.v = grow(ws.k, n*kvd), grow(ws.v, n*kvd)
 	ws.gate, ws.up = grow(ws.gate, n*I), grow(ws.up, n*I)
 	ws.pos = grow(ws.pos, n)
+	if m.mrope != nil {
+		for a := range ws.pos3 {
+			ws.pos3[a] = grow(ws.pos3[a], n)
+		}
+		ws.rot = grow(ws.rot, 2*n*qd)
+	}
 	ws.hidden, ws.logits = grow(ws.hidden, r*H), grow(ws.logits, r*c.VocabSize)
 	return ws
 }
@@ -82,6 +90,10 @@ func (m *Model) Forward(b *model.Batch) error {
 			}
 		}
 	}
+	flat := true // every row rotates by ws.pos alone
+	if m.mrope != nil {
+		flat = m.ropePositions(b, spans, ws)
+	}
 	m.hook(b, spans, 0, ws.x)
 
 	for li := range m.Layers {
@@ -100,8 +112,13 @@ func (m *Model) Forward(b *model.Batch) error {
 			cpu.RMSNorm(ws.q, ws.q, l.QNorm, n*Nq, D, eps)
 			cpu.RMSNorm(ws.k, ws.k, l.KNorm, n*Nkv, D, eps)
 		}
-		m.rope.Apply(ws.q, n, Nq, ws.pos)
-		m.rope.Apply(ws.k, n, Nkv, ws.pos)
+		if flat {
+			m.rope.Apply(ws.q, n, Nq, ws.pos)
+			m.rope.Apply(ws.k, n, Nkv, ws.pos)
+		} else {
+			m.mrope.apply(ws.q, ws.rot, n, Nq, D, &ws.pos3)
+			m.mrope.apply(ws.k, ws.rot, n, Nkv, D, &ws.pos3)
+		}
 		for si, s := range b.Seqs {
 			sp := spans[si]
 			sp.cache.Write(li, s.Pos, ws.k[sp.row*kvd:(sp.row+sp.n)*kvd], ws.v[sp.row*kvd:(sp.row+sp.n)*kvd])
@@ -192,6 +209,9 @@ func (m *Model) plan(b *model.Batch) (spans []span, n, r int, err error) {
 		}
 		if err := cache.Reserve(keyLen); err != nil {
 			return nil, 0, 0, fmt.Errorf("qwen: sequence %d: %w", si, err)
+		}
+		if s.Rope != nil && m.mrope == nil {
+			return nil, 0, 0, fmt.Errorf("qwen: sequence %d: M-RoPE positions for a model without mrope_section", si)
 		}
 		for ei, e := range s.Embeds {
 			if len(e.Rows)%c.HiddenSize != 0 || e.Pos < 0 {

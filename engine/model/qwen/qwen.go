@@ -1,7 +1,10 @@
 // Package qwen implements the Qwen2 / Qwen2.5 / Qwen3 decoder family and the
 // block-diffusion checkpoints built on it: SDAR (Qwen3, unshifted,
 // model_type "sdar"), Fast-dLLM v2 (Qwen2.5, shifted, "Fast_dLLM_Qwen") and
-// Dream (Qwen2.5, shifted, fully bidirectional, "Dream").
+// Dream (Qwen2.5, shifted, fully bidirectional, "Dream"), and the language
+// models of Qwen2.5-VL checkpoints ("qwen2_5_vl_text"; Fast-dVLM and
+// DiffusionVL load as Fast-dLLM v2), whose multimodal rotary positions
+// (M-RoPE, Config.MRopeSection) any member runs.
 // The weights and their names are stock Hugging Face; only the attention
 // mask and the decoding rules differ (dllm-engine-spec.md sections 1-3, 6).
 package qwen
@@ -16,6 +19,8 @@ import (
 
 func init() {
 	model.Register("qwen2", model.Arch{DefaultBias: true, New: newFamily(false, false, false)})
+	// Qwen2.5-VL's language model: Qwen2.5 with M-RoPE (autoregressive).
+	model.Register("qwen2_5_vl_text", model.Arch{DefaultBias: true, New: newFamily(false, false, false)})
 	model.Register("qwen3", model.Arch{DefaultBias: false, New: newFamily(true, false, false)})
 	model.Register("sdar", model.Arch{DefaultBias: false, New: newFamily(true, false, true)})
 	model.Register("Fast_dLLM_Qwen", model.Arch{DefaultBias: true, New: newFamily(false, true, true)})
@@ -34,7 +39,8 @@ type Model struct {
 	Norm   []float32     // [hidden]
 	LMHead *model.Matrix // [vocab, hidden]; == Embed when tied
 
-	rope *cpu.RoPE
+	rope  *cpu.RoPE
+	mrope *mrope // nil for 1-D RoPE
 }
 
 // Layer is one decoder block. Shapes: H = hidden, D = head_dim, Nq/Nkv heads, I = intermediate.
@@ -74,11 +80,15 @@ func newModel(cfg *model.Config, qkNorm, shifted, diffusion bool) *Model {
 	case diffusion:
 		mask = cpu.Mask{Kind: cpu.BlockCausal, Block: max(cfg.BlockSize, 1)}
 	}
-	return &Model{
+	m := &Model{
 		cfg:    cfg,
 		traits: model.Traits{QKNorm: qkNorm, Shifted: shifted, Mask: mask, Diffusion: diffusion},
 		rope:   cpu.NewRoPE(cfg.HeadDim, cfg.RopeTheta),
 	}
+	if len(cfg.MRopeSection) == 3 {
+		m.mrope = &mrope{rope: m.rope, section: [3]int(cfg.MRopeSection)}
+	}
+	return m
 }
 
 func (m *Model) load(w *model.Weights) error {

@@ -32,7 +32,7 @@ func SDAR17B() *model.Config {
 func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Model, error) {
 	var qkNorm, shifted, diffusion bool
 	switch cfg.ModelType {
-	case "qwen2":
+	case "qwen2", "qwen2_5_vl_text":
 	case "qwen3":
 		qkNorm = true
 	case "sdar":
@@ -43,7 +43,7 @@ func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Mod
 		return nil, fmt.Errorf("qwen: Random: unknown model_type %q", cfg.ModelType)
 	}
 	if cfg.AttentionBias == nil {
-		b := cfg.ModelType == "qwen2" || cfg.ModelType == "Fast_dLLM_Qwen" || cfg.ModelType == "Dream"
+		b := cfg.ModelType == "qwen2" || cfg.ModelType == "qwen2_5_vl_text" || cfg.ModelType == "Fast_dLLM_Qwen" || cfg.ModelType == "Dream"
 		cfg.AttentionBias = &b
 	}
 	if cfg.HeadDim == 0 {
@@ -57,6 +57,9 @@ func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Mod
 	}
 	if cfg.RMSNormEps == 0 {
 		cfg.RMSNormEps = 1e-6
+	}
+	if s := cfg.MRopeSection; s != nil && (len(s) != 3 || s[0]+s[1]+s[2] != cfg.HeadDim/2) {
+		return nil, fmt.Errorf("qwen: Random: mrope_section %v does not split head_dim/2 = %d in three", s, cfg.HeadDim/2)
 	}
 	m := newModel(cfg, qkNorm, shifted, diffusion)
 	H, D, I := cfg.HiddenSize, cfg.HeadDim, cfg.IntermediateSize
