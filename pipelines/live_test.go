@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,7 +42,9 @@ func TestLiveTranscriptionKafkaToKafka(t *testing.T) {
 	}
 	var msgs []kgo.Message
 	per := map[string][]kgo.Message{}
-	for id, clips := range streams {
+	noise := rand.New(rand.NewPCG(3, 4))
+	for _, id := range []string{"mic-1", "mic-2"} {
+		clips := streams[id]
 		var pcm []byte
 		var whole []float32
 		for _, c := range clips {
@@ -53,7 +56,10 @@ func TestLiveTranscriptionKafkaToKafka(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, v := range append(a.Samples, make([]float32, 9600)...) { // then 0.6 s of silence
+			for j := 0; j < 9600; j++ { // then 0.6 s of room noise
+				a.Samples = append(a.Samples, float32(0.002*noise.NormFloat64()))
+			}
+			for _, v := range a.Samples {
 				q := int16(math.Round(float64(max(-1, min(v, 32767.0/32768))) * 32768))
 				pcm = binary.BigEndian.AppendUint16(pcm, uint16(q))
 				whole = append(whole, float32(q)/32768)

@@ -15,6 +15,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"dlmstream/asr"
 	"dlmstream/connectors/kafka"
 	"dlmstream/connectors/kafka/embedded"
 	"dlmstream/pipelines"
@@ -106,16 +108,24 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := produce(ctx, cfg, inputs); err != nil {
 		return err
 	}
-	n := 0
+	n, chunks := 0, 0
 	for _, ms := range inputs {
-		n += len(ms)
+		for _, e := range ms {
+			if e.Header(kafka.HeaderStreamID) != "" {
+				chunks++
+			} else {
+				n++
+			}
+		}
 	}
-	fmt.Fprintf(stdout, "produced %d inputs to %s, %s, %s\n", n, demoAudio, demoImages, demoText)
+	n++ // the live stream is one input
+	fmt.Fprintf(stdout, "produced %d inputs to %s, %s, %s (one a live stream of %d audio/L16 chunks)\n", n, demoAudio, demoImages, demoText, chunks)
 
 	tc := transforms.Config{Model: *model, MaxNewTokens: *maxNew}
 	mk := func(name, in, out, model string) pipelines.Options {
 		c := tc
 		c.Model = model
+		c.Partials = name == pipelines.Transcription // the live stream's transcript as it forms
 		return pipelines.Options{Name: name, Kafka: cfg, InputTopics: []string{in}, Group: demoGroup + "-" + name,
 			Start: kafka.StartCommitted, OutputTopic: out, DeadLetterTopic: demoDLQ, Transforms: c}
 	}
@@ -138,6 +148,19 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		var finals []kafka.Envelope
+		var forming []string // the live stream's partial transcripts
+		for _, e := range envs {
+			if e.Header("partial") != "true" {
+				finals = append(finals, e)
+				continue
+			}
+			var o transforms.Output
+			if err := json.Unmarshal(e.Value, &o); err == nil && o.StreamID != "" {
+				forming = append(forming, strconv.Quote(o.Text))
+			}
+		}
+		envs = finals
 		results += len(envs)
 		fmt.Fprintf(stdout, "\n%s (%d):\n", topic, len(envs))
 		sortByID(envs)
@@ -145,6 +168,9 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 			var o transforms.Output
 			if err := json.Unmarshal(e.Value, &o); err != nil {
 				return fmt.Errorf("result %s is not JSON: %w", e.Header(kafka.HeaderRequestID), err)
+			}
+			if o.StreamID != "" {
+				fmt.Fprintf(stdout, "  %-10s live stream of %d chunks, as it formed: %s\n", o.RequestID, o.Chunks, strings.Join(forming, " -> "))
 			}
 			text := strconv.Quote(o.Text)
 			if len(o.JSON) > 0 {
@@ -248,6 +274,12 @@ func demoInputs(schemaDir, clipDir, sceneDir string) (inputs map[string][]kafka.
 		in(fmt.Sprintf("audio-%d", len(audio)+1), "audio/wav", []byte("this is text pretending to be audio")),
 		in(fmt.Sprintf("audio-%d", len(audio)+2), "audio/wav", tone[:len(tone)/2]), // cut mid-data
 	)
+	live, ref, err := demoLiveStream(clipDir, clips)
+	if err != nil {
+		return nil, nil, err
+	}
+	audio = append(audio, live...)
+	refs[demoLiveID] = ref
 	var images []kafka.Envelope
 	scenes, err := readDemoFiles(sceneDir)
 	if err != nil {
@@ -281,6 +313,58 @@ func demoInputs(schemaDir, clipDir, sceneDir string) (inputs map[string][]kafka.
 	}
 	texts = append(texts, in(fmt.Sprintf("text-%d", len(texts)+1), "text/plain", []byte("A schema that is not one."), kafka.HeaderSchema, `{"type":"objekt"}`))
 	return map[string][]kafka.Envelope{demoAudio: audio, demoImages: images, demoText: texts}, refs, nil
+}
+
+// demoLiveID is the demo's live stream: two of the demo clips as a
+// microphone would send them, 250 ms of audio/L16 per record.
+const demoLiveID = "live-1"
+
+// demoLiveStream makes the live stream's chunk records and its reference
+// transcript from the first and last WAV clips, 0.6 s of room noise after
+// each (noise, not digital silence: after a run of exact zeros the
+// segmenter starts the next window up to 50 ms early, and the demo speech
+// checkpoint, trained on clips cut 50 ms before the onset, can then miss a
+// first word).
+func demoLiveStream(clipDir string, clips []demoFile) ([]kafka.Envelope, string, error) {
+	var pick []demoFile
+	for _, c := range clips {
+		if c.ContentType == "audio/wav" {
+			pick = append(pick, c)
+		}
+	}
+	if len(pick) < 2 {
+		return nil, "", fmt.Errorf("demo: %s has fewer than two WAV clips for the live stream", clipDir)
+	}
+	pick = []demoFile{pick[0], pick[len(pick)-1]}
+	var pcm []byte
+	var words []string
+	hiss := rand.New(rand.NewPCG(1, 2)) // room noise, -54 dBFS
+	for _, c := range pick {
+		a, err := asr.Decode(c.data, asr.DecodeOptions{})
+		if err != nil {
+			return nil, "", fmt.Errorf("demo clip %s: %w", c.Audio, err)
+		}
+		for j := 0; j < 9600; j++ {
+			a.Samples = append(a.Samples, float32(0.002*hiss.NormFloat64()))
+		}
+		for _, v := range a.Samples {
+			q := int16(math.Round(float64(max(-1, min(v, 32767.0/32768))) * 32768))
+			pcm = binary.BigEndian.AppendUint16(pcm, uint16(q))
+		}
+		words = append(words, c.Text)
+	}
+	const chunk = 8000 // bytes: 250 ms at 16 kHz
+	var out []kafka.Envelope
+	for i, seq := 0, 0; i < len(pcm); i, seq = i+chunk, seq+1 {
+		e := kafka.Envelope{Key: []byte(demoLiveID), Value: pcm[i:min(i+chunk, len(pcm))]}.
+			WithHeader(kafka.HeaderRequestID, demoLiveID).WithHeader(kafka.HeaderContentType, "audio/L16; rate=16000; channels=1").
+			WithHeader(kafka.HeaderStreamID, demoLiveID).WithHeader(kafka.HeaderSeq, strconv.Itoa(seq))
+		if i+chunk >= len(pcm) {
+			e = e.WithHeader(kafka.HeaderEndOfStream, "true")
+		}
+		out = append(out, e)
+	}
+	return out, strings.Join(words, " "), nil
 }
 
 // demoFile is one line of a demo input directory's manifest.jsonl: an

@@ -38,8 +38,8 @@ func TestDemo(t *testing.T) {
 	}
 	s := out.String()
 	for _, want := range []string{
-		"16 inputs -> 11 results + 5 dead letters",
-		"demo-transcripts (4):", "demo-captions (3):", "demo-extractions (4):",
+		"17 inputs -> 12 results + 5 dead letters",
+		"demo-transcripts (5):", "demo-captions (3):", "demo-extractions (4):",
 		"audio-5    decode/not-audio", "audio-6    decode/truncated", "image-4    decode/truncated",
 		"image-5    decode/too-many-pixels", "text-5     decode/invalid-schema",
 		"tokens, ",
@@ -50,6 +50,11 @@ func TestDemo(t *testing.T) {
 		`audio-1    "nine hundred and fifty nine"`, `audio-2    "turn on the hallway oven"`,
 		`audio-3    "paul lives in paris"`, `audio-4    "emma sells the green book"`,
 		"prior ctc", "prior draft",
+		// Two of the clips again as a live stream of 250 ms audio/L16 chunks: partial
+		// transcripts as the utterances end, then the whole.
+		"(one a live stream of 19 audio/L16 chunks)",
+		`live-1     live stream of 19 chunks, as it formed: "nine hundred and`,
+		`live-1     "nine hundred and fifty nine emma sells the green book"`,
 		// The demo vision checkpoint sees the scenes (PNG, JPEG, WebP) and captions each exactly.
 		`image-1    "two blue circles on the left, a green circle in the center and three green triangles on the right"`,
 		`image-2    "three red squares on the left, a yellow circle at the top and a green square at the bottom, with the number 9 in the center"`,
