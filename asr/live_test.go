@@ -32,7 +32,11 @@ func TestLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	audio, ends, _ := liveStream(t, 8)
+	n := 8
+	if raceEnabled || testing.Short() {
+		n = 4 // the package stays well inside go test's 10 minutes under -race
+	}
+	audio, ends, _ := liveStream(t, n)
 	offline, err := rec.Transcribe(context.Background(), audio, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -110,7 +110,9 @@ type liveAck struct {
 	end int
 }
 
-type liveKey struct{ model, stream string }
+// liveKey names a stream: its id within the topic and consumer group it
+// is read from (two jobs in one process never share a stream), per model.
+type liveKey struct{ model, group, topic, stream string }
 
 // liveStreams holds the process's open streams, least recently used first.
 var liveStreams = struct {
@@ -123,7 +125,7 @@ var liveStreams = struct {
 // pushed out to keep cfg.MaxLiveStreams (their final records are the
 // caller's to make).
 func openStream(cfg Config, rec *asr.Recognizer, t Task) (st *liveStream, evicted []*liveStream) {
-	k := liveKey{cfg.Model, t.Stream}
+	k := liveKey{cfg.Model, t.In.Origin.Group, t.In.Origin.Topic, t.Stream}
 	liveStreams.Lock()
 	defer liveStreams.Unlock()
 	if st = liveStreams.m[k]; st != nil {
@@ -135,12 +137,11 @@ func openStream(cfg Config, rec *asr.Recognizer, t Task) (st *liveStream, evicte
 		delete(liveStreams.m, old.key)
 		evicted = append(evicted, old)
 	}
-	st = &liveStream{key: k, live: rec.NewLive(asr.Options{Prior: asr.CTCPrior{}}), next: t.Seq,
-		held: map[int64]Task{}}
+	// A stream starts at chunk 0 whichever chunk comes first: a runner may
+	// hand a partition's records to several bundles at once (split reads),
+	// so chunk 8 can arrive before chunk 0.
+	st = &liveStream{key: k, live: rec.NewLive(asr.Options{Prior: asr.CTCPrior{}}), held: map[int64]Task{}}
 	st.seen.Store(time.Now().UnixNano())
-	if st.next < 0 {
-		st.next = 0
-	}
 	st.elem = liveStreams.lru.PushBack(st)
 	liveStreams.m[k] = st
 	return st, evicted
@@ -219,26 +220,41 @@ func (st *liveStream) take(ctx context.Context, cfg Config, t Task, partial func
 		return ackOf(t), false, nil
 	case seq > st.next:
 		st.held[seq] = t
-		if len(st.held) <= liveMaxHeld && !t.EndOfStream {
+		if len(st.held) <= liveMaxHeld {
 			return nil, false, nil
 		}
-		st.next = minKey(st.held) // give up on the missing chunks
+		// The missing chunks are not coming (a restart re-read the stream
+		// from a later committed offset): go on without them.
+		st.next = minKey(st.held)
 	default:
 		st.held[seq] = t
 	}
-	for {
+	out, err = st.pushHeld(ctx, cfg, partial, false)
+	return out, false, err
+}
+
+// pushHeld pushes the held chunks that are next in order; with gaps, all of
+// them in order, skipping the missing ones.
+func (st *liveStream) pushHeld(ctx context.Context, cfg Config, partial func([]byte), gaps bool) ([]kafka.Envelope, error) {
+	var out []kafka.Envelope
+	for len(st.held) > 0 && !st.done {
 		c, ok := st.held[st.next]
 		if !ok {
-			return out, false, nil
+			if !gaps {
+				break
+			}
+			st.next = minKey(st.held)
+			continue
 		}
 		delete(st.held, st.next)
 		st.next++
 		recs, err := st.push(ctx, cfg, c, partial)
 		out = append(out, recs...)
-		if err != nil || st.done {
-			return out, false, err
+		if err != nil {
+			return out, err
 		}
 	}
+	return out, nil
 }
 
 func minKey(m map[int64]Task) int64 {
@@ -350,12 +366,22 @@ func (st *liveStream) finish(ctx context.Context, cfg Config, ended string, end 
 	if st.done {
 		return nil
 	}
+	var out []kafka.Envelope
+	if end == nil && len(st.held) > 0 { // ended from outside: the early chunks still count
+		recs, err := st.pushHeld(ctx, cfg, nil, true)
+		out = append(out, recs...)
+		if err != nil {
+			out = append(out, st.last.DeadLetter(cfg.DeadLetterTopic, StageEngine, ReasonEngineError, err))
+		}
+		if st.done { // a held end-of-stream chunk ended it
+			return out
+		}
+	}
 	st.done = true
 	closeStream(st)
 	start := time.Now()
 	st.live.SetStream(nil)
 	tr, err := st.live.Close(ctx)
-	out := make([]kafka.Envelope, 0, len(st.acks)+1)
 	for _, a := range st.acks {
 		out = append(out, a.ack)
 	}

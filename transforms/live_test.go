@@ -122,6 +122,7 @@ func TestLiveStreams(t *testing.T) {
 	sa := chunks("a", "audio/L16; rate=16000", l16(a, 1), 6400, 0)                   // 200 ms
 	sb := chunks("b", "audio/L16; rate=44100; channels=2", l16(b44, 2), 35280, 1000) // 200 ms
 	sb[3], sb[4] = sb[4], sb[3]                                                      // out of order
+	sa[0], sa[1] = sa[1], sa[0]                                                      // the stream's second chunk first
 	bad := sb[6]
 	bad.Value = bad.Value[:len(bad.Value)-1] // half a frame: a dead letter, the stream goes on
 	sb[6] = bad
@@ -241,20 +242,26 @@ func TestLiveIdleAndEviction(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := liveAudio(t, "0007.wav")
-	cfg := Config{Model: liveModel, OutputTopic: "out", DeadLetterTopic: "dlq", MaxLiveStreams: 1, LiveIdle: time.Hour}
+	// Its own model name: the stream registry is per process and model, and
+	// other tests' streams must not count against MaxLiveStreams.
+	RegisterGenerator("live-idle-test", g)
+	cfg := Config{Model: "live-idle-test", OutputTopic: "out", DeadLetterTopic: "dlq", MaxLiveStreams: 1, LiveIdle: time.Hour}
+	take := func(c kafka.Envelope) []kafka.Envelope {
+		task, err := Prepare(cfg, KindTranscribe, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := runLive(context.Background(), g, cfg, task, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs
+	}
 	feed := func(id string, off int64) int {
 		cs := chunks(id, "audio/L16; rate=16000", l16(x, 1), 8000, off)
 		cs = cs[:len(cs)-1] // never ended
 		for _, c := range cs {
-			task, err := Prepare(cfg, KindTranscribe, c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			recs, err := runLive(context.Background(), g, cfg, task, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range recs {
+			for _, r := range take(c) {
 				if !r.CommitOnly {
 					t.Fatalf("stream %s: record %s before the stream ends", id, r.Value)
 				}
@@ -297,19 +304,23 @@ func TestLiveIdleAndEviction(t *testing.T) {
 	cfg.LiveIdle = time.Hour
 	feed("evict-1", 100)
 	// A second stream pushes the first out (MaxLiveStreams 1).
-	c := chunks("evict-2", "audio/L16; rate=16000", l16(x, 1), 8000, 200)[0]
-	task, err := Prepare(cfg, KindTranscribe, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := runLive(context.Background(), g, cfg, task, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	check(recs, "evict-1", EndedEvicted, n, true)
+	check(take(chunks("evict-2", "audio/L16; rate=16000", l16(x, 1), 8000, 200)[0]), "evict-1", EndedEvicted, n, true)
 	cfg.LiveIdle = time.Nanosecond
 	time.Sleep(time.Millisecond)
 	check(endIdle(context.Background(), cfg), "evict-2", EndedIdle, 1, false) // 0.25 s: not a word yet
+	// A stream whose first chunk never comes (a restart re-read it from a
+	// later offset) waits for it, and its idle end still transcribes the rest.
+	cfg.LiveIdle = time.Hour
+	cs := chunks("late", "audio/L16; rate=16000", l16(x, 1), 8000, 300)
+	cs = cs[1 : len(cs)-1]
+	for _, c := range cs {
+		if recs := take(c); len(recs) != 0 {
+			t.Fatalf("chunk %s: %d records while chunk 0 is missing", c.Header(kafka.HeaderSeq), len(recs))
+		}
+	}
+	cfg.LiveIdle = time.Nanosecond
+	time.Sleep(time.Millisecond)
+	check(endIdle(context.Background(), cfg), "late", EndedIdle, len(cs), true)
 }
 
 // Bad chunk headers and bytes are dead letters naming the problem.

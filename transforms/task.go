@@ -183,7 +183,8 @@ func Prepare(cfg Config, kind string, e kafka.Envelope) (Task, error) {
 	switch kind {
 	case KindTranscribe:
 		if e.Header(kafka.HeaderStreamID) != "" {
-			return t, prepareChunk(cfg, &t)
+			err := prepareChunk(cfg, &t)
+			return t, err
 		}
 		_, info, err := decodeInput(e.Value, e.Header(kafka.HeaderContentType), cfg.MaxAudioSeconds)
 		if err != nil {

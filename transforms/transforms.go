@@ -64,7 +64,8 @@ func (fn *prepareFn) ProcessElement(ctx context.Context, e kafka.Envelope, emit 
 	if err != nil {
 		r := AsRejection(err, StageDecode)
 		beam.NewCounter(metricsNS, r.Stage+".dlq."+r.Reason).Inc(ctx, 1)
-		t = Task{In: e, Kind: fn.Kind, RejectStage: r.Stage, RejectReason: r.Reason, RejectError: r.Err.Error()}
+		// A live chunk keeps its stream and place, so the stream goes on without it.
+		t = Task{In: e, Kind: fn.Kind, Stream: t.Stream, Seq: t.Seq, RejectStage: r.Stage, RejectReason: r.Reason, RejectError: r.Err.Error()}
 	} else {
 		beam.NewCounter(metricsNS, StageDecode+".out").Inc(ctx, 1)
 	}
