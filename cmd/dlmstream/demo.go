@@ -135,14 +135,14 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		mk(pipelines.Extraction, demoText, demoJSON, *model),
 	}
 	start := time.Now()
-	res, err := runPipelines(ctx, "prism", opts, *progress, stderr)
+	_, err = runPipelines(ctx, "prism", opts, *progress, stderr)
 	if err != nil {
 		return err
 	}
 	took := time.Since(start)
 	fmt.Fprintf(stdout, "pipelines done on prism in %s\n", took.Round(time.Millisecond))
 
-	results := 0
+	results, partials := 0, 0
 	for _, topic := range []string{demoTranscripts, demoCaptions, demoJSON} {
 		envs, err := kafka.ReadTopic(ctx, cfg, topic, 10*time.Second)
 		if err != nil {
@@ -160,6 +160,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 				forming = append(forming, strconv.Quote(o.Text))
 			}
 		}
+		partials += len(envs) - len(finals)
 		envs = finals
 		results += len(envs)
 		fmt.Fprintf(stdout, "\n%s (%d):\n", topic, len(envs))
@@ -202,8 +203,11 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  %-10s %s/%s: %s\n", e.Header(kafka.HeaderRequestID), e.Header(kafka.HeaderErrorStage),
 			e.Header(kafka.HeaderErrorReason), e.Header(kafka.HeaderError))
 	}
-	fmt.Fprintf(stdout, "\n%d inputs -> %d results + %d dead letters in %s\n", n, results, len(dead), took.Round(time.Millisecond))
-	printMetrics(stdout, res)
+	fmt.Fprintf(stdout, "\n%d inputs -> %d results + %d dead letters in %s (and %d partial records: transcripts as they formed)\n",
+		n, results, len(dead), took.Round(time.Millisecond), partials)
+	// No Beam metrics footer here: prism's final job metrics can miss the
+	// last bundle's counters (seen: engine.out 11 for 12 results), and every
+	// figure above is read back from the topics.
 	if results+len(dead) != n {
 		return fmt.Errorf("demo: %d inputs but %d results and dead letters", n, results+len(dead))
 	}

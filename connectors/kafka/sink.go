@@ -274,6 +274,12 @@ func (fn *writeFn) Setup() error {
 }
 
 func (fn *writeFn) ProcessElement(ctx context.Context, e Envelope) error {
+	// Counted here, not after the flush: a runner reports the counters of
+	// a bundle that succeeded (so every counted record was written), and
+	// prism's final metrics miss what the last FinishBundle counts.
+	if !e.CommitOnly {
+		beam.NewCounter("dlmstream", "kafka.written").Inc(ctx, 1)
+	}
 	fn.buf = append(fn.buf, e)
 	if len(fn.buf) >= fn.Cfg.batchSize() {
 		return fn.flush(ctx)
@@ -288,15 +294,6 @@ func (fn *writeFn) flush(ctx context.Context) error {
 		return nil
 	}
 	err := fn.w.Write(ctx, fn.buf...)
-	if err == nil {
-		n := 0
-		for _, e := range fn.buf {
-			if !e.CommitOnly {
-				n++
-			}
-		}
-		beam.NewCounter("dlmstream", "kafka.written").Inc(ctx, int64(n))
-	}
 	fn.buf = fn.buf[:0]
 	return err
 }
