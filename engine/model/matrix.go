@@ -17,6 +17,8 @@ import (
 //	I8:   I8   [Rows*Cols] with Scales [Rows]: w[r,c] = I8[r*Cols+c] * Scales[r]
 //
 // The slices may alias a read-only memory map of the checkpoint file.
+// A BF16 matrix may also hold Packed, the same weights repacked for
+// cpu.MatMulPacked (see Pack); MatMul then uses it.
 type Matrix struct {
 	Rows, Cols int
 	DType      tensor.DType
@@ -24,14 +26,20 @@ type Matrix struct {
 	BF16       []uint16
 	I8         []int8
 	Scales     []float32
+	Packed     *cpu.PackedBF16 // optional, BF16 only: [Rows, Cols] in cpu.PackedBF16 layout
 }
 
-// MatMul computes out[m, Rows] = x[m, Cols] · wᵀ in fp32 on the CPU kernels.
+// MatMul computes out[m, Rows] = x[m, Cols] · wᵀ in fp32 on the CPU kernels
+// (with bf16-rounded activations when the matrix is packed).
 func (w *Matrix) MatMul(out, x []float32, m int) {
 	switch w.DType {
 	case tensor.F32:
 		cpu.MatMulF32(out, x, w.F32, m, w.Rows, w.Cols)
 	case tensor.BF16:
+		if w.Packed != nil {
+			cpu.MatMulPacked(out, x, w.Packed, m)
+			return
+		}
 		cpu.MatMulBF16(out, x, w.BF16, m, w.Rows, w.Cols)
 	case tensor.I8:
 		cpu.MatMulInt8(out, x, w.I8, w.Scales, m, w.Rows, w.Cols)
@@ -47,6 +55,10 @@ func (w *Matrix) Row(r int, dst []float32) {
 	case tensor.F32:
 		copy(dst[:w.Cols], w.F32[off:off+w.Cols])
 	case tensor.BF16:
+		if w.BF16 == nil && w.Packed != nil {
+			w.Packed.Row(r, dst)
+			return
+		}
 		cpu.BF16ToF32(dst, w.BF16[off:off+w.Cols])
 	case tensor.I8:
 		s := w.Scales[r]
@@ -55,6 +67,16 @@ func (w *Matrix) Row(r int, dst []float32) {
 		}
 	default:
 		panic(fmt.Sprintf("tensor: Row on %v matrix", w.DType))
+	}
+}
+
+// Pack repacks a BF16 matrix for cpu.MatMulPacked (bf16 activations on
+// VDPBF16PS; see cpu.PackBF16) unless it is packed already; other dtypes
+// are left alone. BF16 stays set, for Row and for callers that slice rows.
+// Call it while loading, before the matrix is shared between goroutines.
+func (w *Matrix) Pack() {
+	if w.DType == tensor.BF16 && w.Packed == nil && w.BF16 != nil {
+		w.Packed = cpu.PackBF16(w.BF16, w.Rows, w.Cols)
 	}
 }
 

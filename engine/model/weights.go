@@ -6,10 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync/atomic"
+	"unsafe"
 
 	"dlmstream/engine/model/safetensors"
 	"dlmstream/engine/tensor"
+	"dlmstream/kernels/cpu"
 )
 
 // Weights is the set of safetensors files of one checkpoint directory.
@@ -221,7 +224,10 @@ func (w *Weights) Vector(name string, n int) ([]float32, error) {
 
 // Matrix reads a 2-D weight [rows, cols]. bf16 and fp32 data alias the
 // memory map (the pages are read now so the first forward is not a disk
-// read); fp16 is widened to fp32; LoadOptions.WeightType converts.
+// read); fp16 is widened to fp32; LoadOptions.WeightType converts. When
+// the active kernels prefer packed bf16 weights (cpu.PreferPacked), a bf16
+// matrix is packed (Matrix.Pack) and, if it aliased the map, the map's
+// pages are released: the packed copy replaces them in resident memory.
 func (w *Weights) Matrix(name string, rows, cols int) (*Matrix, error) {
 	return w.Flat(name, rows, cols)
 }
@@ -273,7 +279,21 @@ func (w *Weights) Flat(name string, shape ...int) (*Matrix, error) {
 			m = f32
 		}
 	}
+	if m.DType == tensor.BF16 && cpu.PreferPacked() && w.packs(name) {
+		mapped := len(raw) > 0 && len(m.BF16) > 0 && unsafe.Pointer(&m.BF16[0]) == unsafe.Pointer(&raw[0])
+		m.Pack()
+		if mapped {
+			cpu.ReleaseMapped(raw) // m.BF16 stays valid: a page read later faults back in
+		}
+	}
 	return m, nil
+}
+
+// packs reports whether Flat packs the bf16 tensor name when the kernels
+// prefer packed weights: every weight except a token embedding that an
+// lm_head of its own makes a gather-only table (a tied one is multiplied).
+func (w *Weights) packs(name string) bool {
+	return !strings.HasSuffix(name, "embed_tokens.weight") || !w.Has("lm_head.weight")
 }
 
 // touch reads one byte per page so the mapping is resident.

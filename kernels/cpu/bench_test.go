@@ -154,3 +154,88 @@ func BenchmarkSoftmax(b *testing.B) {
 		})
 	}
 }
+
+// sdarLinears are the linear layers of one SDAR-1.7B decoder layer (hidden
+// 2048, 16 query heads and 8 kv heads of 128, intermediate 6144): [n, k].
+var sdarLinears = []benchShape{
+	{"q", 2048, 2048}, {"k", 1024, 2048}, {"v", 1024, 2048}, {"o", 2048, 2048},
+	{"gate", 6144, 2048}, {"up", 6144, 2048}, {"down", 2048, 6144},
+}
+
+// BenchmarkMatMulPacked compares the default exact path (MatMulBF16 on the
+// fast impl) with MatMulPacked at SDAR-1.7B shapes, m = 1, 4, 8, 32 rows,
+// 1 and 2 threads. "layer" runs the seven linears of one decoder layer in
+// turn. The two paths are adjacent sub-benchmarks, so rounds of
+// `go test -count=1` alternate them. GB/s counts the bf16 weight bytes (2nk)
+// per call; copies of the weights rotate so each call reads DRAM.
+func BenchmarkMatMulPacked(b *testing.B) {
+	defer SetThreads(numThreads())
+	pk := packedImpls()
+	packed := pk[len(pk)-1]
+	rng := rand.New(rand.NewPCG(11, 12))
+	type mats struct {
+		w  [][]uint16
+		pw []*PackedBF16
+	}
+	shapes := append([]benchShape{{"layer", 0, 0}}, sdarLinears...)
+	layerBytes := 0
+	for _, sh := range sdarLinears {
+		layerBytes += 2 * sh.n * sh.k
+	}
+	for _, sh := range shapes {
+		var ms []mats // ms[copy] holds one matrix per linear (all 7 for "layer")
+		lin := []benchShape{sh}
+		bytes := 2 * sh.n * sh.k
+		if sh.name == "layer" {
+			lin, bytes = sdarLinears, layerBytes
+		}
+		for range copiesFor(bytes) {
+			var c mats
+			for _, l := range lin {
+				w := randBF16(rng, l.n*l.k, 0.05)
+				c.w = append(c.w, w)
+				c.pw = append(c.pw, PackBF16(w, l.n, l.k))
+			}
+			ms = append(ms, c)
+		}
+		for _, m := range []int{1, 4, 8, 32} {
+			x := randF32(rng, m*6144, 1)
+			out := make([]float32, m*6144)
+			flops := 0
+			for _, l := range lin {
+				flops += 2 * m * l.n * l.k
+			}
+			for _, th := range []int{1, 2} {
+				for _, path := range []string{fast.name, packed.name} {
+					b.Run(fmt.Sprintf("%s/m%d/t%d/%s", sh.name, m, th, path), func(b *testing.B) {
+						SetThreads(th)
+						b.SetBytes(int64(bytes))
+						c := 0
+						for b.Loop() {
+							cp := &ms[c%len(ms)]
+							for li, l := range lin {
+								if path == packed.name {
+									packed.matMulPacked(out, x, cp.pw[li], m)
+								} else {
+									fast.matMulBF16(out, x, cp.w[li], m, l.n, l.k)
+								}
+							}
+							c++
+						}
+						b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms")
+						b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					})
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkPackBF16: the load-time repacking of one SDAR-1.7B gate/up matrix.
+func BenchmarkPackBF16(b *testing.B) {
+	w := randBF16(rand.New(rand.NewPCG(13, 14)), 6144*2048, 0.05)
+	b.SetBytes(2 * 6144 * 2048)
+	for b.Loop() {
+		PackBF16(w, 6144, 2048)
+	}
+}

@@ -16,20 +16,25 @@ type impl struct {
 	matMulF32  func(out, x, w []float32, m, n, k int)
 	matMulBF16 func(out, x []float32, w []uint16, m, n, k int)
 	matMulInt8 func(out, x []float32, w []int8, scales []float32, m, n, k int)
-	attention  func(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, mask Mask)
-	softmax    func(x []float32)
-	siluMul    func(gate, up []float32)
+	// matMulPacked is MatMulPacked (bf16-rounded activations on packed
+	// weights); preferPacked: loaders should pack bf16 weights for it.
+	matMulPacked func(out, x []float32, pw *PackedBF16, m int)
+	preferPacked bool
+	attention    func(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, mask Mask)
+	softmax      func(x []float32)
+	siluMul      func(gate, up []float32)
 }
 
 // generic is the plain-Go path; it runs on every architecture.
 var generic = impl{
-	name:       "generic",
-	matMulF32:  matMulF32Generic,
-	matMulBF16: matMulBF16Generic,
-	matMulInt8: matMulInt8Generic,
-	attention:  attentionGeneric,
-	softmax:    softmaxGeneric,
-	siluMul:    siluMulGeneric,
+	name:         "generic",
+	matMulF32:    matMulF32Generic,
+	matMulBF16:   matMulBF16Generic,
+	matMulInt8:   matMulInt8Generic,
+	matMulPacked: matMulPackedGeneric,
+	attention:    attentionGeneric,
+	softmax:      softmaxGeneric,
+	siluMul:      siluMulGeneric,
 }
 
 // fast is the best path this CPU supports (set by the arch-specific init),
@@ -57,8 +62,9 @@ func init() {
 	}
 }
 
-// Path names the active kernel path: "avx512bf16", "avx512", "avx2" or
-// "generic" (or "avx512bf16lowp" when forced by DLMSTREAM_KERNELS).
+// Path names the active kernel path: "avx512", "avx2" or "generic" (or
+// "avx512bf16", "avx512bf16lowp", "avx512bf16panel" when forced by
+// DLMSTREAM_KERNELS).
 func Path() string { return active.name }
 
 var threads atomic.Int32

@@ -23,3 +23,23 @@ func ExampleMatMulBF16() {
 	fmt.Println(y)
 	// Output: [-2 3 -2 7.5]
 }
+
+// The same layer with its weights packed once for VDPBF16PS: the
+// activations are rounded to bf16 (1.01 becomes 1.0078125), so outputs
+// carry bf16 activation error, as a PyTorch bf16 matmul does.
+func ExampleMatMulPacked() {
+	w := make([]uint16, 2*3) // [n=2, k=3]
+	cpu.F32ToBF16(w, []float32{
+		1, 0, -1,
+		0.5, 0.5, 0.5,
+	})
+	pw := cpu.PackBF16(w, 2, 3) // once, at load; w may be dropped after
+	x := []float32{
+		1.01, 2, 3,
+		4, 5, 6,
+	}
+	y := make([]float32, 2*2)
+	cpu.MatMulPacked(y, x, pw, 2)
+	fmt.Println(y)
+	// Output: [-1.9921875 3.0039062 -2 7.5]
+}

@@ -24,7 +24,7 @@ func TestMatMulBF16Precision(t *testing.T) {
 		w[i] = bf16(float32(rng.NormFloat64() * 0.02))
 	}
 	want, mag := refMatMul(x, func(j, p int) float64 { return float64(math.Float32frombits(uint32(w[j*k+p]) << 16)) }, m, n, k)
-	bound := map[string]float64{"generic": 1e-6, "avx2": 1e-6, "avx512": 1e-6, "avx512bf16": 1e-6, "avx512bf16lowp": tolBF16LowP}
+	bound := map[string]float64{"generic": 1e-6, "avx2": 1e-6, "avx512": 1e-6, "avx512bf16": 1e-6, "avx512bf16lowp": tolBF16LowP, "avx512bf16panel": 1e-6}
 	out := make([]float32, m*n)
 	for _, p := range available() {
 		p.matMulBF16(out, x, w, m, n, k)
