@@ -168,33 +168,22 @@ func (w *Writer) writeRetry(ctx context.Context, msgs []kgo.Message) error {
 
 // commit marks the origins done and commits the partitions whose commit point moved.
 func (w *Writer) commit(ctx context.Context, envs []Envelope) error {
-	type gp struct {
-		group, topic string
-		partition    int
-	}
-	points := map[gp]int64{}
+	points := map[sentKey]int64{}
 	for _, e := range envs {
 		if !e.Origin.Committable() {
 			continue
 		}
 		if next, ok := w.tracker.Done(e.Origin); ok {
-			k := gp{e.Origin.Group, e.Origin.Topic, e.Origin.Partition}
+			k := sentKey{e.Origin.Group, e.Origin.Topic, e.Origin.Partition}
 			points[k] = max(points[k], next)
 		}
 	}
-	byGroup := map[string]map[string][]kgo.OffsetCommit{}
-	for k, off := range points {
-		if byGroup[k.group] == nil {
-			byGroup[k.group] = map[string][]kgo.OffsetCommit{}
-		}
-		byGroup[k.group][k.topic] = append(byGroup[k.group][k.topic], kgo.OffsetCommit{Partition: k.partition, Offset: off})
+	if len(points) == 0 {
+		return nil
 	}
-	for group, topics := range byGroup {
-		if err := CommitOffsets(ctx, w.cl, group, topics); err != nil {
-			return err
-		}
-	}
-	return nil
+	return w.tracker.sendCommits(points, func(group string, topics map[string][]kgo.OffsetCommit) error {
+		return CommitOffsets(ctx, w.cl, group, topics)
+	})
 }
 
 // CommitOffsets commits offsets for a group as a simple (non-member) consumer,

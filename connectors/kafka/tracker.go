@@ -3,6 +3,8 @@ package kafka
 import (
 	"sort"
 	"sync"
+
+	kgo "github.com/segmentio/kafka-go"
 )
 
 // OffsetTracker decides when a partition's offset may be committed: only once every
@@ -13,6 +15,50 @@ import (
 type OffsetTracker struct {
 	mu    sync.Mutex
 	parts map[partKey]*partState
+
+	// sendMu serializes the commit requests of the sinks sharing the
+	// tracker, and sent is the highest offset committed per partition: a
+	// sink whose lower commit point lost the race to a higher one sends
+	// nothing, so a partition's committed offset never moves back.
+	sendMu sync.Mutex
+	sent   map[sentKey]int64
+}
+
+type sentKey struct {
+	group, topic string
+	partition    int
+}
+
+// sendCommits sends the commit points in points that are higher than any
+// sent before (per group, topic and partition) with send, one call per
+// group, in order with every other call of this tracker.
+func (t *OffsetTracker) sendCommits(points map[sentKey]int64, send func(group string, topics map[string][]kgo.OffsetCommit) error) error {
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+	if t.sent == nil {
+		t.sent = map[sentKey]int64{}
+	}
+	byGroup := map[string]map[string][]kgo.OffsetCommit{}
+	for k, off := range points {
+		if prev, ok := t.sent[k]; ok && off <= prev {
+			continue
+		}
+		if byGroup[k.group] == nil {
+			byGroup[k.group] = map[string][]kgo.OffsetCommit{}
+		}
+		byGroup[k.group][k.topic] = append(byGroup[k.group][k.topic], kgo.OffsetCommit{Partition: k.partition, Offset: off})
+	}
+	for group, topics := range byGroup {
+		if err := send(group, topics); err != nil {
+			return err
+		}
+		for topic, cs := range topics {
+			for _, c := range cs {
+				t.sent[sentKey{group, topic, c.Partition}] = c.Offset
+			}
+		}
+	}
+	return nil
 }
 
 type partKey struct {

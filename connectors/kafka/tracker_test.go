@@ -2,7 +2,10 @@ package kafka
 
 import (
 	"slices"
+	"sync"
 	"testing"
+
+	kgo "github.com/segmentio/kafka-go"
 )
 
 func TestOffsetTracker(t *testing.T) {
@@ -92,5 +95,42 @@ func TestOffsetTrackerNeverPassesUnwritten(t *testing.T) {
 	permute([]int{0, 1, 2, 3, 4, 5}, 0)
 	if count != 720 {
 		t.Fatalf("ran %d orders, want 720", count)
+	}
+}
+
+// Sinks sharing a tracker commit in any order, but a lower commit point
+// that loses the race to a higher one is never sent after it: the last
+// offset sent per partition is the highest.
+func TestSendCommitsNeverGoesBack(t *testing.T) {
+	var tr OffsetTracker
+	k := sentKey{"g", "t", 0}
+	var mu sync.Mutex
+	var sent []int64
+	send := func(group string, topics map[string][]kgo.OffsetCommit) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range topics["t"] {
+			sent = append(sent, c.Offset)
+		}
+		return nil
+	}
+	var wg sync.WaitGroup
+	for _, off := range []int64{5, 24, 21, 3, 30, 29, 12} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := tr.sendCommits(map[sentKey]int64{k: off}, send); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := 1; i < len(sent); i++ {
+		if sent[i] <= sent[i-1] {
+			t.Fatalf("sent %v: offset %d after %d", sent, sent[i], sent[i-1])
+		}
+	}
+	if sent[len(sent)-1] != 30 {
+		t.Fatalf("sent %v, last want 30", sent)
 	}
 }
