@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 
 	"dlmstream/engine/model"
@@ -28,7 +29,9 @@ func SDAR17B() *model.Config {
 // Random builds a model with seeded random weights held in memory. dtype is
 // tensor.F32, tensor.BF16 or tensor.I8 (int8 is quantized from bf16). The
 // config's model_type picks the family as Load would; tied controls whether
-// the LM head shares the embedding.
+// the LM head shares the embedding. When the kernels prefer packed bf16
+// weights (cpu.PreferPacked), bf16 weights are packed as Load packs them
+// (the same values; the linear weights keep no row-major copy).
 func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Model, error) {
 	var qkNorm, shifted, diffusion bool
 	switch cfg.ModelType {
@@ -66,7 +69,21 @@ func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Mod
 	qd, kvd := cfg.NumHeads*D, cfg.NumKVHeads*D
 	stream := seed
 	next := func() uint64 { stream++; return stream }
-	mat := func(rows, cols int) *model.Matrix { return randMatrix(rows, cols, dtype, next()) }
+	// With kernels that run bf16 matmuls on packed weights (cpu.PreferPacked),
+	// the weights are packed as Load packs them, so a benchmark measures that
+	// path. A linear weight's row-major bits go through one reused scratch
+	// buffer and are dropped: the model holds one copy of its weights, as a
+	// loaded one does once the mapped pages it packed are released.
+	packed := dtype == tensor.BF16 && cpu.PreferPacked()
+	var scratch []uint16
+	mat := func(rows, cols int) *model.Matrix {
+		if !packed {
+			return randMatrix(rows, cols, dtype, next())
+		}
+		scratch = slices.Grow(scratch[:0], rows*cols)[:rows*cols]
+		fillRandom(rows, cols, next(), nil, scratch)
+		return &model.Matrix{Rows: rows, Cols: cols, DType: tensor.BF16, Packed: cpu.PackBF16(scratch, rows, cols)}
+	}
 	vec := func(n int, center float32) []float32 {
 		r := rand.New(rand.NewPCG(seed, next()))
 		v := make([]float32, n)
@@ -75,7 +92,12 @@ func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Mod
 		}
 		return v
 	}
-	m.Embed = mat(cfg.VocabSize, H)
+	// Untied, the embedding is a gather-only table, left unpacked as Load
+	// leaves it; tied, the LM head multiplies it: packed, keeping its rows.
+	m.Embed = randMatrix(cfg.VocabSize, H, dtype, next())
+	if tied && packed {
+		m.Embed.Pack()
+	}
 	m.Layers = make([]Layer, cfg.NumLayers)
 	for i := range m.Layers {
 		l := &m.Layers[i]
@@ -104,6 +126,23 @@ func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Mod
 // by 16 random bits: cheap enough to build the 4 GB SDAR-1.7B model in seconds.
 func randMatrix(rows, cols int, dtype tensor.DType, stream uint64) *model.Matrix {
 	m := &model.Matrix{Rows: rows, Cols: cols, DType: tensor.F32}
+	if dtype == tensor.F32 {
+		m.F32 = make([]float32, rows*cols)
+	} else {
+		m.DType = tensor.BF16
+		m.BF16 = make([]uint16, rows*cols)
+	}
+	fillRandom(rows, cols, stream, m.F32, m.BF16)
+	if dtype == tensor.I8 {
+		return m.ToInt8()
+	}
+	return m
+}
+
+// fillRandom writes randMatrix's values for (rows, cols, stream) into f32
+// when it is set, else as bf16 bits into b16 (the same values rounded), both
+// [rows*cols] row-major.
+func fillRandom(rows, cols int, stream uint64, f32 []float32, b16 []uint16) {
 	a := float32(math.Sqrt(3.0 / float64(cols)))
 	var tabF [1 << 16]float32
 	var tabB [1 << 16]uint16
@@ -111,12 +150,6 @@ func randMatrix(rows, cols int, dtype tensor.DType, stream uint64) *model.Matrix
 		tabF[i] = a * (float32(i)/32768 - 1 + 1.0/65536)
 	}
 	cpu.F32ToBF16(tabB[:], tabF[:])
-	if dtype == tensor.F32 {
-		m.F32 = make([]float32, rows*cols)
-	} else {
-		m.DType = tensor.BF16
-		m.BF16 = make([]uint16, rows*cols)
-	}
 	workers := runtime.GOMAXPROCS(0)
 	chunk := (rows + workers - 1) / workers
 	var wg sync.WaitGroup
@@ -136,17 +169,13 @@ func randMatrix(rows, cols int, dtype tensor.DType, stream uint64) *model.Matrix
 				}
 				idx := uint16(bits)
 				bits >>= 16
-				if m.F32 != nil {
-					m.F32[i] = tabF[idx]
+				if f32 != nil {
+					f32[i] = tabF[idx]
 				} else {
-					m.BF16[i] = tabB[idx]
+					b16[i] = tabB[idx]
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	if dtype == tensor.I8 {
-		return m.ToInt8()
-	}
-	return m
 }
