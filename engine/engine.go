@@ -359,9 +359,6 @@ func (e *Engine) usePrefixCache(ent *sched.Entry, p *decode.Params, arch decode.
 		return
 	}
 	keys := blockKeys(ids[:maxRows], embeds, rope, B, e.Model.Config().HiddenSize)
-	if seq, rows, release := e.pc.lookup(keys, maxRows/B); seq != nil {
-		p.Cached, ent.Prefix, ent.PrefixRows, ent.Release = rows, seq, rows, release
-	}
 	// Worth keeping: the whole prompt, and the prefix through the last
 	// media row (shared by other prompts on the same image or audio).
 	want := []int{maxRows}
@@ -371,13 +368,24 @@ func (e *Engine) usePrefixCache(ent *sched.Entry, p *decode.Params, arch decode.
 			want = append(want, end)
 		}
 	}
+	e.cachePrefix(ent, &p.Cached, keys, B, want)
+}
+
+// cachePrefix starts ent from the longest cached prefix among keys (keys[k]
+// names the first (k+1)·B rows), setting *cached to its rows, and inserts
+// the prefixes of want rows (whole blocks, the longest first) once a
+// forward has committed them.
+func (e *Engine) cachePrefix(ent *sched.Entry, cached *int, keys [][32]byte, B int, want []int) {
+	if seq, rows, release := e.pc.lookup(keys, len(keys)); seq != nil {
+		*cached, ent.Prefix, ent.PrefixRows, ent.Release = rows, seq, rows, release
+	}
 	rowBytes := e.pool.RowBytes()
 	ent.OnForward = func(cache *kvcache.Sequence) {
-		if cache.Len() < maxRows {
+		if cache.Len() < want[0] {
 			return
 		}
 		for _, rows := range want {
-			if rows > p.Cached {
+			if rows > *cached {
 				e.pc.insert(keys[rows/B-1], cache, rows, rowBytes)
 			}
 		}

@@ -13,7 +13,7 @@ import (
 )
 
 // heldOut reads the first n cases of testdata/heldout/text/schemas/NAME.jsonl.
-func heldOut(t *testing.T, name string, n int) []Case {
+func heldOut(t testing.TB, name string, n int) []Case {
 	t.Helper()
 	f, err := os.Open(filepath.Join("..", "..", "testdata", "heldout", "text", "schemas", name+".jsonl"))
 	if err != nil {

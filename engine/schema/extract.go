@@ -85,7 +85,7 @@ func Extract(ctx context.Context, e *engine.Engine, input string, s *Schema, opt
 	case inContext(e.Model.Traits().Mask):
 		sc.chooseSingles()
 		score = func(ctx context.Context, prefix []int32, sl *slot, tail []int32) (int, int, error) {
-			return scoreInContext(ctx, e.Model, slices.Concat(prompt, prefix), sl, tail, sc.v.pad, sc.v.mask)
+			return scoreInContext(ctx, e, slices.Concat(prompt, prefix), sl, tail, sc.v.pad, sc.v.mask)
 		}
 	default:
 		lp, err := scoreForward(ctx, e.Model, prompt, sc.Template, sc.scoredPositions())

@@ -5,8 +5,7 @@ import (
 	"math"
 	"slices"
 
-	"dlmstream/engine/kvcache"
-	"dlmstream/engine/model"
+	"dlmstream/engine"
 	"dlmstream/kernels/cpu"
 )
 
@@ -90,11 +89,13 @@ func (sc *Scaffold) decodeInContext(ctx context.Context, gen generator, score sc
 // exactly as they decode: the slot's positions in the block being scored
 // are masked, those in earlier blocks hold the alternative's tokens, and the
 // canvas after the slot up to the end of the block is visible as decoded so
-// far (tail). Causal models score all positions in one pass. The prefix up
-// to the first re-run block is computed once and forked per alternative;
-// every alternative runs in the same batched forward.
-func scoreInContext(ctx context.Context, m model.Model, prefix []int32, sl *slot, tail []int32, pad, mask int32) (pick, forwards int, err error) {
-	scores, forwards, err := altScores(ctx, m, prefix, sl, tail, pad, mask)
+// far (tail). Causal models score all positions in one pass. The passes
+// are one engine.Score request: the prefix up to the first re-run block is
+// prefilled once (or taken from the engine's prefix cache, where the
+// segment decoded before left most of it), and every pass goes through the
+// engine's loop, batched with the other requests in flight.
+func scoreInContext(ctx context.Context, e *engine.Engine, prefix []int32, sl *slot, tail []int32, pad, mask int32) (pick, forwards int, err error) {
+	scores, forwards, err := altScores(ctx, e, prefix, sl, tail, pad, mask)
 	if err != nil {
 		return 0, forwards, err
 	}
@@ -109,9 +110,8 @@ func scoreInContext(ctx context.Context, m model.Model, prefix []int32, sl *slot
 
 // altScores returns log p(alternative | prefix) for each of sl's
 // alternatives (see scoreInContext).
-func altScores(ctx context.Context, m model.Model, prefix []int32, sl *slot, tail []int32, pad, mask int32) (scores []float64, forwards int, err error) {
-	tr := m.Traits()
-	cfg := m.Config()
+func altScores(ctx context.Context, e *engine.Engine, prefix []int32, sl *slot, tail []int32, pad, mask int32) (scores []float64, forwards int, err error) {
+	tr := e.Model.Traits()
 	shift := 0
 	if tr.Shifted {
 		shift = 1
@@ -127,28 +127,13 @@ func altScores(ctx context.Context, m model.Model, prefix []int32, sl *slot, tai
 		visEnd = min(p0+w+len(tail), ((p0+w-1)/B+1)*B)
 	}
 	start := max(0, (p0-shift)/B*B) // first position re-run per alternative
-	n := len(sl.alts)
-	// A private pool: its n+1 sequences are sized exactly, so no budget.
-	pool := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), 0)
-	base := m.NewCache(pool)
-	defer base.Free()
-	if err := base.Reserve(max(start, 1)); err != nil {
-		return nil, 0, err
-	}
-	if start > 0 {
-		if err := ctx.Err(); err != nil {
-			return nil, 0, err
-		}
-		if err := m.Forward(&model.Batch{Seqs: []model.Seq{{Tokens: prefix[:start], Mask: tr.Mask, Cache: base, Store: true}}}); err != nil {
-			return nil, 0, err
-		}
-		forwards++
-	}
-	// One sequence per alternative, each on its own fork of the prefix cache,
-	// all scored by the same forward: absolute positions start..visEnd.
-	fulls := make([][]int32, n)
-	caches := make([]*kvcache.Sequence, n)
-	for a, alt := range sl.alts {
+	// The prefix up to the first re-run block is the engine's prompt
+	// (prefilled once, or forked from its prefix cache); each alternative
+	// runs one pass per block the slot touches, from there.
+	var req engine.ScoreRequest
+	req.Prompt = prefix[:start]
+	spans := scoreSpans(p0, w, visEnd, B)
+	for _, alt := range sl.alts {
 		full := slices.Concat(prefix[start:], make([]int32, w), tail[:visEnd-p0-w])
 		for i := range w {
 			full[p0-start+i] = pad
@@ -156,48 +141,29 @@ func altScores(ctx context.Context, m model.Model, prefix []int32, sl *slot, tai
 				full[p0-start+i] = alt[i]
 			}
 		}
-		fulls[a] = full
-		c, err := base.Fork(start, visEnd)
-		if err != nil {
-			return nil, forwards, err
-		}
-		defer c.Free()
-		caches[a] = c
-	}
-	V := cfg.VocabSize
-	scores = make([]float64, n)
-	for _, sp := range scoreSpans(p0, w, visEnd, B) {
-		if err := ctx.Err(); err != nil {
-			return nil, forwards, err
-		}
-		var rows []int
-		for p := sp.lo; p < sp.hi; p++ {
-			rows = append(rows, p-shift-start)
-		}
-		seqs := make([]model.Seq, n)
-		for a := range n {
-			toks := slices.Clone(fulls[a][:sp.end-start])
-			if B > 1 {
-				for p := sp.lo; p < sp.hi; p++ {
+		for _, sp := range spans {
+			toks := slices.Clone(full[:sp.end-start])
+			var pass engine.ScorePass
+			for p := sp.lo; p < sp.hi; p++ {
+				if B > 1 {
 					toks[p-start] = mask
 				}
+				pass.Rows = append(pass.Rows, p-shift-start)
+				pass.Targets = append(pass.Targets, full[p-start])
 			}
-			seqs[a] = model.Seq{Tokens: toks, Pos: start, Mask: tr.Mask, Cache: caches[a], LogitRows: rows,
-				Logits: make([]float32, len(rows)*V)}
-		}
-		if err := m.Forward(&model.Batch{Seqs: seqs}); err != nil {
-			return nil, forwards, err
-		}
-		forwards++
-		for a := range n {
-			for i, p := range rows {
-				row := seqs[a].Logits[i*V : (i+1)*V]
-				logSoftmax(row)
-				scores[a] += float64(row[fulls[a][p+shift]])
-			}
+			pass.Tokens = toks
+			req.Passes = append(req.Passes, pass)
 		}
 	}
-	return scores, forwards, nil
+	res, err := e.Score(ctx, req)
+	if err != nil {
+		return nil, res.Forwards, err
+	}
+	scores = make([]float64, len(sl.alts))
+	for i, s := range res.Scores {
+		scores[i/len(spans)] += s
+	}
+	return scores, res.Forwards, nil
 }
 
 // scoreSpan is one forward of altScores: the slot positions [lo, hi) it

@@ -114,7 +114,7 @@ func TestAltScores(t *testing.T) {
 				prefix, tail := toks(tc.prefix), toks(tc.tail)
 				alts := [][]int32{toks(tc.width), toks(max(1, tc.width-1)), nil}
 				sl := &slot{choice: true, width: tc.width, alts: alts}
-				got, fwd, err := altScores(context.Background(), m, prefix, sl, tail, pad, mask)
+				got, fwd, err := altScores(context.Background(), e, prefix, sl, tail, pad, mask)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -124,22 +124,18 @@ func TestAltScores(t *testing.T) {
 						t.Errorf("%+v alt %d: score %.5f, brute force %.5f", tc, a, got[a], want[a])
 					}
 				}
-				// One prefill, then one forward per block the slot touches (one pass
-				// for causal models), every alternative in the same forward.
-				B, shift := 1, 0
+				// One forward per alternative and block the slot touches (one per
+				// alternative for causal models), the prefix's prefill fused into
+				// the first.
+				B := 1
 				if m.Traits().Mask.Kind == cpu.BlockCausal {
 					B = m.Traits().Mask.Block
-				}
-				if m.Traits().Shifted {
-					shift = 1
 				}
 				wantFwd := 1
 				if B > 1 {
 					wantFwd = (tc.prefix+tc.width-1)/B - tc.prefix/B + 1
 				}
-				if (tc.prefix-shift)/B*B > 0 {
-					wantFwd++
-				}
+				wantFwd *= len(alts)
 				if fwd != wantFwd {
 					t.Errorf("%+v: %d forwards, want %d", tc, fwd, wantFwd)
 				}
@@ -150,7 +146,7 @@ func TestAltScores(t *testing.T) {
 				lastEnd := (tc.prefix+tc.width-1)/B*B + B
 				vis := max(0, min(len(tail), lastEnd-tc.prefix-tc.width))
 				copy(far, tail[:vis]) // what the slot's last block sees stays
-				again, _, err := altScores(context.Background(), m, prefix, sl, far, pad, mask)
+				again, _, err := altScores(context.Background(), e, prefix, sl, far, pad, mask)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -159,7 +155,7 @@ func TestAltScores(t *testing.T) {
 				}
 				other := slices.Clone(prefix)
 				other[len(other)-1] = 10 + (other[len(other)-1]+1)%(min(V, 500)-10)
-				moved, _, err := altScores(context.Background(), m, other, sl, tail, pad, mask)
+				moved, _, err := altScores(context.Background(), e, other, sl, tail, pad, mask)
 				if err != nil {
 					t.Fatal(err)
 				}
