@@ -2,13 +2,18 @@ package pipelines
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"strconv"
 	"testing"
 	"time"
 
 	"dlmstream/connectors/kafka"
+	"dlmstream/engine"
 	"dlmstream/connectors/kafka/kafkatest"
 	"dlmstream/transforms"
 
@@ -16,21 +21,50 @@ import (
 	kgo "github.com/segmentio/kafka-go"
 )
 
-const tinySDAR = "../testdata/models/tiny-sdar"
+const demoText = "../testdata/models/demo-text"
 
-func extractionInputs(n int) []kgo.Message {
-	schema := `{"type":"object","properties":{"title":{"type":"string"},"year":{"type":"integer"}}}`
+// extractionInputs are n held-out texts of the demo text checkpoint's four
+// schemas (testdata/heldout/text/schemas), taken in turn, each with its
+// schema in the header.
+func extractionInputs(tb testing.TB, n int) []kgo.Message {
+	tb.Helper()
+	type source struct {
+		schema []byte
+		texts  []string
+	}
+	var srcs []source
+	for _, name := range []string{"order", "person", "event", "device"} {
+		dir := filepath.Join("..", "testdata", "heldout", "text", "schemas")
+		schema, err := os.ReadFile(filepath.Join(dir, name+".json"))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		lines, err := os.ReadFile(filepath.Join(dir, name+".jsonl"))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		src := source{schema: schema}
+		for _, l := range strings.Split(strings.TrimSpace(string(lines)), "\n") {
+			var c struct{ Input string }
+			if err := json.Unmarshal([]byte(l), &c); err != nil {
+				tb.Fatal(err)
+			}
+			src.texts = append(src.texts, c.Input)
+		}
+		srcs = append(srcs, src)
+	}
 	msgs := make([]kgo.Message, n)
 	for i := range msgs {
-		msgs[i] = kgo.Message{Key: []byte(strconv.Itoa(i)), Value: []byte(fmt.Sprintf("Book %d was published in %d.", i, 1900+i%100)),
+		src := srcs[i%len(srcs)]
+		msgs[i] = kgo.Message{Key: []byte(strconv.Itoa(i)), Value: []byte(src.texts[i/len(srcs)%len(src.texts)]),
 			Headers: []kgo.Header{{Key: kafka.HeaderRequestID, Value: []byte("req-" + strconv.Itoa(i))},
-				{Key: kafka.HeaderContentType, Value: []byte("text/plain")}, {Key: kafka.HeaderSchema, Value: []byte(schema)}}}
+				{Key: kafka.HeaderContentType, Value: []byte("text/plain")}, {Key: kafka.HeaderSchema, Value: src.schema}}}
 	}
 	return msgs
 }
 
-// BenchmarkExtractionRealBroker measures the extraction pipeline with the bundled tiny
-// checkpoint on the real broker (DLMSTREAM_KAFKA_BROKERS; skipped without it):
+// BenchmarkExtractionRealBroker measures the extraction pipeline with the demo text
+// checkpoint on held-out texts of its four schemas, on the real broker (DLMSTREAM_KAFKA_BROKERS; skipped without it):
 //
 //   - msgs/s: a bounded job over a backlog of 200 inputs (4 partitions), job wall time
 //     including prism start-up;
@@ -59,18 +93,26 @@ func measureThroughput(b *testing.B, tg kafkatest.Target, inFlight int) {
 	for _, topic := range []string{in, out, dlq} {
 		kafkatest.CreateTopic(b, tg.Brokers, topic, 4)
 	}
-	kafkatest.Produce(b, tg.Brokers, in, extractionInputs(n)...)
+	kafkatest.Produce(b, tg.Brokers, in, extractionInputs(b, n)...)
 	p, s := beam.NewPipelineWithRoot()
 	if err := Build(s, Options{Name: Extraction, Kafka: kafka.Config{Brokers: tg.Brokers}, InputTopics: []string{in},
 		Group: group, Start: kafka.StartCommitted, OutputTopic: out, DeadLetterTopic: dlq,
-		Transforms: transforms.Config{Model: tinySDAR, MaxNewTokens: 16, MaxInFlight: inFlight}}); err != nil {
+		Transforms: transforms.Config{Model: demoText, MaxInFlight: inFlight}}); err != nil {
 		b.Fatal(err)
 	}
+	e, err := engine.Shared(demoText, engine.Options{}) // the workers' engine: prism runs them in this process
+	if err != nil {
+		b.Fatal(err)
+	}
+	st0 := e.Stats()
 	start := time.Now()
 	if _, err := beam.Run(context.Background(), "prism", p); err != nil {
 		b.Fatal(err)
 	}
 	took := time.Since(start)
+	if st := e.Stats(); st.Forwards > st0.Forwards {
+		b.ReportMetric(float64(st.Seqs-st0.Seqs)/float64(st.Forwards-st0.Forwards), "seqs/forward")
+	}
 	if got := len(kafkatest.ReadAll(b, tg.Brokers, out, n, 30*time.Second)); got != n {
 		b.Fatalf("%d results, want %d", got, n)
 	}
@@ -86,7 +128,7 @@ func measureLatency(b *testing.B, tg kafkatest.Target, inFlight int) {
 	p, s := beam.NewPipelineWithRoot()
 	if err := Build(s, Options{Name: Extraction, Kafka: kafka.Config{Brokers: tg.Brokers}, InputTopics: []string{in},
 		Group: group, Start: kafka.StartEarliest, Streaming: true, OutputTopic: out, DeadLetterTopic: dlq,
-		Transforms: transforms.Config{Model: tinySDAR, MaxNewTokens: 16, MaxInFlight: inFlight},
+		Transforms: transforms.Config{Model: demoText, MaxInFlight: inFlight},
 		Source:     kafka.SourceConfig{MaxWait: 50 * time.Millisecond, PollFor: 200 * time.Millisecond, StopAfterIdle: 5 * time.Second},
 		Sink:       kafka.SinkConfig{BatchSize: 1}}); err != nil {
 		b.Fatal(err)
@@ -98,7 +140,7 @@ func measureLatency(b *testing.B, tg kafkatest.Target, inFlight int) {
 	w := &kgo.Writer{Addr: kgo.TCP(tg.Brokers...), Topic: in, Balancer: &kgo.Hash{}, BatchSize: 1, RequiredAcks: kgo.RequireAll}
 	defer w.Close()
 	sent := map[string]time.Time{}
-	for i, m := range extractionInputs(n) {
+	for i, m := range extractionInputs(b, n) {
 		m.Time = time.Now()
 		sent["req-"+strconv.Itoa(i)] = m.Time
 		if err := w.WriteMessages(context.Background(), m); err != nil {

@@ -74,6 +74,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	bw := cpu.MeasureReadBandwidth(*bwBytes, threads)
+	debug.FreeOSMemory() // the buffer: peak RSS is then the model's and the run's
 	fmt.Fprintf(stdout, "read bandwidth: %.1f GB/s (%d threads, %d MB buffer)\n", bw, threads, *bwBytes>>20)
 
 	var m model.Model
@@ -126,7 +127,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if err := benchDecode(stdout, e, bs, *promptLen, *maxNew, ks, *tau); err != nil {
 			return err
 		}
-		printRSS(stdout)
+		printRSS(stdout, m)
 		return nil
 	}
 	ours := func(k, n int) ([]float64, error) { return timeForwards(m, *ctx, k, n) }
@@ -145,7 +146,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		flops := func(k int) float64 { return qwen.ForwardFLOPs(m.Config(), *ctx, k) }
 		writePeerTable(stdout, res, *iters, wb, float64(pp.info.WeightBytes), flops)
-		printRSS(stdout)
+		printRSS(stdout, m)
 		if rss, err := pp.close(); err == nil && rss > 0 {
 			fmt.Fprintf(stdout, "peer peak RSS: %.2f GB\n", rss/1e9)
 		}
@@ -167,7 +168,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%6d %10.1f %10.1f %12.1f %6.0f%% %9.1f %10.2f\n", k, med*1e3, times[0], gbs, 100*gbs/bw,
 			qwen.ForwardFLOPs(m.Config(), *ctx, k)/med/1e9, med/base)
 	}
-	printRSS(stdout)
+	printRSS(stdout, m)
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"dlmstream/engine/model"
+	"dlmstream/engine/model/qwen"
 	"dlmstream/tools/bench"
 )
 
@@ -430,10 +431,18 @@ func writePeerTable(w io.Writer, res *peerResult, n int, oursBytes, peerBytes fl
 	}
 }
 
-func printRSS(w io.Writer) {
+// printRSS prints the process's peak RSS and what it holds beyond the
+// model's weights (all of them: the linears, the LM head and the embedding
+// table).
+func printRSS(w io.Writer, m model.Model) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
-		fmt.Fprintf(w, "\npeak RSS: %.2f GB\n", float64(ru.Maxrss)*1024/1e9)
+		peak := float64(ru.Maxrss) * 1024
+		wb := float64(m.WeightBytes())
+		if q, ok := m.(*qwen.Model); ok && q.Embed != q.LMHead {
+			wb += float64(q.Embed.Bytes())
+		}
+		fmt.Fprintf(w, "\npeak RSS: %.2f GB = weights %.2f GB + %.2f GB\n", peak/1e9, wb/1e9, (peak-wb)/1e9)
 	}
 }
 

@@ -95,9 +95,10 @@ func (w *Matrix) Bytes() int64 {
 }
 
 // ToInt8 returns the matrix quantized to int8 with one symmetric scale per row
-// (scale = max|w[r,:]| / 127, q = round(w/scale)). The receiver is unchanged.
-func (w *Matrix) ToInt8() *Matrix {
-	q := &Matrix{Rows: w.Rows, Cols: w.Cols, DType: tensor.I8, I8: make([]int8, w.Rows*w.Cols), Scales: make([]float32, w.Rows)}
+// (scale = max|w[r,:]| / 127, q = round(w/scale)), its storage from a (nil:
+// the Go heap). The receiver is unchanged.
+func (w *Matrix) ToInt8(a *Arena) *Matrix {
+	q := &Matrix{Rows: w.Rows, Cols: w.Cols, DType: tensor.I8, I8: a.Int8(w.Rows * w.Cols), Scales: make([]float32, w.Rows)}
 	row := make([]float32, w.Cols)
 	for r := 0; r < w.Rows; r++ {
 		w.Row(r, row)
@@ -118,12 +119,13 @@ func (w *Matrix) ToInt8() *Matrix {
 	return q
 }
 
-// ToBF16 returns the matrix rounded to bf16 (round to nearest even).
-func (w *Matrix) ToBF16() *Matrix {
+// ToBF16 returns the matrix rounded to bf16 (round to nearest even), its
+// storage from a (nil: the Go heap).
+func (w *Matrix) ToBF16(a *Arena) *Matrix {
 	if w.DType == tensor.BF16 {
 		return w
 	}
-	b := &Matrix{Rows: w.Rows, Cols: w.Cols, DType: tensor.BF16, BF16: make([]uint16, w.Rows*w.Cols)}
+	b := &Matrix{Rows: w.Rows, Cols: w.Cols, DType: tensor.BF16, BF16: a.BF16(w.Rows * w.Cols)}
 	row := make([]float32, w.Cols)
 	for r := 0; r < w.Rows; r++ {
 		w.Row(r, row)

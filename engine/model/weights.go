@@ -28,6 +28,9 @@ type Weights struct {
 	rename func(string) string
 	view   bool     // a view does not own the files
 	owner  *Weights // set on a view that closes its owner
+	// arena holds the load-time conversions (bf16, int8, f32 copies) off
+	// the Go heap; the root's serves its views.
+	arena Arena
 }
 
 // Root is the Weights that opened the files (itself unless a view): the
@@ -178,6 +181,7 @@ func (w *Weights) Close() error {
 			first = err
 		}
 	}
+	w.arena.Free()
 	return first
 }
 
@@ -267,12 +271,12 @@ func (w *Weights) Flat(name string, shape ...int) (*Matrix, error) {
 	touch(raw)
 	switch w.opts.WeightType {
 	case "bf16":
-		m = m.ToBF16()
+		m = m.ToBF16(&w.Root().arena)
 	case "int8":
-		m = m.ToInt8()
+		m = m.ToInt8(&w.Root().arena)
 	case "f32":
 		if m.DType != tensor.F32 {
-			f32 := &Matrix{Rows: rows, Cols: cols, DType: tensor.F32, F32: make([]float32, rows*cols)}
+			f32 := &Matrix{Rows: rows, Cols: cols, DType: tensor.F32, F32: w.Root().arena.F32(rows * cols)}
 			for r := 0; r < rows; r++ {
 				m.Row(r, f32.F32[r*cols:(r+1)*cols])
 			}

@@ -33,6 +33,7 @@ type Model struct {
 	cfg     *model.Config
 	traits  model.Traits
 	weights *model.Weights // nil for in-memory models
+	arena   model.Arena    // in-memory models' weights (Random), off the Go heap
 
 	Embed  *model.Matrix // [vocab, hidden]
 	Layers []Layer
@@ -176,8 +177,10 @@ func (m *Model) WeightBytes() int64 {
 	return n + m.LMHead.Bytes()
 }
 
-// Close releases the checkpoint's memory maps.
+// Close releases the checkpoint's memory maps, or an in-memory model's
+// weights (Random): the model must not be used after.
 func (m *Model) Close() error {
+	m.arena.Free()
 	if m.weights == nil {
 		return nil
 	}

@@ -78,7 +78,7 @@ func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Mod
 	var scratch []uint16
 	mat := func(rows, cols int) *model.Matrix {
 		if !packed {
-			return randMatrix(rows, cols, dtype, next())
+			return randMatrix(rows, cols, dtype, next(), &m.arena)
 		}
 		scratch = slices.Grow(scratch[:0], rows*cols)[:rows*cols]
 		fillRandom(rows, cols, next(), nil, scratch)
@@ -94,7 +94,7 @@ func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Mod
 	}
 	// Untied, the embedding is a gather-only table, left unpacked as Load
 	// leaves it; tied, the LM head multiplies it: packed, keeping its rows.
-	m.Embed = randMatrix(cfg.VocabSize, H, dtype, next())
+	m.Embed = randMatrix(cfg.VocabSize, H, dtype, next(), &m.arena)
 	if tied && packed {
 		m.Embed.Pack()
 	}
@@ -124,17 +124,23 @@ func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Mod
 // deviation 1/sqrt(cols) (so activations keep their scale), in parallel. Each
 // element is a lookup into a 65536-entry table of evenly spaced values indexed
 // by 16 random bits: cheap enough to build the 4 GB SDAR-1.7B model in seconds.
-func randMatrix(rows, cols int, dtype tensor.DType, stream uint64) *model.Matrix {
+// Storage comes from a (off the Go heap, as a checkpoint's memory map is);
+// int8 is quantized from a transient bf16 copy on the heap.
+func randMatrix(rows, cols int, dtype tensor.DType, stream uint64, a *model.Arena) *model.Matrix {
 	m := &model.Matrix{Rows: rows, Cols: cols, DType: tensor.F32}
-	if dtype == tensor.F32 {
-		m.F32 = make([]float32, rows*cols)
-	} else {
+	switch dtype {
+	case tensor.F32:
+		m.F32 = a.F32(rows * cols)
+	case tensor.I8:
 		m.DType = tensor.BF16
 		m.BF16 = make([]uint16, rows*cols)
+	default:
+		m.DType = tensor.BF16
+		m.BF16 = a.BF16(rows * cols)
 	}
 	fillRandom(rows, cols, stream, m.F32, m.BF16)
 	if dtype == tensor.I8 {
-		return m.ToInt8()
+		return m.ToInt8(a)
 	}
 	return m
 }
