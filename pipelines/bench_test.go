@@ -7,14 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"dlmstream/connectors/kafka"
-	"dlmstream/engine"
 	"dlmstream/connectors/kafka/kafkatest"
+	"dlmstream/engine"
 	"dlmstream/transforms"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
