@@ -70,8 +70,8 @@ func (w *Matrix) Row(r int, dst []float32) {
 	}
 }
 
-// Pack repacks a BF16 matrix for cpu.MatMulPacked (bf16 activations on
-// VDPBF16PS; see cpu.PackBF16) unless it is packed already; other dtypes
+// Pack repacks a BF16 matrix for cpu.MatMulPacked in the active kernel
+// path's layout (see cpu.PackBF16) unless it is packed already; other dtypes
 // are left alone. BF16 stays set, for Row and for callers that slice rows.
 // Call it while loading, before the matrix is shared between goroutines.
 func (w *Matrix) Pack() {

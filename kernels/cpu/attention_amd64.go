@@ -70,6 +70,7 @@ const attnKeyChunk = 256
 // avx512AttnOps run q·k on the f32 tile kernels (keys as weight rows) and
 // P·V on the pv kernels, with 16-lane exp and max. headDim % 16 == 0.
 var avx512AttnOps = attnOps{
+	name: "avx512",
 	scores: func(S []float32, L int, qs []float32, nr, d int, k []float32, kvh, nKV int) {
 		kh := k[kvh*d:]
 		t := tiled{m: nr, n: L, ks: &f32AVX512,
@@ -97,22 +98,7 @@ var avx512AttnOps = attnOps{
 	},
 	expRow: expRowAVX512,
 	maxRow: maxRowAVX512,
-}
-
-// avx2AttnOps: q·k on the AVX2 f32 tiles, the rest scalar.
-var avx2AttnOps = attnOps{
-	scores: func(S []float32, L int, qs []float32, nr, d int, k []float32, kvh, nKV int) {
-		kh := k[kvh*d:]
-		t := tiled{m: nr, n: L, ks: &f32AVX2,
-			w: unsafe.Pointer(&kh[0]), ldw: 4 * nKV * d, x: unsafe.Pointer(&qs[0]), ldx: 4 * d,
-			nblk: d / 8, p0: d / 8 * 8, hasTail: d%8 != 0,
-			dot: func(i, j, p0 int) float32 { return dotF32(qs[i*d+p0:(i+1)*d], kh[j*nKV*d+p0:j*nKV*d+d]) },
-		}
-		t.cols(S, 0, L)
-	},
-	pv:     scalarAttnOps.pv,
-	expRow: expRowGeneric,
-	maxRow: maxRowGeneric,
+	align:  16,
 }
 
 func attentionAVX512(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, d int, mask Mask) {
@@ -121,14 +107,6 @@ func attentionAVX512(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, d int, 
 		return
 	}
 	attentionBlocked(&avx512AttnOps, out, q, k, v, nq, qPos0, nk, nHeads, nKV, d, mask)
-}
-
-func attentionAVX2(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, d int, mask Mask) {
-	if d < 8 {
-		attentionBlocked(&scalarAttnOps, out, q, k, v, nq, qPos0, nk, nHeads, nKV, d, mask)
-		return
-	}
-	attentionBlocked(&avx2AttnOps, out, q, k, v, nq, qPos0, nk, nHeads, nKV, d, mask)
 }
 
 // attnOpsList lists the attention inner-loop sets this CPU can run.

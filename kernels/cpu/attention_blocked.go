@@ -4,6 +4,7 @@ import "math"
 
 // attnOps are the inner loops of attentionBlocked for one path.
 type attnOps struct {
+	name string
 	// scores sets S[r, j] = qs[r, :]·K[j, kvh, :] for r < nr, j < L.
 	// S: [nr, L]; qs: [nr, d]; k: [nk, nKV, d].
 	scores func(S []float32, L int, qs []float32, nr, d int, k []float32, kvh, nKV int)
@@ -13,11 +14,14 @@ type attnOps struct {
 	expRow func(x []float32, scale, bias float32) float64
 	// maxRow returns max(x).
 	maxRow func(x []float32) float32
+	// align: scores and pv need headDim % align == 0 (0: any headDim).
+	align int
 }
 
 // scalarAttnOps are plain Go: the keys and values of a kv head are read once
 // per block of query rows (row loop inside the key loop).
 var scalarAttnOps = attnOps{
+	name: "scalar",
 	scores: func(S []float32, L int, qs []float32, nr, d int, k []float32, kvh, nKV int) {
 		for j := range L {
 			kr := k[(j*nKV+kvh)*d : (j*nKV+kvh+1)*d]

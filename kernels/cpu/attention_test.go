@@ -120,6 +120,56 @@ func TestAttention(t *testing.T) {
 	}
 }
 
+// TestAttentionHeadDims runs the head sizes of the supported models (32,
+// 40, 64, 80, 128: 40 and 80 are not multiples of 16, 40 not of 32), blocks
+// of 1..40 queries at the end of up to 600 keys, GQA groups 1..4 and every
+// mask on every path: against the float64 reference (abs error 2e-6) and
+// against the generic path (4e-6).
+func TestAttentionHeadDims(t *testing.T) {
+	masks := []Mask{{Kind: Causal}, {Kind: Bidirectional}, {Kind: BlockCausal, Block: 4}, {Kind: BlockCausal, Block: 3}}
+	type shape struct{ nq, nk, nHeads, nKV int }
+	shapes := []shape{
+		{1, 1, 4, 2},    // first token
+		{1, 600, 4, 2},  // one query, long cache: 3 key chunks
+		{4, 400, 4, 2},  // demo-text block decode: 8 rows per kv head
+		{5, 257, 8, 2},  // group 4: 20 rows, 2 row blocks, a 1-key chunk
+		{17, 300, 2, 2}, // MHA, 17 rows: a 1-row tile
+		{33, 290, 2, 2}, // 33 rows
+		{40, 40, 4, 2},  // prefill: 80 rows per kv head
+		{40, 333, 3, 1}, // MQA group 3: 120 rows
+		{2, 9, 4, 1},    // group 4, short
+		{3, 513, 16, 8}, // SDAR-like heads
+	}
+	for _, d := range []int{32, 40, 64, 80, 128} {
+		for si, s := range shapes {
+			rng := rand.New(rand.NewPCG(uint64(s.nq*1009+s.nk), uint64(d*7+s.nHeads)))
+			q := randF32(rng, s.nq*s.nHeads*d, 2)
+			k := randF32(rng, s.nk*s.nKV*d, 2)
+			v := randF32(rng, s.nk*s.nKV*d, 1)
+			// Two masks per shape, every mask at every head size.
+			for _, m := range []Mask{masks[si%4], masks[(si+1)%4]} {
+				qPos0 := s.nk - s.nq
+				want := refAttention(q, k, v, s.nq, qPos0, s.nk, s.nHeads, s.nKV, d, m)
+				gen := make([]float32, len(want))
+				for _, p := range available() {
+					t.Run(fmt.Sprintf("d%d/%s/%v/nq%d_nk%d_h%d_kv%d", d, p.name, m, s.nq, s.nk, s.nHeads, s.nKV), func(t *testing.T) {
+						out := randF32(rng, len(want), 1) // garbage: must be overwritten
+						p.attention(out, q, k, v, s.nq, qPos0, s.nk, s.nHeads, s.nKV, d, m)
+						if p == &generic {
+							copy(gen, out)
+						}
+						for i, w := range want {
+							if e := math.Abs(float64(out[i]) - w); e > 2e-6 || math.Abs(float64(out[i]-gen[i])) > 4e-6 {
+								t.Fatalf("out[%d] = %v, want %v (generic %v)", i, out[i], w, gen[i])
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
 func TestAttentionPanicsOnBadMask(t *testing.T) {
 	defer func() {
 		if recover() == nil {

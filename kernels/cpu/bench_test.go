@@ -3,6 +3,7 @@ package cpu
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -119,22 +120,32 @@ func BenchmarkMeasureReadBandwidth(b *testing.B) {
 	}
 }
 
-// BenchmarkAttention: one SDAR-1.7B-like layer (16 query heads, 8 kv heads,
-// headDim 128), a 4-token block after a cache, block-causal mask.
+// BenchmarkAttention: one attention layer, block-causal mask (blocks of 4),
+// the last nq positions of nk: SDAR-1.7B (16 query heads, 8 kv heads,
+// headDim 128) decoding a 4-token block after a cache, and the demo-text
+// model (4 query heads, 2 kv heads, headDim 32; and 40, which is not a
+// multiple of 16) decoding a block (nq 4) or prefilling a prompt (nq = nk).
 func BenchmarkAttention(b *testing.B) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	const nHeads, nKV, d, nq = 16, 8, 128, 4
-	for _, nk := range []int{256, 4096} {
-		q := randF32(rng, nq*nHeads*d, 1)
-		k := randF32(rng, nk*nKV*d, 1)
-		v := randF32(rng, nk*nKV*d, 1)
-		out := make([]float32, nq*nHeads*d)
+	for _, c := range []struct{ nq, nk, nHeads, nKV, d int }{
+		{4, 256, 16, 8, 128}, {4, 4096, 16, 8, 128},
+		{4, 400, 4, 2, 32}, {400, 400, 4, 2, 32},
+		{4, 400, 4, 2, 40}, {400, 400, 4, 2, 40},
+	} {
+		q := randF32(rng, c.nq*c.nHeads*c.d, 1)
+		k := randF32(rng, c.nk*c.nKV*c.d, 1)
+		v := randF32(rng, c.nk*c.nKV*c.d, 1)
+		out := make([]float32, c.nq*c.nHeads*c.d)
+		name := fmt.Sprintf("nq%d_nk%d", c.nq, c.nk)
+		if c.d != 128 {
+			name += fmt.Sprintf("_h%d_kv%d_d%d", c.nHeads, c.nKV, c.d)
+		}
 		for _, p := range available() {
-			b.Run(fmt.Sprintf("nq%d_nk%d/%s", nq, nk, p.name), func(b *testing.B) {
+			b.Run(name+"/"+p.name, func(b *testing.B) {
 				for b.Loop() {
-					p.attention(out, q, k, v, nq, nk-nq, nk, nHeads, nKV, d, Mask{Kind: BlockCausal, Block: 4})
+					p.attention(out, q, k, v, c.nq, c.nk-c.nq, c.nk, c.nHeads, c.nKV, c.d, Mask{Kind: BlockCausal, Block: 4})
 				}
-				reportFlops(b, 2*nq*nHeads, nk, d) // q·k and p·v
+				reportFlops(b, 2*c.nq*c.nHeads, c.nk, c.d) // q·k and p·v (unmasked count)
 			})
 		}
 	}
@@ -155,6 +166,23 @@ func BenchmarkSoftmax(b *testing.B) {
 	}
 }
 
+// BenchmarkSiLUMul: the SwiGLU product of a 4-token block of SDAR-1.7B
+// (intermediate 6144).
+func BenchmarkSiLUMul(b *testing.B) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	g0, u := randF32(rng, 4*6144, 6), randF32(rng, 4*6144, 2)
+	g := make([]float32, len(g0))
+	for _, p := range available() {
+		b.Run(fmt.Sprintf("rows4_n6144/%s", p.name), func(b *testing.B) {
+			b.SetBytes(int64(4 * len(g)))
+			for b.Loop() {
+				copy(g, g0)
+				p.siluMul(g, u)
+			}
+		})
+	}
+}
+
 // sdarLinears are the linear layers of one SDAR-1.7B decoder layer (hidden
 // 2048, 16 query heads and 8 kv heads of 128, intermediate 6144): [n, k].
 var sdarLinears = []benchShape{
@@ -162,69 +190,108 @@ var sdarLinears = []benchShape{
 	{"gate", 6144, 2048}, {"up", 6144, 2048}, {"down", 2048, 6144},
 }
 
+// tinyLinears are the linear layers of the demo-text model (hidden 128, 4
+// query heads and 2 kv heads of 32, intermediate 384) and its lm head
+// (2048 tokens): [n, k].
+var tinyLinears = []benchShape{
+	{"q", 128, 128}, {"k", 64, 128}, {"v", 64, 128}, {"o", 128, 128},
+	{"gate", 384, 128}, {"up", 384, 128}, {"down", 128, 384}, {"lmhead", 2048, 128},
+}
+
 // BenchmarkMatMulPacked compares the default exact path (MatMulBF16 on the
-// fast impl) with MatMulPacked at SDAR-1.7B shapes, m = 1, 4, 8, 32 rows,
-// 1 and 2 threads. "layer" runs the seven linears of one decoder layer in
-// turn. The two paths are adjacent sub-benchmarks, so rounds of
-// `go test -count=1` alternate them. GB/s counts the bf16 weight bytes (2nk)
-// per call; copies of the weights rotate so each call reads DRAM.
+// fast impl, unpacked weights) with MatMulPacked on each fast packed
+// kernel (packedKernels: cols on avx2, pairs on avx512bf16panel), 1 and 2
+// threads: SDAR-1.7B shapes at m = 1, 4, 8, 32 rows and the demo-text
+// model's at m = 1, 4, 16, 64. "layer" runs the seven linears of one
+// decoder layer in turn (sdar: weights rotate among copies so each call
+// reads DRAM; tiny: one copy, in cache as in a real forward pass). The
+// paths are adjacent sub-benchmarks, so rounds of `go test -count=1`
+// alternate them. GB/s counts the bf16 weight bytes (2nk) per call.
 func BenchmarkMatMulPacked(b *testing.B) {
 	defer SetThreads(numThreads())
-	pk := packedImpls()
-	packed := pk[len(pk)-1]
+	var kerns []packedKernel
+	for _, pk := range packedKernels() {
+		if !strings.HasPrefix(pk.name, "generic/") {
+			kerns = append(kerns, pk)
+		}
+	}
 	rng := rand.New(rand.NewPCG(11, 12))
 	type mats struct {
 		w  [][]uint16
-		pw []*PackedBF16
+		pw [][]*PackedBF16 // [kernel][linear]
 	}
-	shapes := append([]benchShape{{"layer", 0, 0}}, sdarLinears...)
-	layerBytes := 0
-	for _, sh := range sdarLinears {
-		layerBytes += 2 * sh.n * sh.k
-	}
-	for _, sh := range shapes {
-		var ms []mats // ms[copy] holds one matrix per linear (all 7 for "layer")
-		lin := []benchShape{sh}
-		bytes := 2 * sh.n * sh.k
-		if sh.name == "layer" {
-			lin, bytes = sdarLinears, layerBytes
+	for _, model := range []struct {
+		name string
+		lin  []benchShape
+		ms   []int
+		copy bool
+	}{
+		{"sdar", sdarLinears, []int{1, 4, 8, 32}, true},
+		{"tiny", tinyLinears, []int{1, 4, 16, 64}, false},
+	} {
+		layer := model.lin
+		if model.name == "tiny" {
+			layer = layer[:7]
 		}
-		for range copiesFor(bytes) {
-			var c mats
-			for _, l := range lin {
-				w := randBF16(rng, l.n*l.k, 0.05)
-				c.w = append(c.w, w)
-				c.pw = append(c.pw, PackBF16(w, l.n, l.k))
+		shapes := append([]benchShape{{"layer", 0, 0}}, model.lin...)
+		for _, sh := range shapes {
+			lin := []benchShape{sh}
+			if sh.name == "layer" {
+				lin = layer
 			}
-			ms = append(ms, c)
-		}
-		for _, m := range []int{1, 4, 8, 32} {
-			x := randF32(rng, m*6144, 1)
-			out := make([]float32, m*6144)
-			flops := 0
+			bytes, maxK := 0, 0
 			for _, l := range lin {
-				flops += 2 * m * l.n * l.k
+				bytes += 2 * l.n * l.k
+				maxK = max(maxK, l.k, l.n)
 			}
-			for _, th := range []int{1, 2} {
-				for _, path := range []string{fast.name, packed.name} {
-					b.Run(fmt.Sprintf("%s/m%d/t%d/%s", sh.name, m, th, path), func(b *testing.B) {
-						SetThreads(th)
-						b.SetBytes(int64(bytes))
-						c := 0
-						for b.Loop() {
-							cp := &ms[c%len(ms)]
-							for li, l := range lin {
-								if path == packed.name {
-									packed.matMulPacked(out, x, cp.pw[li], m)
-								} else {
-									fast.matMulBF16(out, x, cp.w[li], m, l.n, l.k)
-								}
-							}
-							c++
+			copies := 1
+			if model.copy {
+				copies = copiesFor(bytes)
+			}
+			var ms []mats // ms[copy] holds one matrix per linear
+			for range copies {
+				c := mats{pw: make([][]*PackedBF16, len(kerns))}
+				for _, l := range lin {
+					w := randBF16(rng, l.n*l.k, 0.05)
+					c.w = append(c.w, w)
+					for ki, pk := range kerns {
+						c.pw[ki] = append(c.pw[ki], pk.pack(w, l.n, l.k))
+					}
+				}
+				ms = append(ms, c)
+			}
+			for _, m := range model.ms {
+				x := randF32(rng, m*maxK, 1)
+				out := make([]float32, m*maxK)
+				flops := 0
+				for _, l := range lin {
+					flops += 2 * m * l.n * l.k
+				}
+				for _, th := range []int{1, 2} {
+					for ki := -1; ki < len(kerns); ki++ {
+						name := fast.name
+						if ki >= 0 {
+							name = "packed-" + kerns[ki].name
 						}
-						b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms")
-						b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-					})
+						b.Run(fmt.Sprintf("%s/%s/m%d/t%d/%s", model.name, sh.name, m, th, name), func(b *testing.B) {
+							SetThreads(th)
+							b.SetBytes(int64(bytes))
+							c := 0
+							for b.Loop() {
+								cp := &ms[c%len(ms)]
+								for li, l := range lin {
+									if ki >= 0 {
+										kerns[ki].fn(out[:m*l.n], x[:m*l.k], cp.pw[ki][li], m)
+									} else {
+										fast.matMulBF16(out[:m*l.n], x[:m*l.k], cp.w[li], m, l.n, l.k)
+									}
+								}
+								c++
+							}
+							b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e3, "µs")
+							b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+						})
+					}
 				}
 			}
 		}

@@ -16,9 +16,11 @@ type impl struct {
 	matMulF32  func(out, x, w []float32, m, n, k int)
 	matMulBF16 func(out, x []float32, w []uint16, m, n, k int)
 	matMulInt8 func(out, x []float32, w []int8, scales []float32, m, n, k int)
-	// matMulPacked is MatMulPacked (bf16-rounded activations on packed
-	// weights); preferPacked: loaders should pack bf16 weights for it.
+	// matMulPacked is MatMulPacked on packed weights of either layout;
+	// pack is the layout PackBF16 makes on this path, preferPacked: loaders
+	// should pack bf16 weights for it.
 	matMulPacked func(out, x []float32, pw *PackedBF16, m int)
+	pack         packLayout
 	preferPacked bool
 	attention    func(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, mask Mask)
 	softmax      func(x []float32)

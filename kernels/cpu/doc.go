@@ -13,7 +13,23 @@
 //   - generic (all architectures): plain Go. Matmuls widen bf16/int8
 //     weights exactly to fp32 and use 4 fp32 partial sums.
 //   - avx2 (AVX2 + FMA, no AVX-512): matmuls on 8-lane micro-kernels, 2
-//     rows of x × 4 weight rows per tile; everything else generic.
+//     rows of x × 4 weight rows per tile; attention runs q·k on the same
+//     tiles and p·v on register tiles of up to 4 rows × 3 ymm columns
+//     (any head size: columns past headDim &^ 7 in Go); softmax, SiLU and
+//     attention exp on 8 lanes (the avx512 exp's instruction sequence:
+//     the same bits per element, TestExpLanesMatch). PackBF16 makes the
+//     exact "cols" layout here: strips of 16 output columns holding every
+//     k, [⌈n/16⌉][k][16] bf16 (column quads in the order 0, 2, 1, 3). Per k
+//     step a kernel widens the strip's 16 weights exactly to fp32 once
+//     (VPUNPCKLWD / VPUNPCKHWD against zero), broadcasts one fp32
+//     activation per row (VBROADCASTSS) and keeps R×2S ymm accumulators of
+//     8 outputs (VFMADD231PS, no horizontal sums): 1×3 strips at m = 1,
+//     2×2 at 2, m×1 up to 6, 6×1 above (k chunks of 2048). Activations are
+//     not rounded; every output is one fp32 FMA chain in k order, so the
+//     bits do not depend on threads or tiles, and the generic Go
+//     MatMulPacked on cols weights gives the same bits. PreferPacked is
+//     false here: at m = 4 (one weight stream per 4×1 tile) cols only ties
+//     the unpacked tiles (0.95-1.3x over three runs), see Precision.
 //   - avx512 (AVX512F + VL): matmuls on 16-lane VFMADD231PS micro-kernels,
 //     4 rows of x × 4 weight rows per tile (bf16 widened by VPMOVZXWD +
 //     VPSLLD 16, int8 by VPMOVSXBD + VCVTDQ2PS); attention runs q·k and p·v
@@ -27,7 +43,8 @@
 //     the activations rounded to bf16, one VDPBF16PS per block, as PyTorch's
 //     bf16 matmul does: up to 2⁻⁸ relative error per activation.
 //   - avx512bf16panel (opt-in, needs AVX512_BF16): avx512, and loaders pack
-//     bf16 weights once (PreferPacked, PackBF16, MatMulPacked): strips of
+//     bf16 weights once (PreferPacked, PackBF16, MatMulPacked) in the
+//     "pairs" layout: strips of
 //     16 output columns holding k as bf16 pairs, [⌈n/16⌉][⌈k/2⌉][16][2],
 //     oneDNN's layout for VDPBF16PS. A kernel broadcasts one bf16
 //     activation pair per row (VPBROADCASTD) against 16 columns' pairs and
@@ -50,17 +67,31 @@
 // as fast as split VDPBF16PS (within noise at m = 1..32), so avx512 is the
 // default and the VDPBF16PS paths are opt-in.
 //
-// MatMulPacked (TestMatMulPackedPrecision, same data): 1.0e-7 of Σ|x̃·w|
-// against the float64 product of the bf16-rounded activations x̃ (bound
-// 1e-6), 1.8e-4 of Σ|x·w| against x itself (bound 2⁻⁸ + 1e-6; max abs
-// error 4.6e-3), as avx512bf16lowp. On the 2-core EPYC (BenchmarkMatMulPacked,
-// 5 interleaved rounds, medians) it runs the seven linears of an SDAR-1.7B
-// layer in 4.2 / 4.8 / 7.0 / 19.4 ms at m = 1 / 4 / 8 / 32 rows (1
-// thread), 1.8-2.2x faster than avx512; m = 1 streams 24 GB/s of weights.
-// From m ≈ 8 it is compute-bound (115-190 GFLOP/s per core, VDPBF16PS at
-// about one per cycle), so ms(8 rows)/ms(1 row) is 1.5-1.7 there. It stays
-// opt-in: its bf16 activations move the transformers parity tests of bf16
-// checkpoints past their fp32 tolerances.
+// MatMulPacked (TestMatMulPackedPrecision, same data) has the numerics of
+// the layout. cols (avx2, and the generic kernel on cols weights): exact
+// fp32 activations, 1.5e-7 of Σ|x·w| (max abs error 3.9e-6; bound 1e-6, as
+// the exact MatMulBF16 paths; one sequential chain per output, hence a
+// little above avx2 MatMulBF16's 4.5e-8). pairs (avx512bf16panel): 1.0e-7
+// of Σ|x̃·w| against the float64 product of the bf16-rounded activations x̃
+// (bound 1e-6), 1.8e-4 of Σ|x·w| against x itself (bound 2⁻⁸ + 1e-6; max
+// abs error 4.6e-3), as avx512bf16lowp.
+//
+// cols on the 2-core EPYC (BenchmarkMatMulPacked, medians of 3 rounds,
+// a shared machine: ±10% between runs), against avx2 MatMulBF16 on the
+// unpacked weights: the seven linears of an SDAR-1.7B layer take 8.1-8.3
+// / 11.8-13.8 / 21.7 / 55.9 ms at m = 1 / 4 / 8 / 32 rows on 1 thread
+// (avx2: 9.2-10.0 / 13.2-15.1 / 28.6 / 98.8 ms), 4.6-7.2 / 8.5-10.3 /
+// 12.9 / 36.4 ms on 2 (avx2: 5.4-6.9 / 10.6-11.1 / 19.2 / 60.4); m = 1
+// streams 12 GB/s of weights on 1 thread, m = 32 runs 58 GFLOP/s per
+// core. At m = 4 the medians of three runs were 0.95 / 1.28 / 1.04x on 1
+// thread and 1.03 / 1.31 / 1.00x on 2 (one run also had m = 1 on 2 threads
+// at 0.96x), so loaders do not pack on avx2 yet (PreferPacked false). On the demo-text model (hidden 128, in cache) a layer takes 22 /
+// 41 / 112 / 439 µs at m = 1 / 4 / 16 / 64 on 1 thread, 1.8-3.5x faster
+// than avx2. pairs (avx512bf16panel, on an AVX512_BF16 machine): 4.2 /
+// 4.8 / 7.0 / 19.4 ms at m = 1 / 4 / 8 / 32 (1 thread), 1.8-2.2x faster
+// than avx512, compute-bound from m ≈ 8 (VDPBF16PS at about one per
+// cycle). It stays opt-in: its bf16 activations move the transformers
+// parity tests of bf16 checkpoints past their fp32 tolerances.
 //
 // Softmax, SiLU and attention use expf (float32 Cody-Waite + Cephes
 // polynomial, within 1-2 ulp); RMSNorm sums squares in float64; RoPE
@@ -74,7 +105,8 @@
 // whatever m is. Decoding a block of 4-8 tokens therefore costs
 // about as much weight traffic as one token (block diffusion's premise).
 // MatMulPacked splits the 16-column strips across threads the same way;
-// with up to 8 rows one pass over the weights serves every row.
+// with up to 6 (cols) or 8 (pairs) rows one pass over the weights serves
+// every row, above that row blocks sweep k chunks of each strip in L2.
 // PackBF16 asks for transparent huge pages on the packed weights (Linux,
 // madvise), and a loader that packs a memory-mapped checkpoint releases
 // the mapped pages (ReleaseMapped), so packing replaces them in RSS.

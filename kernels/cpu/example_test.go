@@ -24,9 +24,11 @@ func ExampleMatMulBF16() {
 	// Output: [-2 3 -2 7.5]
 }
 
-// The same layer with its weights packed once for VDPBF16PS: the
-// activations are rounded to bf16 (1.01 becomes 1.0078125), so outputs
-// carry bf16 activation error, as a PyTorch bf16 matmul does.
+// The same layer with its weights packed once at load, in the layout of the
+// active path (cpu.PreferPacked says whether it is faster there). On the
+// avx2 path the packed matmul is exact; on avx512bf16panel it rounds the
+// activations to bf16 (1.01 would become 1.0078125), as a PyTorch bf16
+// matmul does. These activations are exact in bf16, so both print the same.
 func ExampleMatMulPacked() {
 	w := make([]uint16, 2*3) // [n=2, k=3]
 	cpu.F32ToBF16(w, []float32{
@@ -35,11 +37,11 @@ func ExampleMatMulPacked() {
 	})
 	pw := cpu.PackBF16(w, 2, 3) // once, at load; w may be dropped after
 	x := []float32{
-		1.01, 2, 3,
+		1.25, 2, 3,
 		4, 5, 6,
 	}
 	y := make([]float32, 2*2)
 	cpu.MatMulPacked(y, x, pw, 2)
 	fmt.Println(y)
-	// Output: [-1.9921875 3.0039062 -2 7.5]
+	// Output: [-1.75 3.125 -2 7.5]
 }

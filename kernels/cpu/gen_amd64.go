@@ -1,10 +1,14 @@
 //go:build ignore
 
 // gen_amd64.go writes matmul_amd64.s: register-blocked AVX-512 and AVX2
-// matmul micro-kernels and the AVX-512 P·V kernels of attention; and
+// matmul micro-kernels and the AVX-512 and AVX2 P·V kernels of attention
+// (the AVX2 ones from gen_avx2_amd64.go, which go generate runs with this
+// file); and
 // bfpanel_amd64.s: the VDPBF16PS kernels on packed bf16 weights (genBFP)
-// and the 16-lane bf16 rounding of activations (genCvtBF16). Run
-// `go generate ./kernels/cpu` after editing.
+// and the 16-lane bf16 rounding of activations (genCvtBF16); and
+// bfcols_amd64.s: the exact AVX2 kernels on bf16 weights packed in column
+// strips (gen_avx2_amd64.go, genBFC). Run `go generate ./kernels/cpu`
+// after editing.
 //
 // Every matmul kernel computes a tile of R rows of x (R = 1..4; AVX2: 1..2)
 // against 4 weight rows:
@@ -284,6 +288,9 @@ func main() {
 			genPV(&b, R, W)
 		}
 	}
+	for _, t := range pvAVX2Tiles() {
+		genPVAVX2(&b, t[0], t[1])
+	}
 	write("matmul_amd64.s", &b)
 
 	var pb bytes.Buffer
@@ -293,6 +300,7 @@ func main() {
 	}
 	genCvtBF16(&pb)
 	write("bfpanel_amd64.s", &pb)
+	writeBFC()
 }
 
 func write(name string, b *bytes.Buffer) {

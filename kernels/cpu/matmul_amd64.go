@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-//go:generate go run gen_amd64.go
+//go:generate go run gen_amd64.go gen_avx2_amd64.go
 
 // Micro-kernels from matmul_amd64.s (see gen_amd64.go). Each computes a tile
 // of R rows of x (R = 1..4, the name's first digit) times 4 weight rows over
@@ -161,23 +161,25 @@ var (
 		matMulF32:    matMulF32Tiled(&f32AVX512),
 		matMulBF16:   matMulBF16Tiled(&bf16AVX512),
 		matMulInt8:   matMulInt8Tiled(&i8AVX512),
-		matMulPacked: matMulPackedAVX512,
+		matMulPacked: packedAMD64(),
 		preferPacked: true,
 		attention:    attentionAVX512,
 		softmax:      softmaxAVX512,
 		siluMul:      siluMulAVX512,
 	}
 	// avx2 is the same scheme on 8-lane AVX2 + FMA kernels (2 rows of x per
-	// tile) for CPUs without AVX-512; attention scores on them too.
+	// tile) for CPUs without AVX-512; attention (q·k tiles, P·V kernels),
+	// softmax and SiLU on 8 lanes too.
 	avx2 = impl{
 		name:         "avx2",
 		matMulF32:    matMulF32Tiled(&f32AVX2),
 		matMulBF16:   matMulBF16Tiled(&bf16AVX2),
 		matMulInt8:   matMulInt8Tiled(&i8AVX2),
 		matMulPacked: packedAMD64(),
+		pack:         packCols,
 		attention:    attentionAVX2,
-		softmax:      softmaxGeneric,
-		siluMul:      siluMulGeneric,
+		softmax:      softmaxAVX2,
+		siluMul:      siluMulAVX2,
 	}
 )
 
@@ -201,13 +203,20 @@ func available() []*impl {
 	return l
 }
 
-// packedAMD64 is MatMulPacked for the paths that do not prefer packing:
-// the VDPBF16PS kernels where the CPU has them, plain Go otherwise.
+// packedAMD64 is MatMulPacked for the amd64 paths: packCols weights on the
+// exact AVX2 kernels, packPairs weights on the VDPBF16PS kernels where the
+// CPU has them, plain Go otherwise.
 func packedAMD64() func(out, x []float32, pw *PackedBF16, m int) {
-	if hasAVX512BF16 {
-		return matMulPackedAVX512
+	return func(out, x []float32, pw *PackedBF16, m int) {
+		switch {
+		case pw.layout == packCols && hasAVX2:
+			matMulPackedAVX2(out, x, pw, m)
+		case pw.layout == packPairs && hasAVX512BF16:
+			matMulPackedAVX512(out, x, pw, m)
+		default:
+			matMulPackedGeneric(out, x, pw, m)
+		}
 	}
-	return matMulPackedGeneric
 }
 
 // detect picks the default path. avx512 (bf16 widened exactly to fp32,

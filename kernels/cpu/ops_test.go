@@ -120,12 +120,23 @@ func TestSoftmax(t *testing.T) {
 		{"neginf", []float32{0, inf, 1}},
 		{"allneginf", []float32{inf, inf}},
 		{"random", randF32(rand.New(rand.NewPCG(1, 1)), 1000, 20)},
+		{"tail7", randF32(rand.New(rand.NewPCG(3, 3)), 7, 20)},
+		{"tail9", randF32(rand.New(rand.NewPCG(4, 4)), 9, 20)},
+		{"tail129", randF32(rand.New(rand.NewPCG(5, 5)), 129, 20)},
+		{"neginflanes", []float32{inf, 1, inf, inf, 2, 3, inf, -100, 4, inf, 5, inf, inf, inf, inf, inf, inf, 0}},
 		{"vocab", randF32(rand.New(rand.NewPCG(2, 2)), 151936, 30)},
 	} {
+		gen := append([]float32(nil), tc.x...)
+		generic.softmax(gen)
 		for _, p := range available() {
 			t.Run(p.name+"/"+tc.name, func(t *testing.T) {
 				x := append([]float32(nil), tc.x...)
 				p.softmax(x)
+				for i := range x {
+					if math.Abs(float64(x[i]-gen[i])) > 2e-6*float64(gen[i])+1e-30 {
+						t.Fatalf("x[%d] = %v, generic %v", i, x[i], gen[i])
+					}
+				}
 				// x - max is rounded to float32 as in torch; the rest is float64.
 				mx := float32(math.Inf(-1))
 				for _, v := range tc.x {
@@ -145,6 +156,40 @@ func TestSoftmax(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestSiLUMul: every length up to 17 (the 8- and 16-lane tails) and a long
+// row, with the saturating arguments (|g| past 87.3, where exp(-g) is 0 or
+// clamped) in vector lanes and tails, on every path against float64 and
+// against the generic path.
+func TestSiLUMul(t *testing.T) {
+	edges := []float32{100, -100, 0, 87.5, -87.5, -88.5, 88.5, -1e-3, 30, -30, -88.72, -89, 1e-30}
+	lens := []int{1037}
+	for n := 1; n <= 17; n++ {
+		lens = append(lens, n)
+	}
+	for _, n := range lens {
+		rng := rand.New(rand.NewPCG(uint64(n), 8))
+		g, u := randF32(rng, n, 8), randF32(rng, n, 2)
+		for i := range g {
+			if i%3 == 0 {
+				g[i] = edges[(i/3+n)%len(edges)]
+			}
+		}
+		gen := append([]float32(nil), g...)
+		generic.siluMul(gen, u)
+		for _, p := range available() {
+			got := append([]float32(nil), g...)
+			p.siluMul(got, u)
+			for i := range g {
+				gv := float64(g[i])
+				want := gv / (1 + math.Exp(-gv)) * float64(u[i])
+				if math.Abs(float64(got[i])-want) > 1e-6*math.Abs(want)+1e-7 || math.Abs(float64(got[i]-gen[i])) > 2e-6*math.Abs(want)+1e-7 {
+					t.Fatalf("%s n=%d: SiLUMul[%d] (g=%v) = %v, want %v, generic %v", p.name, n, i, g[i], got[i], want, gen[i])
+				}
+			}
 		}
 	}
 }

@@ -13,9 +13,13 @@ import (
 var hugePages = true
 
 // PackedBF16 is a bf16 weight matrix w [n, k] (nn.Linear.weight layout,
-// [out_features, in_features]) repacked once for VDPBF16PS, oneDNN-style:
-// the n output columns go in strips of 16, and each strip holds its k
-// inputs as pairs, k pairs outermost:
+// [out_features, in_features]) repacked once at load for the active path's
+// MatMulPacked. The n output columns go in strips of 16, each strip one
+// contiguous stream, in one of two layouts (PackBF16 picks the active
+// path's):
+//
+// packPairs, for VDPBF16PS (oneDNN-style): each strip holds its k inputs
+// as pairs, k pairs outermost:
 //
 //	data [n16][k2][16][2] bf16 bits, n16 = ⌈n/16⌉, k2 = ⌈k/2⌉
 //	data[((s·k2 + q)·16 + l)·2 + e] = w[16s + l, 2q + e]   (0 past n or k)
@@ -23,31 +27,58 @@ var hugePages = true
 // One 64-byte vector is then the pairs (w[j, 2q], w[j, 2q+1]) of 16
 // consecutive output columns j: a kernel broadcasts one activation pair
 // (x[2q], x[2q+1]) and accumulates 16 outputs per VDPBF16PS, with no
-// horizontal sums. A strip is contiguous (k2·64 bytes), so a tile of C
-// strips reads C sequential streams. The packed matrix takes the size of w
-// rounded up to 16 rows and an even k.
+// horizontal sums. MatMulPacked rounds the activations to bf16.
+//
+// packCols, for exact fp32 FMAs on 8 lanes (see packed_cols.go): each
+// strip holds its 16 columns for every k, [n16][k][16], so one 32-byte
+// load per k widens to two vectors of 8 columns. MatMulPacked is exact
+// (fp32 activations).
+//
+// A tile of C strips reads C sequential streams. The packed matrix takes
+// the size of w rounded up to 16 rows (and, for pairs, an even k).
 type PackedBF16 struct {
 	n, k    int
 	n16, k2 int
+	layout  packLayout
 	data    []uint16
 }
 
-// PackBF16 repacks w [n, k] (raw bf16 bits, row-major) into a PackedBF16.
+// packLayout is the data layout of a PackedBF16.
+type packLayout uint8
+
+const (
+	packPairs packLayout = iota // [n16][k2][16][2]: VDPBF16PS, bf16 activations
+	packCols                    // [n16][k][16] (column quads 0, 2, 1, 3): exact fp32
+)
+
+// PackBF16 repacks w [n, k] (raw bf16 bits, row-major) into a PackedBF16 in
+// the layout of the active path (DLMSTREAM_KERNELS: see PreferPacked).
 // w is only read; the caller may drop or unmap it afterwards. The strips
 // are packed by SetThreads goroutines.
-func PackBF16(w []uint16, n, k int) *PackedBF16 {
+func PackBF16(w []uint16, n, k int) *PackedBF16 { return packBF16(w, n, k, active.pack) }
+
+// packBF16 is PackBF16 in the given layout.
+func packBF16(w []uint16, n, k int, layout packLayout) *PackedBF16 {
 	if n < 0 || k < 0 || len(w) < n*k {
 		panic(fmt.Sprintf("cpu.PackBF16: bad shapes n=%d k=%d with len(w)=%d", n, k, len(w)))
 	}
-	p := &PackedBF16{n: n, k: k, n16: (n + 15) / 16, k2: (k + 1) / 2}
-	p.data = make([]uint16, p.n16*p.k2*32)
+	p := &PackedBF16{n: n, k: k, n16: (n + 15) / 16, k2: (k + 1) / 2, layout: layout}
+	stripLen := p.k2 * 32 // bf16 per strip
+	if layout == packCols {
+		stripLen = k * 16
+	}
+	p.data = make([]uint16, p.n16*stripLen)
 	if len(p.data) > 0 && hugePages {
 		adviseHugePages(unsafe.Slice((*byte)(unsafe.Pointer(&p.data[0])), 2*len(p.data)))
 	}
 	parallelFor(p.n16, 1, func(s0, s1 int) {
 		for s := s0; s < s1; s++ {
-			strip := p.data[s*p.k2*32 : (s+1)*p.k2*32] // [k2][16][2]
-			for l := range min(16, n-16*s) {
+			strip := p.data[s*stripLen : (s+1)*stripLen]
+			if layout == packCols {
+				packColsStrip(strip, w, n, k, s)
+				continue
+			}
+			for l := range min(16, n-16*s) { // [k2][16][2]
 				row := w[(16*s+l)*k : (16*s+l+1)*k]
 				d := strip[2*l:]
 				for c := 0; c+1 < k; c += 2 {
@@ -78,24 +109,42 @@ func (p *PackedBF16) Row(j int, dst []float32) {
 		panic(fmt.Sprintf("cpu.PackedBF16.Row: row %d of %d", j, p.n))
 	}
 	dst = dst[:p.k]
+	if p.layout == packCols {
+		base := (j/16)*p.k*16 + colSlot(j%16)
+		for c := range dst {
+			dst[c] = math.Float32frombits(uint32(p.data[base+c*16]) << 16)
+		}
+		return
+	}
 	base := (j/16)*p.k2*32 + (j%16)*2
 	for c := range dst {
 		dst[c] = math.Float32frombits(uint32(p.data[base+(c/2)*32+c%2]) << 16)
 	}
 }
 
-// MatMulPacked computes out [m, n] = bf16(x) [m, k] · wᵀ for a packed w:
-// the activations are rounded to bf16 (round to nearest even, as PyTorch
-// does before its bf16 matmul) and each output accumulates the exact bf16
-// products in fp32, pair by pair in k order, as VDPBF16PS does:
+// MatMulPacked computes out [m, n] = x [m, k] · wᵀ for a packed w. The
+// result does not depend on the thread count or the tile shapes: every
+// output is one fp32 chain in k order. Its numerics are those of the
+// layout (PackBF16 picks the active path's):
+//
+// packCols (the avx2 path): exact, fp32 activations times the bf16 weights
+// widened to fp32, one fused multiply-add per k, in k order:
+//
+//	acc = fma(x[i,p], w[j,p], acc)    p = 0, 1, ..., k-1
+//
+// Error ≲ 1e-6·Σ|x·w| (measured 1.5e-7 at k = 2048,
+// TestMatMulPackedPrecision), the bound of the exact MatMulBF16 paths.
+//
+// packPairs (avx512bf16panel): the activations are rounded to bf16 (round
+// to nearest even, as PyTorch does before its bf16 matmul) and each output
+// accumulates the exact bf16 products in fp32, pair by pair in k order, as
+// VDPBF16PS does:
 //
 //	acc += w[j,2q+1]·x̃[i,2q+1]; acc += w[j,2q]·x̃[i,2q]    (x̃ = bf16(x))
 //
-// The result does not depend on the thread count or the tile shapes.
 // Error: |out - x·wᵀ| ≲ 2⁻⁹·Σ|x·w| from rounding x (measured 1.9e-4 at k =
 // 2048), and ≲ 1e-6·Σ|x̃·w| against the exact product of the rounded
-// activations (TestMatMulPackedPrecision). The exact path is MatMulBF16 on
-// the unpacked weights.
+// activations. The exact path there is MatMulBF16 on the unpacked weights.
 func MatMulPacked(out, x []float32, pw *PackedBF16, m int) {
 	if pw == nil {
 		panic("cpu.MatMulPacked: nil weights")
@@ -104,9 +153,10 @@ func MatMulPacked(out, x []float32, pw *PackedBF16, m int) {
 	active.matMulPacked(out, x, pw, m)
 }
 
-// PreferPacked reports whether the active path runs bf16 matmuls on packed
-// weights (DLMSTREAM_KERNELS=avx512bf16panel): a loader should then pack
-// each bf16 linear weight once with PackBF16 and call MatMulPacked.
+// PreferPacked reports whether the active path runs bf16 matmuls faster on
+// packed weights (DLMSTREAM_KERNELS=avx512bf16panel: bf16 activations; avx2
+// packs exact cols weights but does not prefer them, see doc.go): a loader should then pack each bf16 linear weight once with
+// PackBF16 and call MatMulPacked.
 func PreferPacked() bool { return active.preferPacked }
 
 var pairPool = sync.Pool{New: func() any { return new([]uint16) }}
@@ -137,11 +187,21 @@ func bf16Pairs(x []float32, m, k, k2 int, cvt func(dst []uint16, src []float32))
 	return xs, bufp
 }
 
-// matMulPackedGeneric is MatMulPacked in plain Go, with the same rounding as
-// the VDPBF16PS kernels (bit-identical on CPUs whose VDPBF16PS adds the odd
-// then the even product, as Intel documents; subnormal inputs aside, which
-// VDPBF16PS flushes to zero).
+// matMulPackedGeneric is MatMulPacked in plain Go for either layout, with
+// the bits of the kernels.
 func matMulPackedGeneric(out, x []float32, pw *PackedBF16, m int) {
+	if pw.layout == packCols {
+		matMulPackedColsGeneric(out, x, pw, m)
+		return
+	}
+	matMulPackedPairsGeneric(out, x, pw, m)
+}
+
+// matMulPackedPairsGeneric is MatMulPacked on packPairs, with the same
+// rounding as the VDPBF16PS kernels (bit-identical on CPUs whose VDPBF16PS
+// adds the odd then the even product, as Intel documents; subnormal inputs
+// aside, which VDPBF16PS flushes to zero).
+func matMulPackedPairsGeneric(out, x []float32, pw *PackedBF16, m int) {
 	if m == 0 || pw.n == 0 {
 		return
 	}

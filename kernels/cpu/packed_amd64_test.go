@@ -21,7 +21,7 @@ func TestMatMulPackedTiles(t *testing.T) {
 		m, n, k := sh.m, sh.n, sh.k
 		rng := rand.New(rand.NewPCG(uint64(m), uint64(k)))
 		x, w := randF32(rng, m*k, 1), randBF16(rng, n*k, 0.1)
-		pw := PackBF16(w, n, k)
+		pw := packBF16(w, n, k, packPairs)
 		ref := make([]float32, m*n)
 		matMulPackedGeneric(ref, x, pw, m)
 		for R := 1; R <= 8; R++ {
@@ -65,6 +65,50 @@ func TestCvtBF16(t *testing.T) {
 	for i, f := range src {
 		if want := bf16(f); got[i] != want {
 			t.Fatalf("cvtBF16(%#08x) = %#04x, bf16() %#04x", math.Float32bits(f), got[i], want)
+		}
+	}
+}
+
+// TestMatMulPackedColsTiles runs every exact AVX2 register tile (bfc
+// kernels) and several k chunks on the same inputs: all give the generic
+// packCols bits (each output is one FMA chain in k order, whatever the
+// tiling), ragged last strips included.
+func TestMatMulPackedColsTiles(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2 + FMA")
+	}
+	defer func(f func(int) (int, int), kc int) { bfcTile, bfcKChunk = f, kc }(bfcTile, bfcKChunk)
+	for _, sh := range []matShape{{1, 70, 33}, {2, 100, 5}, {7, 45, 64}, {19, 100, 129}} {
+		m, n, k := sh.m, sh.n, sh.k
+		rng := rand.New(rand.NewPCG(uint64(m), uint64(k)))
+		x, w := randF32(rng, m*k, 1), randBF16(rng, n*k, 0.1)
+		pw := packBF16(w, n, k, packCols)
+		ref := make([]float32, m*n)
+		matMulPackedGeneric(ref, x, pw, m)
+		for R := 1; R <= len(bfcKernels); R++ {
+			for S := 1; S <= len(bfcKernels[0]); S++ {
+				if bfcKernels[R-1][S-1] == nil {
+					continue
+				}
+				tile := [2]int{R, S}
+				for _, kc := range []int{0, 1, 5, 128} {
+					bfcTile = func(int) (int, int) { return tile[0], tile[1] }
+					bfcKChunk = kc
+					t.Run(fmt.Sprintf("m%d_n%d_k%d/%dx%d/kc%d", m, n, k, R, S, kc), func(t *testing.T) {
+						got := make([]float32, m*n+1)
+						got[m*n] = 7
+						matMulPackedAVX2(got[:m*n], x, pw, m)
+						for i := range ref {
+							if math.Float32bits(got[i]) != math.Float32bits(ref[i]) {
+								t.Fatalf("out[%d] = %v, generic %v", i, got[i], ref[i])
+							}
+						}
+						if got[m*n] != 7 {
+							t.Fatal("wrote past out[m*n]")
+						}
+					})
+				}
+			}
 		}
 	}
 }
