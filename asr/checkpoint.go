@@ -46,8 +46,12 @@ type CheckpointConfig struct {
 
 // Load opens dir's weights and reads its speech side. The encoder aliases
 // the memory map; Close releases it.
-func Load(dir string) (*Model, error) {
-	w, err := model.OpenWeights(dir)
+func Load(dir string) (*Model, error) { return LoadWith(dir, model.LoadOptions{}) }
+
+// LoadWith is Load whose matrices follow opts (model.LoadOptions: weight
+// type, Exact kernels).
+func LoadWith(dir string, opts model.LoadOptions) (*Model, error) {
+	w, err := model.OpenWeightsWith(dir, opts)
 	if err != nil {
 		return nil, err
 	}

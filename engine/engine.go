@@ -33,6 +33,10 @@ var ErrBusy = sched.ErrBusy
 type Options struct {
 	// WeightType converts weights at load: "", "bf16", "int8" (see model.LoadOptions).
 	WeightType string
+	// Exact keeps the model on the exact fp32-widening kernels where the
+	// active kernels would pack bf16 weights and round activations to bf16
+	// (see model.LoadOptions.Exact).
+	Exact bool
 	// MaxQueue bounds requests waiting for admission (default 64).
 	MaxQueue int
 	// MaxRunning bounds sequences decoded together (default 16).
@@ -142,7 +146,7 @@ type Engine struct {
 
 // New loads dir and starts the engine's loop.
 func New(dir string, opts Options) (*Engine, error) {
-	m, err := model.Load(dir, model.LoadOptions{WeightType: opts.WeightType, Progress: opts.Progress})
+	m, err := model.Load(dir, model.LoadOptions{WeightType: opts.WeightType, Exact: opts.Exact, Progress: opts.Progress})
 	if err != nil {
 		return nil, err
 	}

@@ -86,8 +86,12 @@ func (m *Model) Close() error {
 // checkpoint (model_type "llava_onevision": SDAR-VL, demo-vision) or a
 // Qwen2.5-VL one (model_type "qwen2_5_vl": Fast-dVLM, DiffusionVL), with its
 // preprocessor_config.json. The tower aliases the memory map; Close releases it.
-func Load(dir string) (*Model, error) {
-	w, err := model.OpenWeights(dir)
+func Load(dir string) (*Model, error) { return LoadWith(dir, model.LoadOptions{}) }
+
+// LoadWith is Load whose matrices follow opts (model.LoadOptions: weight
+// type, Exact kernels).
+func LoadWith(dir string, opts model.LoadOptions) (*Model, error) {
+	w, err := model.OpenWeightsWith(dir, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package vision
 
 import (
+	"dlmstream/engine/model"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -30,7 +31,9 @@ func TestLlavaMatchesTransformers(t *testing.T) {
 	readGolden(t, "llava.json", &g)
 	models := map[string]*LlavaOnevision{}
 	for _, name := range []string{"demo-vision", "tiny-sdar-vl"} {
-		m, err := Load(filepath.Join(modelsDir, name))
+		// Exact: the fp32 reference pins the exact kernels (the packed
+		// path's captions are checked against it in the held-out tests).
+		m, err := LoadWith(filepath.Join(modelsDir, name), model.LoadOptions{Exact: true})
 		if err != nil {
 			t.Fatal(err)
 		}

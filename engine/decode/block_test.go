@@ -14,10 +14,17 @@ import (
 	"dlmstream/engine/tokenizer"
 )
 
+// loadTiny loads testdata/models/name on the exact kernels (the PyTorch
+// goldens are fp32).
 func loadTiny(t testing.TB, name string) (model.Model, decode.Arch) {
 	t.Helper()
+	return loadModel(t, name, model.LoadOptions{Exact: true})
+}
+
+func loadModel(t testing.TB, name string, opts model.LoadOptions) (model.Model, decode.Arch) {
+	t.Helper()
 	dir := filepath.Join("..", "..", "testdata", "models", name)
-	m, err := model.Load(dir, model.LoadOptions{})
+	m, err := model.Load(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

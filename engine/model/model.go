@@ -147,6 +147,12 @@ type LoadOptions struct {
 	// "" keeps the checkpoint dtype (fp16 is widened to fp32), "bf16" rounds
 	// to bf16, "int8" quantizes with one scale per output row.
 	WeightType string
+	// Exact keeps bf16 weights unpacked, so every matmul widens them to fp32
+	// on the exact kernels even where the active kernels prefer packed
+	// weights with bf16-rounded activations (cpu.PreferPacked: PyTorch's bf16
+	// numerics, about twice as fast). Parity tests against fp32 references
+	// load with it.
+	Exact bool
 	// Progress, if set, is called as tensors are read: bytes done of total.
 	Progress func(done, total int64)
 }
@@ -162,11 +168,10 @@ func Load(dir string, opts LoadOptions) (Model, error) {
 	default:
 		return nil, fmt.Errorf("unknown weight type %q (want bf16, int8, f32 or empty)", opts.WeightType)
 	}
-	w, err := OpenWeights(dir)
+	w, err := OpenWeightsWith(dir, opts)
 	if err != nil {
 		return nil, err
 	}
-	w.opts = opts
 	lm, err := languageModelWeights(cfg, w, opts)
 	if err != nil {
 		w.Close()

@@ -44,8 +44,12 @@ func (w *Weights) Root() *Weights {
 
 // OpenWeights opens dir/model.safetensors, or the shards listed in
 // dir/model.safetensors.index.json. It refuses pickle checkpoints.
-func OpenWeights(dir string) (*Weights, error) {
-	w := &Weights{Dir: dir, byName: map[string]*safetensors.File{}}
+func OpenWeights(dir string) (*Weights, error) { return OpenWeightsWith(dir, LoadOptions{}) }
+
+// OpenWeightsWith is OpenWeights whose matrices follow opts (WeightType,
+// Exact, Progress), as Load's do.
+func OpenWeightsWith(dir string, opts LoadOptions) (*Weights, error) {
+	w := &Weights{Dir: dir, byName: map[string]*safetensors.File{}, opts: opts}
 	index := filepath.Join(dir, "model.safetensors.index.json")
 	single := filepath.Join(dir, "model.safetensors")
 	switch {
@@ -229,7 +233,8 @@ func (w *Weights) Vector(name string, n int) ([]float32, error) {
 // Matrix reads a 2-D weight [rows, cols]. bf16 and fp32 data alias the
 // memory map (the pages are read now so the first forward is not a disk
 // read); fp16 is widened to fp32; LoadOptions.WeightType converts. When
-// the active kernels prefer packed bf16 weights (cpu.PreferPacked), a bf16
+// the active kernels prefer packed bf16 weights (cpu.PreferPacked) and the
+// load is not LoadOptions.Exact, a bf16
 // matrix is packed (Matrix.Pack) and, if it aliased the map, the map's
 // pages are released: the packed copy replaces them in resident memory.
 func (w *Weights) Matrix(name string, rows, cols int) (*Matrix, error) {
@@ -283,7 +288,7 @@ func (w *Weights) Flat(name string, shape ...int) (*Matrix, error) {
 			m = f32
 		}
 	}
-	if m.DType == tensor.BF16 && cpu.PreferPacked() && w.packs(name) {
+	if m.DType == tensor.BF16 && cpu.PreferPacked() && !w.opts.Exact && w.packs(name) {
 		mapped := len(raw) > 0 && len(m.BF16) > 0 && unsafe.Pointer(&m.BF16[0]) == unsafe.Pointer(&raw[0])
 		m.Pack()
 		if mapped {

@@ -34,7 +34,8 @@
 //     4 rows of x × 4 weight rows per tile (bf16 widened by VPMOVZXWD +
 //     VPSLLD 16, int8 by VPMOVSXBD + VCVTDQ2PS); attention runs q·k and p·v
 //     on the same tiles per kv head; softmax/attention exp on 16 lanes. The
-//     default wherever AVX-512 is present.
+//     default where AVX-512 is present without AVX512_BF16, and the exact
+//     kernels of a model loaded with model.LoadOptions.Exact.
 //   - avx512bf16 (opt-in, needs AVX512_BF16): avx512,
 //     except MatMulBF16 uses VDPBF16PS with the activations split into two
 //     bf16 halves, hi = bf16(x) and lo = bf16(x - hi), accumulating w·hi +
@@ -42,7 +43,8 @@
 //   - avx512bf16lowp (opt-in only, via DLMSTREAM_KERNELS): avx512bf16 with
 //     the activations rounded to bf16, one VDPBF16PS per block, as PyTorch's
 //     bf16 matmul does: up to 2⁻⁸ relative error per activation.
-//   - avx512bf16panel (opt-in, needs AVX512_BF16): avx512, and loaders pack
+//   - avx512bf16panel (the default where AVX512_BF16 is present): avx512,
+//     and loaders pack
 //     bf16 weights once (PreferPacked, PackBF16, MatMulPacked) in the
 //     "pairs" layout: strips of
 //     16 output columns holding k as bf16 pairs, [⌈n/16⌉][⌈k/2⌉][16][2],
@@ -90,8 +92,10 @@
 // than avx2. pairs (avx512bf16panel, on an AVX512_BF16 machine): 4.2 /
 // 4.8 / 7.0 / 19.4 ms at m = 1 / 4 / 8 / 32 (1 thread), 1.8-2.2x faster
 // than avx512, compute-bound from m ≈ 8 (VDPBF16PS at about one per
-// cycle). It stays opt-in: its bf16 activations move the transformers
-// parity tests of bf16 checkpoints past their fp32 tolerances.
+// cycle). It is the default on AVX512_BF16 CPUs; its bf16 activations move
+// the transformers parity tests of bf16 checkpoints past their fp32
+// tolerances, so those tests load with model.LoadOptions.Exact (unpacked
+// weights, the exact MatMulBF16 kernels).
 //
 // Softmax, SiLU and attention use expf (float32 Cody-Waite + Cephes
 // polynomial, within 1-2 ulp); RMSNorm sums squares in float64; RoPE

@@ -155,7 +155,7 @@ var (
 	// (PackBF16: strips of 16 columns × k pairs) for MatMulPacked: bf16
 	// activations broadcast pair by pair, VDPBF16PS into 16-column
 	// accumulators, as oneDNN does (PyTorch's bf16 numerics). Unpacked
-	// MatMulBF16 stays exact (widened FMA). Opt-in (DLMSTREAM_KERNELS).
+	// MatMulBF16 stays exact (widened FMA). The default on AVX512_BF16 CPUs.
 	avx512bf16panel = impl{
 		name:         "avx512bf16panel",
 		matMulF32:    matMulF32Tiled(&f32AVX512),
@@ -219,15 +219,19 @@ func packedAMD64() func(out, x []float32, pw *PackedBF16, m int) {
 	}
 }
 
-// detect picks the default path. avx512 (bf16 widened exactly to fp32,
-// VFMADD231PS) is preferred over avx512bf16: measured on these machines the
-// split-activation VDPBF16PS path is no faster and ten times less precise
-// (see doc.go), so it is opt-in via DLMSTREAM_KERNELS like avx512bf16lowp.
-// avx512bf16panel is 1.6-2.2x faster than avx512 on SDAR-1.7B layers but
-// rounds activations to bf16, which the fp32 parity tests of bf16
-// checkpoints do not allow: opt-in until they pin the exact path.
+// detect picks the default path. avx512bf16panel (bf16 weights packed at
+// load, activations rounded to bf16, VDPBF16PS: PyTorch's bf16 numerics)
+// is 1.6-2.2x faster than avx512 on SDAR-1.7B layers, so it is the default
+// where the CPU has AVX512_BF16; model.LoadOptions.Exact keeps a model on
+// the exact widened-fp32 kernels (the transformers goldens pin that path).
+// avx512 (bf16 widened exactly to fp32, VFMADD231PS) is preferred over
+// avx512bf16: the split-activation VDPBF16PS path is no faster and ten times
+// less precise (see doc.go), so it is opt-in via DLMSTREAM_KERNELS like
+// avx512bf16lowp.
 func detect() *impl {
 	switch {
+	case hasAVX512 && cpu.X86.HasAVX512BF16:
+		return &avx512bf16panel
 	case hasAVX512:
 		return &avx512
 	case hasAVX2:

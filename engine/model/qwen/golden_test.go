@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"dlmstream/engine/model"
@@ -34,7 +33,9 @@ var goldenModels = []string{"tiny-qwen2", "tiny-qwen3", "tiny-qwen3-bf16", "tiny
 func TestGoldenLogits(t *testing.T) {
 	for _, name := range goldenModels {
 		t.Run(name, func(t *testing.T) {
-			m, err := model.Load(filepath.Join("..", "..", "..", "testdata", "models", name), model.LoadOptions{})
+			// Exact: the fp32 references pin the exact kernels (the packed
+			// fast path is TestGoldenLogitsPacked's).
+			m, err := model.Load(filepath.Join("..", "..", "..", "testdata", "models", name), model.LoadOptions{Exact: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,7 +59,7 @@ func TestGoldenLogits(t *testing.T) {
 				block = 4
 			}
 			tol := goldenTol
-			if g.Metadata["dtype"] == "bfloat16" && strings.HasPrefix(cpu.Path(), "avx512bf16") {
+			if g.Metadata["dtype"] == "bfloat16" && cpu.Path() == "avx512bf16" {
 				tol = goldenTolBF16
 			}
 			for _, c := range []struct {
@@ -106,6 +107,65 @@ func TestGoldenLogits(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGoldenLogitsPacked checks the fast path (bf16 weights packed at load,
+// activations rounded to bf16: PyTorch's bf16 matmul numerics) where the
+// kernels prefer it: its logits must be no further from the fp32 reference
+// than PyTorch's own native bf16 run is.
+func TestGoldenLogitsPacked(t *testing.T) {
+	if !cpu.PreferPacked() {
+		t.Skipf("kernel path %s does not pack bf16 weights", cpu.Path())
+	}
+	tested := 0
+	for _, name := range goldenModels {
+		g, err := safetensors.Open(filepath.Join("..", "..", "..", "testdata", "golden", name+".safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Close()
+		if g.Info("logits_native.causal") == nil {
+			continue
+		}
+		tested++
+		t.Run(name, func(t *testing.T) {
+			m, err := model.Load(filepath.Join("..", "..", "..", "testdata", "models", name), model.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			ids64, err := g.Int64("input_ids")
+			if err != nil {
+				t.Fatal(err)
+			}
+			toks := make([]int32, len(ids64))
+			for i, v := range ids64 {
+				toks[i] = int32(v)
+			}
+			T, V := len(toks), m.Config().VocabSize
+			s := model.Seq{Tokens: toks, Mask: cpu.Mask{Kind: cpu.Causal}, LogitRows: allRows(T), Logits: make([]float32, T*V)}
+			if err := m.Forward(&model.Batch{Seqs: []model.Seq{s}}); err != nil {
+				t.Fatal(err)
+			}
+			want, err := g.Float32("logits.causal")
+			if err != nil {
+				t.Fatal(err)
+			}
+			native, err := g.Float32("logits_native.causal")
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, at := maxAbsDiffAt(s.Logits, want)
+			dn, _ := maxAbsDiffAt(native, want)
+			t.Logf("packed path %s: max abs err %.3g at row %d; native %s PyTorch: %.3g", cpu.Path(), d, at/V, g.Metadata["native_dtype"], dn)
+			if d > dn {
+				t.Errorf("packed logits max abs err %.3g at row %d col %d > native %s PyTorch's %.3g", d, at/V, at%V, g.Metadata["native_dtype"], dn)
+			}
+		})
+	}
+	if tested == 0 {
+		t.Fatal("no golden has native-dtype logits")
 	}
 }
 
