@@ -19,6 +19,11 @@ import "fmt"
 // are read once per block of up to 16 query rows; the AVX-512 path runs q·k
 // and p·v on the matmul micro-kernels.
 func Attention(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, mask Mask) {
+	checkAttention(out, q, k, v, nq, qPos0, nk, nHeads, nKV, headDim, mask)
+	active.attention(out, q, k, v, nq, qPos0, nk, nHeads, nKV, headDim, mask)
+}
+
+func checkAttention(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, mask Mask) {
 	if nq < 0 || nk < 0 || qPos0 < 0 || nHeads <= 0 || nKV <= 0 || headDim <= 0 || nHeads%nKV != 0 ||
 		len(q) < nq*nHeads*headDim || len(out) < nq*nHeads*headDim ||
 		len(k) < nk*nKV*headDim || len(v) < nk*nKV*headDim {
@@ -28,7 +33,38 @@ func Attention(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim int, 
 	if mask.Kind == BlockCausal && mask.Block <= 0 {
 		panic(fmt.Sprintf("cpu.Attention: %v needs Block > 0", mask))
 	}
-	active.attention(out, q, k, v, nq, qPos0, nk, nHeads, nKV, headDim, mask)
+}
+
+// AttentionSeq is one sequence of an AttentionBatch call: Attention's
+// arguments out, q, k, v, nq, qPos0, nk and mask (the head layout is the
+// batch's).
+type AttentionSeq struct {
+	Out, Q, K, V  []float32 // [NQ, nHeads, headDim], [NK, nKV, headDim]
+	NQ, QPos0, NK int
+	Mask          Mask
+}
+
+// AttentionBatch computes Attention for every sequence, as one call per
+// sequence would (bit for bit), with the work of all of them (kv heads ×
+// blocks of query rows) split across SetThreads goroutines at once: a
+// batch of short sequences, e.g. decode blocks of several requests, keeps
+// every thread busy where one call per sequence would not.
+func AttentionBatch(seqs []AttentionSeq, nHeads, nKV, headDim int) {
+	for _, s := range seqs {
+		checkAttention(s.Out, s.Q, s.K, s.V, s.NQ, s.QPos0, s.NK, nHeads, nKV, headDim, s.Mask)
+	}
+	attentionBatch(active, seqs, nHeads, nKV, headDim)
+}
+
+// attentionBatch is AttentionBatch on path p.
+func attentionBatch(p *impl, seqs []AttentionSeq, nHeads, nKV, headDim int) {
+	if ops := batchAttnOps(p, headDim); ops != nil {
+		attentionUnits(ops, seqs, nHeads, nKV, headDim)
+		return
+	}
+	for _, s := range seqs {
+		p.attention(s.Out, s.Q, s.K, s.V, s.NQ, s.QPos0, s.NK, nHeads, nKV, headDim, s.Mask)
+	}
 }
 
 // attentionGeneric is Attention in plain Go (attentionBlocked with scalar loops).

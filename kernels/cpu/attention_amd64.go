@@ -2,7 +2,10 @@
 
 package cpu
 
-import "unsafe"
+import (
+	"strings"
+	"unsafe"
+)
 
 // P·V micro-kernels from matmul_amd64.s: pv{R}x{W} accumulates
 // o[r, 0:16W] += Σ_{j<nk} p[r, j]·v[j, 0:16W] for r < R.
@@ -107,6 +110,26 @@ func attentionAVX512(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, d int, 
 		return
 	}
 	attentionBlocked(&avx512AttnOps, out, q, k, v, nq, qPos0, nk, nHeads, nKV, d, mask)
+}
+
+// batchAttnOps is the inner-loop set path p's Attention runs at headDim d
+// (nil: none known; AttentionBatch then calls p.attention per sequence).
+func batchAttnOps(p *impl, d int) *attnOps {
+	switch {
+	case p == &generic:
+		return &scalarAttnOps
+	case p.name == "avx2":
+		if d < 8 {
+			return &scalarAttnOps
+		}
+		return &avx2AttnOps
+	case strings.HasPrefix(p.name, "avx512"):
+		if d%16 != 0 {
+			return &scalarAttnOps
+		}
+		return &avx512AttnOps
+	}
+	return nil
 }
 
 // attnOpsList lists the attention inner-loop sets this CPU can run.

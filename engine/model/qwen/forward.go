@@ -21,6 +21,7 @@ type workspace struct {
 	rot      []float32 // [2, N, Nq*D] M-RoPE scratch
 	hidden   []float32 // [R, H] rows that need logits
 	logits   []float32 // [R, V]
+	attn     []cpu.AttentionSeq
 }
 
 var workspaces sync.Pool
@@ -71,7 +72,10 @@ func (m *Model) Forward(b *model.Batch) error {
 		return err
 	}
 	ws := m.workspace(n, r)
-	defer workspaces.Put(ws)
+	defer func() {
+		clear(ws.attn) // the pool must not keep KV cache rows alive
+		workspaces.Put(ws)
+	}()
 	H, D, Nq, Nkv := c.HiddenSize, c.HeadDim, c.NumHeads, c.NumKVHeads
 	qd, kvd := Nq*D, Nkv*D
 	eps := float32(c.RMSNormEps)
@@ -119,13 +123,19 @@ func (m *Model) Forward(b *model.Batch) error {
 			m.mrope.apply(ws.q, ws.rot, n, Nq, D, &ws.pos3)
 			m.mrope.apply(ws.k, ws.rot, n, Nkv, D, &ws.pos3)
 		}
+		// Every sequence's attention in one call: its work (kv heads ×
+		// blocks of query rows) spreads over the threads together.
+		ws.attn = ws.attn[:0]
 		for si, s := range b.Seqs {
 			sp := spans[si]
 			sp.cache.Write(li, s.Pos, ws.k[sp.row*kvd:(sp.row+sp.n)*kvd], ws.v[sp.row*kvd:(sp.row+sp.n)*kvd])
 			kc, vc := sp.cache.Rows(li, sp.keyLen) // [keyLen, Nkv*D]
-			cpu.Attention(ws.att[sp.row*qd:(sp.row+sp.n)*qd], ws.q[sp.row*qd:(sp.row+sp.n)*qd], kc, vc,
-				sp.n, s.Pos, sp.keyLen, Nq, Nkv, D, s.Mask)
+			ws.attn = append(ws.attn, cpu.AttentionSeq{
+				Out: ws.att[sp.row*qd : (sp.row+sp.n)*qd], Q: ws.q[sp.row*qd : (sp.row+sp.n)*qd], K: kc, V: vc,
+				NQ: sp.n, QPos0: s.Pos, NK: sp.keyLen, Mask: s.Mask,
+			})
 		}
+		cpu.AttentionBatch(ws.attn, Nq, Nkv, D)
 		l.O.MatMul(ws.o, ws.att, n) // [N, H]
 		cpu.Add(ws.x, ws.o)
 
