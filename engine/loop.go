@@ -14,6 +14,7 @@ func (e *Engine) loop() {
 	defer e.wg.Done()
 	V := e.arch.Vocab
 	var logits []float32
+	lastSeqs := 0 // sequences in the last forward
 	for {
 		batch := e.sch.Step()
 		if len(batch) == 0 {
@@ -22,13 +23,18 @@ func (e *Engine) loop() {
 				e.drain()
 				return
 			case <-e.sch.Wake():
-				// Coming out of idle: give requests submitted together a
-				// moment to arrive, so they start in the same forward
-				// instead of one step apart.
-				time.Sleep(time.Millisecond)
+				// Coming out of idle while requests have been running
+				// together: give those submitted together a moment to
+				// arrive, so they start in the same forward instead of one
+				// step apart. A lone caller's next request (one in flight)
+				// does not wait: that millisecond was 7% of its time.
+				if lastSeqs > 1 {
+					time.Sleep(time.Millisecond)
+				}
 				continue
 			}
 		}
+		lastSeqs = len(batch)
 		select {
 		case <-e.quit:
 			e.drain()
