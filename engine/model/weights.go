@@ -288,6 +288,9 @@ func (w *Weights) Flat(name string, shape ...int) (*Matrix, error) {
 			m = f32
 		}
 	}
+	if m.DType == tensor.I8 && cpu.PreferPackedInt8() && !w.opts.Exact && w.packs(name) {
+		m.Pack() // int8 activations on VNNI; I8 stays for Row
+	}
 	if m.DType == tensor.BF16 && cpu.PreferPacked() && !w.opts.Exact && w.packs(name) {
 		mapped := len(raw) > 0 && len(m.BF16) > 0 && unsafe.Pointer(&m.BF16[0]) == unsafe.Pointer(&raw[0])
 		m.Pack()

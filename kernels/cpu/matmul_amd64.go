@@ -211,6 +211,8 @@ func packedAMD64() func(out, x []float32, pw *PackedBF16, m int) {
 		switch {
 		case pw.layout == packCols && hasAVX2:
 			matMulPackedAVX2(out, x, pw, m)
+		case pw.layout == packPairs && useAMX(m, pw):
+			matMulPackedAMX(out, x, pw, m) // amx_amd64.go
 		case pw.layout == packPairs && hasAVX512BF16:
 			matMulPackedAVX512(out, x, pw, m)
 		default:

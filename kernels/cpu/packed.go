@@ -123,9 +123,10 @@ func (p *PackedBF16) Row(j int, dst []float32) {
 }
 
 // MatMulPacked computes out [m, n] = x [m, k] · wᵀ for a packed w. The
-// result does not depend on the thread count or the tile shapes: every
-// output is one fp32 chain in k order. Its numerics are those of the
-// layout (PackBF16 picks the active path's):
+// result does not depend on the thread count, on m or on the tile shapes:
+// every output is one fp32 chain in k order (on AMX, TDPBF16PS's own
+// order: see doc.go). Its numerics are those of the layout (PackBF16 picks
+// the active path's):
 //
 // packCols (the avx2 path): exact, fp32 activations times the bf16 weights
 // widened to fp32, one fused multiply-add per k, in k order:
@@ -154,9 +155,10 @@ func MatMulPacked(out, x []float32, pw *PackedBF16, m int) {
 }
 
 // PreferPacked reports whether the active path runs bf16 matmuls faster on
-// packed weights (DLMSTREAM_KERNELS=avx512bf16panel: bf16 activations; avx2
-// packs exact cols weights but does not prefer them, see doc.go): a loader should then pack each bf16 linear weight once with
-// PackBF16 and call MatMulPacked.
+// packed weights (avx512bf16panel, the default on AVX512_BF16 CPUs: bf16
+// activations; avx2 packs exact cols weights but does not prefer them, see
+// doc.go): a loader should then pack each bf16 linear weight once with
+// PackBF16 and call MatMulPacked (unless it wants the exact kernels).
 func PreferPacked() bool { return active.preferPacked }
 
 var pairPool = sync.Pool{New: func() any { return new([]uint16) }}

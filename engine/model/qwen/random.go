@@ -78,7 +78,11 @@ func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Mod
 	var scratch []uint16
 	mat := func(rows, cols int) *model.Matrix {
 		if !packed {
-			return randMatrix(rows, cols, dtype, next(), &m.arena)
+			w := randMatrix(rows, cols, dtype, next(), &m.arena)
+			if dtype == tensor.I8 && cpu.PreferPackedInt8() {
+				w.Pack() // as Load packs int8 linears
+			}
+			return w
 		}
 		scratch = slices.Grow(scratch[:0], rows*cols)[:rows*cols]
 		fillRandom(rows, cols, next(), nil, scratch)
