@@ -45,14 +45,7 @@ func TestGoldenLogits(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer g.Close()
-			ids64, err := g.Int64("input_ids")
-			if err != nil {
-				t.Fatal(err)
-			}
-			toks := make([]int32, len(ids64))
-			for i, v := range ids64 {
-				toks[i] = int32(v)
-			}
+			toks := goldenTokens(t, g)
 			T, V, H := len(toks), m.Config().VocabSize, m.Config().HiddenSize
 			block := m.Config().BlockSize
 			if block == 0 {
@@ -135,14 +128,7 @@ func TestGoldenLogitsPacked(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			ids64, err := g.Int64("input_ids")
-			if err != nil {
-				t.Fatal(err)
-			}
-			toks := make([]int32, len(ids64))
-			for i, v := range ids64 {
-				toks[i] = int32(v)
-			}
+			toks := goldenTokens(t, g)
 			T, V := len(toks), m.Config().VocabSize
 			s := model.Seq{Tokens: toks, Mask: cpu.Mask{Kind: cpu.Causal}, LogitRows: allRows(T), Logits: make([]float32, T*V)}
 			if err := m.Forward(&model.Batch{Seqs: []model.Seq{s}}); err != nil {
@@ -167,6 +153,20 @@ func TestGoldenLogitsPacked(t *testing.T) {
 	if tested == 0 {
 		t.Fatal("no golden has native-dtype logits")
 	}
+}
+
+// goldenTokens reads a golden file's input_ids.
+func goldenTokens(t *testing.T, g *safetensors.File) []int32 {
+	t.Helper()
+	ids64, err := g.Int64("input_ids")
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks := make([]int32, len(ids64))
+	for i, v := range ids64 {
+		toks[i] = int32(v)
+	}
+	return toks
 }
 
 func maxAbsDiffAt(a, b []float32) (float64, int) {
