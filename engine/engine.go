@@ -193,8 +193,7 @@ func NewWithModel(m model.Model, tok *tokenizer.Tokenizer, opts Options) (*Engin
 	if opts.KVBudget <= 0 {
 		opts.KVBudget = 1 << 30
 	}
-	cfg := m.Config()
-	pool := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), opts.KVBudget)
+	pool := m.NewPool(opts.KVBudget)
 	if opts.PrefixCache == 0 {
 		opts.PrefixCache = opts.KVBudget / 8
 	}
@@ -258,8 +257,9 @@ func (e *Engine) Weights() *model.Weights {
 	return nil
 }
 
-// KVInUse reports the bytes of KV cache reserved by running requests (the
-// prefix cache's share is in PrefixStats().Bytes).
+// KVInUse reports the bytes of the KV pages that running requests hold and
+// the prefix cache does not (its pages are in PrefixStats().Bytes; a page
+// a request shares with a cached prefix counts there).
 func (e *Engine) KVInUse() int64 { return e.pool.Used() - e.PrefixStats().Bytes }
 
 // Arch is what the decoder knows of the model.
@@ -383,14 +383,13 @@ func (e *Engine) cachePrefix(ent *sched.Entry, cached *int, keys [][32]byte, B i
 	if seq, rows, release := e.pc.lookup(keys, len(keys)); seq != nil {
 		*cached, ent.Prefix, ent.PrefixRows, ent.Release = rows, seq, rows, release
 	}
-	rowBytes := e.pool.RowBytes()
 	ent.OnForward = func(cache *kvcache.Sequence) {
 		if cache.Len() < want[0] {
 			return
 		}
 		for _, rows := range want {
 			if rows > *cached {
-				e.pc.insert(keys[rows/B-1], cache, rows, rowBytes)
+				e.pc.insert(keys[rows/B-1], cache, rows)
 			}
 		}
 		ent.OnForward = nil

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"dlmstream/engine/decode"
-	"dlmstream/engine/kvcache"
 	"dlmstream/engine/model"
 	"dlmstream/engine/tokenizer"
 )
@@ -45,8 +44,7 @@ func reference(t *testing.T, e *Engine, prompt []int32, p decode.Params) []int32
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := e.Model.Config()
-	cache := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), 0).NewSequence()
+	cache := e.Model.NewPool(0).NewSequence()
 	if err := decode.Run(context.Background(), e.Model, cache, s); err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ import (
 type prefixCache struct {
 	mu      sync.Mutex
 	limit   int64 // bytes
-	bytes   int64
+	bytes   int64 // Σ entry sizes: the limit's measure (nested prefixes' shared pages count per entry)
 	entries map[[32]byte]*list.Element
 	lru     *list.List // of *prefixEntry, most recent at the front
 	stats   PrefixStats
@@ -44,7 +44,7 @@ type PrefixStats struct {
 	RowsReused   int64 // prompt rows taken from the cache instead of prefilled
 	Inserts      int64
 	Evictions    int64
-	Bytes        int64 // held now
+	Bytes        int64 // held now (pages the entries share count once)
 }
 
 func newPrefixCache(limit int64) *prefixCache {
@@ -130,8 +130,8 @@ func (c *prefixCache) lookup(keys [][32]byte, maxBlocks int) (seq *kvcache.Seque
 // insert stores rows [0, rows) of cache under key unless present, evicting
 // unpinned entries beyond the limit. Failing to get memory is not an error:
 // the prefix is simply not cached.
-func (c *prefixCache) insert(key [32]byte, cache *kvcache.Sequence, rows int, rowBytes int64) {
-	size := int64(max(rows, 16)) * rowBytes // kvcache reserves at least 16 rows
+func (c *prefixCache) insert(key [32]byte, cache *kvcache.Sequence, rows int) {
+	size := cache.Pool().BytesFor(rows) // whole pages, shared with cache until either writes
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[key]; ok || size > c.limit {
@@ -146,7 +146,6 @@ func (c *prefixCache) insert(key [32]byte, cache *kvcache.Sequence, rows int, ro
 	if err != nil {
 		return // the KV budget is taken by running requests
 	}
-	size = int64(seq.Cap()) * rowBytes
 	c.entries[key] = c.lru.PushFront(&prefixEntry{key: key, seq: seq, rows: rows, size: size})
 	c.bytes += size
 	c.stats.Inserts++
@@ -173,6 +172,16 @@ func (c *prefixCache) snapshot() PrefixStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.stats
-	s.Bytes = c.bytes
+	s.Bytes = c.heldLocked()
 	return s
+}
+
+// heldLocked is the memory of the distinct pages the entries hold (nested
+// prefixes of one prompt share theirs).
+func (c *prefixCache) heldLocked() int64 {
+	seqs := make([]*kvcache.Sequence, 0, len(c.entries))
+	for el := c.lru.Front(); el != nil; el = el.Next() {
+		seqs = append(seqs, el.Value.(*prefixEntry).seq)
+	}
+	return kvcache.HeldBytes(seqs)
 }

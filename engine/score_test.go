@@ -9,7 +9,6 @@ import (
 	"sync"
 	"testing"
 
-	"dlmstream/engine/kvcache"
 	"dlmstream/engine/model"
 	"dlmstream/engine/model/qwen"
 	"dlmstream/engine/tensor"
@@ -21,7 +20,7 @@ func bruteScore(t *testing.T, m model.Model, prompt []int32, p ScorePass) float6
 	t.Helper()
 	cfg := m.Config()
 	seq := slices.Concat(prompt, p.Tokens)
-	cache := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), 0).NewSequence()
+	cache := m.NewPool(0).NewSequence()
 	defer cache.Free()
 	if err := cache.Reserve(len(seq)); err != nil {
 		t.Fatal(err)

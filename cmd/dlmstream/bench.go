@@ -38,9 +38,16 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	python := fs.String("python", defaultPython(), "with --peer: the python that has torch (tools/bench/requirements.txt); default $DLMSTREAM_PYTHON or python3")
 	rounds := fs.Int("rounds", 3, "with --peer: rounds; each times every block size on both sides, one after the other, the order alternating")
 	peerScript := fs.String("peer-script", "", "with --peer: the peer script to run (default: the tools/bench/peer.py built into this binary)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write an allocation profile (allocs: bytes and objects allocated, and the heap in use) at the end of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	stop, err := startProfiles(*cpuProfile, *memProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	ks, err := parseInts(*blocks)
 	if err != nil {
 		return fmt.Errorf("bench: --tokens: %v", err)

@@ -11,7 +11,6 @@ import (
 
 	"dlmstream/engine"
 	"dlmstream/engine/decode"
-	"dlmstream/engine/kvcache"
 	"dlmstream/engine/model"
 	"dlmstream/engine/tokenizer"
 )
@@ -102,7 +101,7 @@ func printNext(w io.Writer, e *engine.Engine, req engine.Request, k int) error {
 	}
 	wk, _ := seq.Next()
 	cfg := e.Model.Config()
-	cache := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), 0).NewSequence()
+	cache := e.Model.NewPool(0).NewSequence()
 	defer cache.Free()
 	logits := make([]float32, len(wk.LogitRows)*cfg.VocabSize)
 	if err := e.Model.Forward(&model.Batch{Seqs: []model.Seq{decode.ToModel(wk, cache, logits)}}); err != nil {

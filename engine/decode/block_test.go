@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"dlmstream/engine/decode"
-	"dlmstream/engine/kvcache"
 	"dlmstream/engine/model"
 	_ "dlmstream/engine/model/qwen"
 	"dlmstream/engine/tokenizer"
@@ -50,8 +49,7 @@ func generate(t testing.TB, m model.Model, a decode.Arch, prompt []int32, p deco
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := m.Config()
-	cache := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), 0).NewSequence()
+	cache := m.NewPool(0).NewSequence()
 	defer cache.Free()
 	if err := decode.Run(context.Background(), m, cache, s); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"dlmstream/engine/decode"
-	"dlmstream/engine/kvcache"
 	"dlmstream/engine/model"
 	"dlmstream/engine/model/qwen"
 	"dlmstream/engine/tensor"
@@ -33,8 +32,7 @@ func runCanvas(t testing.TB, m model.Model, a decode.Arch, prompt []int32, p dec
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := m.Config()
-	cache := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), 0).NewSequence()
+	cache := m.NewPool(0).NewSequence()
 	if err := decode.Run(context.Background(), m, cache, s); err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +85,7 @@ func TestCanvasPrune(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := m.Config()
-		if err := decode.Run(context.Background(), m, kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), 0).NewSequence(), s); err != nil {
+		if err := decode.Run(context.Background(), m, m.NewPool(0).NewSequence(), s); err != nil {
 			t.Fatal(err)
 		}
 		return s.Output(), s.Forwards()

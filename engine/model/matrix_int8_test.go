@@ -28,7 +28,7 @@ func TestToInt8Packed(t *testing.T) {
 	if q.PackedInt8 != nil {
 		t.Fatal("ToInt8 packed the matrix")
 	}
-	q.Pack()
+	q.Pack(nil)
 	want := make([]float32, m*rows)
 	cpu.MatMulPackedInt8(want, x, cpu.PackInt8(q.I8, q.Scales, rows, cols), m)
 	got := make([]float32, m*rows)

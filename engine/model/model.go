@@ -24,8 +24,11 @@ type Model interface {
 	// rows of all sequences are stacked for the matrix multiplies; attention
 	// is per sequence under its own mask and cache.
 	Forward(b *Batch) error
-	// NewCache returns an empty KV cache sized for this model, drawing on pool.
-	NewCache(pool *kvcache.Pool) *kvcache.Sequence
+	// NewPool returns a KV cache pool shaped for this model, in the storage
+	// its kernels expect (bf16 pages on the fast path, fp32 on the exact
+	// one), with a byte budget (0 = unlimited). Forward takes sequences of
+	// any pool of the model's shape, fp32 or bf16.
+	NewPool(budget int64) *kvcache.Pool
 	// WeightBytes is the bytes of weights one full forward reads.
 	WeightBytes() int64
 	Close() error

@@ -289,11 +289,11 @@ func (w *Weights) Flat(name string, shape ...int) (*Matrix, error) {
 		}
 	}
 	if m.DType == tensor.I8 && cpu.PreferPackedInt8() && !w.opts.Exact && w.packs(name) {
-		m.Pack() // int8 activations on VNNI; I8 stays for Row
+		m.Pack(&w.Root().arena) // int8 activations on VNNI; I8 stays for Row
 	}
 	if m.DType == tensor.BF16 && cpu.PreferPacked() && !w.opts.Exact && w.packs(name) {
 		mapped := len(raw) > 0 && len(m.BF16) > 0 && unsafe.Pointer(&m.BF16[0]) == unsafe.Pointer(&raw[0])
-		m.Pack()
+		m.Pack(&w.Root().arena)
 		if mapped {
 			cpu.ReleaseMapped(raw) // m.BF16 stays valid: a page read later faults back in
 		}

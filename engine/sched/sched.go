@@ -97,8 +97,8 @@ func (s *Scheduler) Wake() <-chan struct{} { return s.wake }
 // Submit queues an entry or fails with ErrBusy. A request too large for the
 // whole pool fails at once with kvcache.ErrBudget.
 func (s *Scheduler) Submit(e *Entry) error {
-	if b := s.pool.Budget(); b > 0 && int64(e.NeedRows)*s.pool.RowBytes() > b {
-		return fmt.Errorf("%w: request needs %d KV rows (%d bytes), budget is %d bytes", kvcache.ErrBudget, e.NeedRows, int64(e.NeedRows)*s.pool.RowBytes(), b)
+	if b := s.pool.Budget(); b > 0 && s.pool.BytesFor(e.NeedRows) > b {
+		return fmt.Errorf("%w: request needs %d KV rows (%d bytes in pages), budget is %d bytes", kvcache.ErrBudget, e.NeedRows, s.pool.BytesFor(e.NeedRows), b)
 	}
 	s.mu.Lock()
 	if len(s.waiting) >= s.lim.MaxQueue {

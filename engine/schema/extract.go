@@ -12,7 +12,6 @@ import (
 
 	"dlmstream/engine"
 	"dlmstream/engine/decode"
-	"dlmstream/engine/kvcache"
 	"dlmstream/engine/model"
 	"dlmstream/engine/tokenizer"
 )
@@ -343,8 +342,7 @@ func scoreForward(ctx context.Context, m model.Model, prompt, canvas []int32, po
 	cfg := m.Config()
 	tr := m.Traits()
 	seq := slices.Concat(prompt, canvas)
-	pool := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), int64(len(seq)+16)*int64(cfg.NumLayers)*int64(cfg.KVDim())*8)
-	cache := m.NewCache(pool)
+	cache := m.NewPool(0).NewSequence() // one forward's rows, reserved below
 	defer cache.Free()
 	if err := cache.Reserve(len(seq)); err != nil {
 		return nil, err

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"dlmstream/engine"
-	"dlmstream/engine/kvcache"
 	"dlmstream/engine/model"
 	"dlmstream/kernels/cpu"
 )
@@ -66,8 +65,7 @@ func bruteScores(t *testing.T, m model.Model, prefix []int32, alts [][]int32, wi
 				}
 				rows[i] = p - shift
 			}
-			pool := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), int64(len(seq)+16)*int64(cfg.NumLayers)*int64(cfg.KVDim())*8)
-			cache := m.NewCache(pool)
+			cache := m.NewPool(0).NewSequence()
 			if err := cache.Reserve(len(seq)); err != nil {
 				t.Fatal(err)
 			}

@@ -62,7 +62,7 @@ func TestMatMulPackedAMX(t *testing.T) {
 		t.Run(fmt.Sprintf("n%d_k%d", n, k), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(n), uint64(k)))
 			w := randBF16(rng, n*k, 0.1)
-			pw := packBF16(w, n, k, packPairs)
+			pw := packBF16(nil, w, n, k, packPairs)
 			wAt := func(j, q int) float64 { return float64(math.Float32frombits(uint32(w[j*k+q]) << 16)) }
 			for m := 1; m <= 70; m++ {
 				x := randF32(rng, m*k, 2)
@@ -92,7 +92,7 @@ func TestMatMulPackedAMXDispatch(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(m), uint64(k)))
 			w := randBF16(rng, n*k, 0.1)
 			x := randF32(rng, m*k, 1)
-			pw := packBF16(w, n, k, packPairs)
+			pw := packBF16(nil, w, n, k, packPairs)
 			wAt := func(j, q int) float64 { return float64(math.Float32frombits(uint32(w[j*k+q]) << 16)) }
 			got, panel, off := make([]float32, m*n), make([]float32, m*n), make([]float32, m*n)
 			amxMinRows = 1
@@ -118,7 +118,7 @@ func TestMatMulPackedAMXThreads(t *testing.T) {
 		m, n, k := sh.m, sh.n, sh.k
 		rng := rand.New(rand.NewPCG(uint64(m), uint64(n)))
 		x, w := randF32(rng, m*k, 1), randBF16(rng, n*k, 0.1)
-		pw := packBF16(w, n, k, packPairs)
+		pw := packBF16(nil, w, n, k, packPairs)
 		SetThreads(1)
 		ref := make([]float32, m*n)
 		matMulPackedAMX(ref, x, pw, m)
@@ -152,7 +152,7 @@ func TestMatMulPackedAMXPrecision(t *testing.T) {
 		}
 		wAt := func(j, p int) float64 { return float64(math.Float32frombits(uint32(w[j*k+p]) << 16)) }
 		out := make([]float32, m*n)
-		matMulPackedAMX(out, x, packBF16(w, n, k, packPairs), m)
+		matMulPackedAMX(out, x, packBF16(nil, w, n, k, packPairs), m)
 		e, eX := checkPacked(t, amxPacked, out, x, wAt, m, n, k)
 		t.Logf("m=%d n=%d k=%d: max err/Σ|x̃·w| = %.2e (bound %.0e), max err/Σ|x·w| = %.2e", m, n, k, e, tolAMX, eX)
 	}

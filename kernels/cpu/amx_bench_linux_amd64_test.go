@@ -51,7 +51,7 @@ func BenchmarkMatMulPackedAMX(b *testing.B) {
 	copies := make([][]*PackedBF16, copiesFor(bytes)) // [copy][linear]
 	for c := range copies {
 		for _, l := range sdarLinears {
-			copies[c] = append(copies[c], packBF16(randBF16(rng, l.n*l.k, 0.05), l.n, l.k, packPairs))
+			copies[c] = append(copies[c], packBF16(nil, randBF16(rng, l.n*l.k, 0.05), l.n, l.k, packPairs))
 		}
 	}
 	for _, m := range []int{1, 4, 8, 16, 32, 64} {

@@ -37,9 +37,11 @@ func checkAttention(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim 
 
 // AttentionSeq is one sequence of an AttentionBatch call: Attention's
 // arguments out, q, k, v, nq, qPos0, nk and mask (the head layout is the
-// batch's).
+// batch's). Keys and values are K and V, or, when KP is set, the pages of
+// KP and VP (a paged KV cache's layer; K and V are then ignored).
 type AttentionSeq struct {
 	Out, Q, K, V  []float32 // [NQ, nHeads, headDim], [NK, nKV, headDim]
+	KP, VP        *PagedKV  // instead of K and V: NK rows of nKV heads (or one head of nKV × headDim)
 	NQ, QPos0, NK int
 	Mask          Mask
 }
@@ -51,7 +53,20 @@ type AttentionSeq struct {
 // every thread busy where one call per sequence would not.
 func AttentionBatch(seqs []AttentionSeq, nHeads, nKV, headDim int) {
 	for _, s := range seqs {
-		checkAttention(s.Out, s.Q, s.K, s.V, s.NQ, s.QPos0, s.NK, nHeads, nKV, headDim, s.Mask)
+		k, v := s.K, s.V
+		if s.KP != nil {
+			for _, p := range []*PagedKV{s.KP, s.VP} {
+				if p == nil {
+					panic("cpu.AttentionBatch: KP set without VP")
+				}
+				if err := p.check(s.NK, nKV, headDim); err != nil {
+					panic("cpu.AttentionBatch: " + err.Error())
+				}
+			}
+			checkAttention(s.Out, s.Q, nil, nil, s.NQ, s.QPos0, 0, nHeads, nKV, headDim, s.Mask) // the rest; keys checked above
+			continue
+		}
+		checkAttention(s.Out, s.Q, k, v, s.NQ, s.QPos0, s.NK, nHeads, nKV, headDim, s.Mask)
 	}
 	attentionBatch(active, seqs, nHeads, nKV, headDim)
 }
@@ -63,6 +78,10 @@ func attentionBatch(p *impl, seqs []AttentionSeq, nHeads, nKV, headDim int) {
 		return
 	}
 	for _, s := range seqs {
+		if s.KP != nil {
+			attentionUnits(&scalarAttnOps, []AttentionSeq{s}, nHeads, nKV, headDim)
+			continue
+		}
 		p.attention(s.Out, s.Q, s.K, s.V, s.NQ, s.QPos0, s.NK, nHeads, nKV, headDim, s.Mask)
 	}
 }

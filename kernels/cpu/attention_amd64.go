@@ -59,6 +59,62 @@ func pv4x3(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, 
 //go:noescape
 func pv4x4(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
 
+//go:noescape
+func pvbf1x1(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+//go:noescape
+func pvbf1x2(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+//go:noescape
+func pvbf1x3(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+//go:noescape
+func pvbf1x4(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+//go:noescape
+func pvbf2x1(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+//go:noescape
+func pvbf2x2(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+//go:noescape
+func pvbf2x3(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+//go:noescape
+func pvbf2x4(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+//go:noescape
+func pvbf3x1(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+//go:noescape
+func pvbf3x2(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+//go:noescape
+func pvbf3x3(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+//go:noescape
+func pvbf3x4(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+//go:noescape
+func pvbf4x1(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+//go:noescape
+func pvbf4x2(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+//go:noescape
+func pvbf4x3(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+//go:noescape
+func pvbf4x4(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)
+
+// pvbfKernels are pvKernels on raw bf16 v (widened exactly as loaded).
+var pvbfKernels = [4][4]pvKernel{
+	{pvbf1x1, pvbf1x2, pvbf1x3, pvbf1x4},
+	{pvbf2x1, pvbf2x2, pvbf2x3, pvbf2x4},
+	{pvbf3x1, pvbf3x2, pvbf3x3, pvbf3x4},
+	{pvbf4x1, pvbf4x2, pvbf4x3, pvbf4x4},
+}
+
 var pvKernels = [4][4]pvKernel{
 	{pv1x1, pv1x2, pv1x3, pv1x4},
 	{pv2x1, pv2x2, pv2x3, pv2x4},
@@ -71,7 +127,8 @@ var pvKernels = [4][4]pvKernel{
 const attnKeyChunk = 256
 
 // avx512AttnOps run q·k on the f32 tile kernels (keys as weight rows) and
-// P·V on the pv kernels, with 16-lane exp and max. headDim % 16 == 0.
+// P·V on the pv kernels, with 16-lane exp and max, on rows of a multiple
+// of 16 floats (align).
 var avx512AttnOps = attnOps{
 	name: "avx512",
 	scores: func(S []float32, L int, qs []float32, nr, d int, k []float32, kvh, nKV int) {
@@ -99,16 +156,34 @@ var avx512AttnOps = attnOps{
 			}
 		}
 	},
+	// On bf16 pages the same tiles read the keys and values in place,
+	// widening them as they load (the bf16 tile and pvbf kernels: the fp32
+	// kernels' FMAs in their order, so the bits are those of fp32 keys).
+	scoresBF16: func(S []float32, ldS int, qs []float32, nr, d int, k []uint16, ld, n int) {
+		t := tiled{m: nr, n: n, ldo: ldS, ks: &bf16AVX512,
+			w: unsafe.Pointer(&k[0]), ldw: 2 * ld, x: unsafe.Pointer(&qs[0]), ldx: 4 * d,
+			nblk: d / 16, p0: d,
+			dot: func(i, j, p0 int) float32 { return dotWidened(qs[i*d:(i+1)*d], k[j*ld:j*ld+d]) },
+		}
+		t.cols(S, 0, n)
+	},
+	pvBF16: func(O, P []float32, ldP, nr, d int, v []uint16, ld, n int) {
+		for rb := 0; rb < nr; rb += 4 {
+			R := min(4, nr-rb)
+			for c := 0; c < d; c += 64 {
+				W := min(4, (d-c)/16)
+				pvbfKernels[R-1][W-1](&O[rb*d+c], 4*d, &P[rb*ldP], 4*ldP, unsafe.Pointer(&v[c]), 2*ld, n)
+			}
+		}
+	},
 	expRow: expRowAVX512,
 	maxRow: maxRowAVX512,
 	align:  16,
 }
 
+// attentionAVX512 runs any headDim: a headDim that is not a multiple of 16
+// runs on rows padded with zeros to one (attnUnit).
 func attentionAVX512(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, d int, mask Mask) {
-	if d%16 != 0 {
-		attentionBlocked(&scalarAttnOps, out, q, k, v, nq, qPos0, nk, nHeads, nKV, d, mask)
-		return
-	}
 	attentionBlocked(&avx512AttnOps, out, q, k, v, nq, qPos0, nk, nHeads, nKV, d, mask)
 }
 
@@ -124,9 +199,6 @@ func batchAttnOps(p *impl, d int) *attnOps {
 		}
 		return &avx2AttnOps
 	case strings.HasPrefix(p.name, "avx512"):
-		if d%16 != 0 {
-			return &scalarAttnOps
-		}
 		return &avx512AttnOps
 	}
 	return nil

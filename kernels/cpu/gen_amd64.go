@@ -229,8 +229,14 @@ var pAddr = []string{"(SI)", "(SI)(R9*1)", "(SI)(R9*2)", "(SI)(R10*1)"}
 // r < R (the P·V product of attention). Arguments: o *float32, ldo (bytes
 // between o rows), p *float32, ldp (bytes between p rows), v unsafe.Pointer,
 // ldv (bytes between v rows), nk.
-func genPV(b *bytes.Buffer, R, W int) {
+//
+// With bf, pvbf{R}x{W}: v is raw bf16 bits (ldv bytes between its rows),
+// widened exactly to fp32 as it is loaded, the same FMAs in the same order.
+func genPV(b *bytes.Buffer, R, W int, bf bool) {
 	name := fmt.Sprintf("pv%dx%d", R, W)
+	if bf {
+		name = fmt.Sprintf("pvbf%dx%d", R, W)
+	}
 	fmt.Fprintf(b, "// func %s(o *float32, ldo int, p *float32, ldp int, v unsafe.Pointer, ldv int, nk int)\n", name)
 	fmt.Fprintf(b, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
 	b.WriteString("\tMOVQ o+0(FP), DX\n\tMOVQ ldo+8(FP), R8\n\tMOVQ p+16(FP), SI\n\tMOVQ ldp+24(FP), R9\n\tMOVQ v+32(FP), DI\n\tMOVQ ldv+40(FP), R11\n\tMOVQ nk+48(FP), CX\n")
@@ -244,11 +250,19 @@ func genPV(b *bytes.Buffer, R, W int) {
 		}
 	}
 	fmt.Fprintf(b, "\tTESTQ CX, CX\n\tJEQ %sdone\n%sloop:\n", name, name)
-	for w := 0; w < W; w++ { // v row j+32
-		fmt.Fprintf(b, "\tPREFETCHT0 %d(DI)(R13*1)\n", 64*w)
+	vBytes := 64 // of one 16-lane vector of v
+	if bf {
+		vBytes = 32
+	}
+	for off := 0; off < W*vBytes; off += 64 { // v row j+32
+		fmt.Fprintf(b, "\tPREFETCHT0 %d(DI)(R13*1)\n", off)
 	}
 	for w := 0; w < W; w++ {
-		fmt.Fprintf(b, "\tVMOVUPS %d(DI), Z%d\n", 64*w, 16+w)
+		if bf {
+			fmt.Fprintf(b, "\tVPMOVZXWD %d(DI), Z%d\n\tVPSLLD $16, Z%d, Z%d\n", 32*w, 16+w, 16+w, 16+w)
+		} else {
+			fmt.Fprintf(b, "\tVMOVUPS %d(DI), Z%d\n", 64*w, 16+w)
+		}
 	}
 	for r := 0; r < R; r++ {
 		fmt.Fprintf(b, "\tVBROADCASTSS %s, Z%d\n", pAddr[r], 20+r)
@@ -283,9 +297,11 @@ func main() {
 			gen(&b, k, R)
 		}
 	}
-	for R := 1; R <= 4; R++ {
-		for W := 1; W <= 4; W++ {
-			genPV(&b, R, W)
+	for _, bf := range []bool{false, true} {
+		for R := 1; R <= 4; R++ {
+			for W := 1; W <= 4; W++ {
+				genPV(&b, R, W, bf)
+			}
 		}
 	}
 	for _, t := range pvAVX2Tiles() {

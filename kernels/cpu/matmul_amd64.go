@@ -255,6 +255,7 @@ type tiled struct {
 	p0      int                        // first k index the kernel does not cover
 	hasTail bool                       // p0 < k
 	scale   []float32                  // optional per-column scale: [n]
+	ldo     int                        // floats between out rows; 0: n
 }
 
 // panelBytes is the weight panel kept hot in cache while every row block of
@@ -276,12 +277,16 @@ func (t *tiled) run(out []float32) {
 // cols computes columns [j0, j1) of out [m, n] on the calling goroutine.
 func (t *tiled) cols(out []float32, j0, j1 int) {
 	P := max(4, panelBytes/t.ldw&^3)
+	ldo := t.n
+	if t.ldo > 0 {
+		ldo = t.ldo
+	}
 	{
 		var tile [16]float32
 		if j1-j0 < 4 {
 			for j := j0; j < j1; j++ {
 				for i := 0; i < t.m; i++ {
-					out[i*t.n+j] = t.finish(t.dot(i, j, 0), j)
+					out[i*ldo+j] = t.finish(t.dot(i, j, 0), j)
 				}
 			}
 			return
@@ -295,7 +300,7 @@ func (t *tiled) cols(out []float32, j0, j1 int) {
 					j := min(jb, j1-4) // columns j..j+3; write only jb..j+3
 					t.ks.kern[r-1](&tile[0], unsafe.Add(t.w, j*t.ldw), t.ldw, xp, t.ldx, t.nblk)
 					for rr := range r {
-						o := out[(i+rr)*t.n:]
+						o := out[(i+rr)*ldo:]
 						for c := jb - j; c < 4; c++ {
 							v := tile[rr*4+c]
 							if t.hasTail {

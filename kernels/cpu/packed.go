@@ -55,31 +55,100 @@ const (
 // the layout of the active path (DLMSTREAM_KERNELS: see PreferPacked).
 // w is only read; the caller may drop or unmap it afterwards. The strips
 // are packed by SetThreads goroutines.
-func PackBF16(w []uint16, n, k int) *PackedBF16 { return packBF16(w, n, k, active.pack) }
+func PackBF16(w []uint16, n, k int) *PackedBF16 { return packBF16(nil, w, n, k, active.pack) }
+
+// PackBF16In is PackBF16 with the packed weights in memory from a (nil:
+// the Go heap).
+func PackBF16In(a Allocator, w []uint16, n, k int) *PackedBF16 {
+	return packBF16(a, w, n, k, active.pack)
+}
+
+// Allocator gives the memory of packed weights: a model's arena keeps them
+// off the Go heap, so the collector's target follows the activations, not
+// gigabytes of weights that live as long as the model. Slices it returns
+// must be zeroed; they are never freed through it.
+type Allocator interface {
+	BF16(n int) []uint16
+	Int8(n int) []int8
+}
+
+func allocBF16(a Allocator, n int) []uint16 {
+	if a == nil {
+		return make([]uint16, n)
+	}
+	return a.BF16(n)
+}
+
+func allocInt8(a Allocator, n int) []int8 {
+	if a == nil {
+		return make([]int8, n)
+	}
+	return a.Int8(n)
+}
+
+// PackBF16From is PackBF16In of the [n, k] matrix whose rows fill writes:
+// fill(r0, r1, dst) puts rows [r0, r1) (raw bf16 bits, [r1-r0, k]) into
+// dst. Rows come in blocks of a few thousand, so the caller never holds a
+// second copy of the whole matrix (a 150k-row LM head of random weights,
+// or one converted from another dtype).
+func PackBF16From(a Allocator, n, k int, fill func(r0, r1 int, dst []uint16)) *PackedBF16 {
+	p := newPackedBF16(a, n, k, active.pack)
+	const block = 1024 // rows, a multiple of 16
+	buf := make([]uint16, min(n, block)*k)
+	for r0 := 0; r0 < n; r0 += block {
+		r1 := min(n, r0+block)
+		fill(r0, r1, buf[:(r1-r0)*k])
+		p.packRows(buf, r0, r1)
+	}
+	return p
+}
 
 // packBF16 is PackBF16 in the given layout.
-func packBF16(w []uint16, n, k int, layout packLayout) *PackedBF16 {
+func packBF16(a Allocator, w []uint16, n, k int, layout packLayout) *PackedBF16 {
 	if n < 0 || k < 0 || len(w) < n*k {
 		panic(fmt.Sprintf("cpu.PackBF16: bad shapes n=%d k=%d with len(w)=%d", n, k, len(w)))
 	}
-	p := &PackedBF16{n: n, k: k, n16: (n + 15) / 16, k2: (k + 1) / 2, layout: layout}
-	stripLen := p.k2 * 32 // bf16 per strip
-	if layout == packCols {
-		stripLen = k * 16
+	p := newPackedBF16(a, n, k, layout)
+	p.packRows(w, 0, n)
+	return p
+}
+
+// newPackedBF16 allocates an [n, k] PackedBF16 (zeros) in layout, from a.
+func newPackedBF16(a Allocator, n, k int, layout packLayout) *PackedBF16 {
+	if n < 0 || k < 0 {
+		panic(fmt.Sprintf("cpu.PackBF16: bad shapes n=%d k=%d", n, k))
 	}
-	p.data = make([]uint16, p.n16*stripLen)
+	p := &PackedBF16{n: n, k: k, n16: (n + 15) / 16, k2: (k + 1) / 2, layout: layout}
+	p.data = allocBF16(a, p.n16*p.stripLen())
 	if len(p.data) > 0 && hugePages {
 		adviseHugePages(unsafe.Slice((*byte)(unsafe.Pointer(&p.data[0])), 2*len(p.data)))
 	}
-	parallelFor(p.n16, 1, func(s0, s1 int) {
-		for s := s0; s < s1; s++ {
-			strip := p.data[s*stripLen : (s+1)*stripLen]
-			if layout == packCols {
-				packColsStrip(strip, w, n, k, s)
+	return p
+}
+
+// stripLen is the bf16 values of one strip of 16 output rows.
+func (p *PackedBF16) stripLen() int {
+	if p.layout == packCols {
+		return p.k * 16
+	}
+	return p.k2 * 32
+}
+
+// packRows packs rows [r0, r1) of the matrix, held by w [r1-r0, k]; r0 is a
+// multiple of 16. The strips are packed by SetThreads goroutines.
+func (p *PackedBF16) packRows(w []uint16, r0, r1 int) {
+	k, sl := p.k, p.stripLen()
+	parallelFor((r1-r0+15)/16, 1, func(s0, s1 int) {
+		for s := r0/16 + s0; s < r0/16+s1; s++ {
+			strip := p.data[s*sl : (s+1)*sl]
+			ws := w[(16*s-r0)*k:] // the strip's rows
+			nr := min(16, r1-16*s)
+			if p.layout == packCols {
+				packColsStrip(strip, ws, nr, k, 0)
 				continue
 			}
-			for l := range min(16, n-16*s) { // [k2][16][2]
-				row := w[(16*s+l)*k : (16*s+l+1)*k]
+			for l := range nr { // [k2][16][2]
+				row := ws[l*k : (l+1)*k]
 				d := strip[2*l:]
 				for c := 0; c+1 < k; c += 2 {
 					d[c*16], d[c*16+1] = row[c], row[c+1] // pair c/2 of column l
@@ -90,7 +159,6 @@ func packBF16(w []uint16, n, k int, layout packLayout) *PackedBF16 {
 			}
 		}
 	})
-	return p
 }
 
 // Rows is n (output features), Cols is k (input features).

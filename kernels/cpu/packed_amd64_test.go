@@ -21,7 +21,7 @@ func TestMatMulPackedTiles(t *testing.T) {
 		m, n, k := sh.m, sh.n, sh.k
 		rng := rand.New(rand.NewPCG(uint64(m), uint64(k)))
 		x, w := randF32(rng, m*k, 1), randBF16(rng, n*k, 0.1)
-		pw := packBF16(w, n, k, packPairs)
+		pw := packBF16(nil, w, n, k, packPairs)
 		ref := make([]float32, m*n)
 		matMulPackedGeneric(ref, x, pw, m)
 		for R := 1; R <= 8; R++ {
@@ -82,7 +82,7 @@ func TestMatMulPackedColsTiles(t *testing.T) {
 		m, n, k := sh.m, sh.n, sh.k
 		rng := rand.New(rand.NewPCG(uint64(m), uint64(k)))
 		x, w := randF32(rng, m*k, 1), randBF16(rng, n*k, 0.1)
-		pw := packBF16(w, n, k, packCols)
+		pw := packBF16(nil, w, n, k, packCols)
 		ref := make([]float32, m*n)
 		matMulPackedGeneric(ref, x, pw, m)
 		for R := 1; R <= len(bfcKernels); R++ {

@@ -33,12 +33,18 @@ type PackedInt8 struct {
 // per-row scales [n] into a PackedInt8. w and scales are only read. The
 // strips are packed by SetThreads goroutines.
 func PackInt8(w []int8, scales []float32, n, k int) *PackedInt8 {
+	return PackInt8In(nil, w, scales, n, k)
+}
+
+// PackInt8In is PackInt8 with the packed weights in memory from a (nil:
+// the Go heap).
+func PackInt8In(a Allocator, w []int8, scales []float32, n, k int) *PackedInt8 {
 	if n < 0 || k < 0 || len(w) < n*k || len(scales) < n {
 		panic(fmt.Sprintf("cpu.PackInt8: bad shapes n=%d k=%d with len(w)=%d, len(scales)=%d", n, k, len(w), len(scales)))
 	}
 	p := &PackedInt8{n: n, k: k, n16: (n + 15) / 16, k4: (k + 3) / 4}
 	stripLen := p.k4 * 64
-	p.data = make([]int8, p.n16*stripLen)
+	p.data = allocInt8(a, p.n16*stripLen)
 	p.comp = make([]int32, p.n16*16)
 	p.scale = make([]float32, p.n16*16)
 	copy(p.scale, scales[:n])

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -18,7 +19,9 @@ type packedKernel struct {
 func (pk packedKernel) exact() bool { return pk.layout == packCols }
 
 // pack packs w [n, k] in the kernel's layout.
-func (pk packedKernel) pack(w []uint16, n, k int) *PackedBF16 { return packBF16(w, n, k, pk.layout) }
+func (pk packedKernel) pack(w []uint16, n, k int) *PackedBF16 {
+	return packBF16(nil, w, n, k, pk.layout)
+}
 
 // packedKernels lists the MatMulPacked implementations this CPU runs: the
 // generic one on both layouts, then per layout the first fast path that
@@ -210,7 +213,7 @@ func TestPackBF16(t *testing.T) {
 		{packCols, 2 * 48 * 11, func(s, l, c int) int { return (s*11+c)*16 + colSlot(l) }, 11},
 	} {
 		t.Run(layoutName[c.layout], func(t *testing.T) {
-			p := packBF16(w, n, k, c.layout)
+			p := packBF16(nil, w, n, k, c.layout)
 			if p.Rows() != n || p.Cols() != k || p.Bytes() != c.bytes {
 				t.Fatalf("Rows %d Cols %d Bytes %d", p.Rows(), p.Cols(), p.Bytes())
 			}
@@ -285,5 +288,28 @@ func TestMatMulPackedPrecision(t *testing.T) {
 		}
 		t.Logf("%-21s max err/Σ|x̃·w| = %.2e (x̃ = what it multiplies); max err/Σ|x·w| = %.2e, max abs err = %.2e vs x·w (|y| ~ %.2f)",
 			pk.name, e, eX, absX, math.Sqrt(float64(k))*0.02)
+	}
+}
+
+// TestPackBF16From: packing rows block by block from a fill callback gives
+// the bits of packing the whole matrix at once.
+func TestPackBF16From(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, nk := range [][2]int{{1, 1}, {17, 7}, {1024, 4}, {2100, 10}, {3000, 33}} {
+		n, k := nk[0], nk[1]
+		w := make([]uint16, n*k)
+		for i := range w {
+			w[i] = uint16(rng.Uint32())
+		}
+		want := PackBF16(w, n, k)
+		got := PackBF16From(nil, n, k, func(r0, r1 int, dst []uint16) {
+			if len(dst) != (r1-r0)*k {
+				t.Fatalf("fill(%d, %d) got %d values", r0, r1, len(dst))
+			}
+			copy(dst, w[r0*k:r1*k])
+		})
+		if !slices.Equal(got.data, want.data) || got.n != n || got.k != k {
+			t.Fatalf("n=%d k=%d: PackBF16From differs from PackBF16", n, k)
+		}
 	}
 }

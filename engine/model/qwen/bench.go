@@ -3,7 +3,6 @@ package qwen
 import (
 	"math/rand/v2"
 
-	"dlmstream/engine/kvcache"
 	"dlmstream/engine/model"
 	"dlmstream/kernels/cpu"
 )
@@ -15,8 +14,8 @@ import (
 // storing, with logits for every row, as a denoising step needs.
 func BlockStep(m model.Model, ctx, k int, seed uint64) (run func() error, free func(), err error) {
 	cfg := m.Config()
-	pool := kvcache.NewPool(cfg.NumLayers, cfg.KVDim(), 0)
-	cache := pool.NewSequence()
+	cache := m.NewPool(0).NewSequence() // the model's KV storage
+
 	if err := cache.Reserve(ctx + k); err != nil {
 		return nil, nil, err
 	}

@@ -20,7 +20,7 @@ type workspace struct {
 	pos3     [3][]int  // [3][N] M-RoPE (temporal, height, width) positions
 	rot      []float32 // [2, N, Nq*D] M-RoPE scratch
 	hidden   []float32 // [R, H] rows that need logits
-	logits   []float32 // [R, V]
+	logits   []float32 // [R, V], unless the batch's logits buffers are one (directLogits)
 	attn     []cpu.AttentionSeq
 }
 
@@ -33,7 +33,9 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-func (m *Model) workspace(n, r int) *workspace {
+// workspace returns buffers for n rows, r of them with logits; the logits
+// buffer holds rLogits rows (0 when Forward writes the caller's buffer).
+func (m *Model) workspace(n, r, rLogits int) *workspace {
 	ws, _ := workspaces.Get().(*workspace)
 	if ws == nil {
 		ws = &workspace{}
@@ -52,7 +54,7 @@ func (m *Model) workspace(n, r int) *workspace {
 		}
 		ws.rot = grow(ws.rot, 2*n*qd)
 	}
-	ws.hidden, ws.logits = grow(ws.hidden, r*H), grow(ws.logits, r*c.VocabSize)
+	ws.hidden, ws.logits = grow(ws.hidden, r*H), grow(ws.logits, rLogits*c.VocabSize)
 	return ws
 }
 
@@ -71,7 +73,12 @@ func (m *Model) Forward(b *model.Batch) error {
 	if err != nil {
 		return err
 	}
-	ws := m.workspace(n, r)
+	direct := directLogits(b, r, c.VocabSize)
+	rLogits := r
+	if direct != nil {
+		rLogits = 0
+	}
+	ws := m.workspace(n, r, rLogits)
 	defer func() {
 		clear(ws.attn) // the pool must not keep KV cache rows alive
 		workspaces.Put(ws)
@@ -129,9 +136,9 @@ func (m *Model) Forward(b *model.Batch) error {
 		for si, s := range b.Seqs {
 			sp := spans[si]
 			sp.cache.Write(li, s.Pos, ws.k[sp.row*kvd:(sp.row+sp.n)*kvd], ws.v[sp.row*kvd:(sp.row+sp.n)*kvd])
-			kc, vc := sp.cache.Rows(li, sp.keyLen) // [keyLen, Nkv*D]
+			kv := sp.cache.KV(li) // pages of [keyLen, Nkv*D] and more
 			ws.attn = append(ws.attn, cpu.AttentionSeq{
-				Out: ws.att[sp.row*qd : (sp.row+sp.n)*qd], Q: ws.q[sp.row*qd : (sp.row+sp.n)*qd], K: kc, V: vc,
+				Out: ws.att[sp.row*qd : (sp.row+sp.n)*qd], Q: ws.q[sp.row*qd : (sp.row+sp.n)*qd], KP: &kv[0], VP: &kv[1],
 				NQ: sp.n, QPos0: s.Pos, NK: sp.keyLen, Mask: s.Mask,
 			})
 		}
@@ -160,13 +167,17 @@ func (m *Model) Forward(b *model.Batch) error {
 			}
 		}
 		cpu.RMSNorm(ws.hidden, ws.hidden, m.Norm, r, H, eps)
-		m.LMHead.MatMul(ws.logits, ws.hidden, r) // [R, V]
-		V := c.VocabSize
-		j = 0
-		for _, s := range b.Seqs {
-			k := len(s.LogitRows)
-			copy(s.Logits, ws.logits[j*V:(j+k)*V])
-			j += k
+		if direct != nil {
+			m.LMHead.MatMul(direct, ws.hidden, r) // [R, V], into the sequences' buffers
+		} else {
+			m.LMHead.MatMul(ws.logits, ws.hidden, r) // [R, V]
+			V := c.VocabSize
+			j = 0
+			for _, s := range b.Seqs {
+				k := len(s.LogitRows)
+				copy(s.Logits, ws.logits[j*V:(j+k)*V])
+				j += k
+			}
 		}
 	}
 	for si, s := range b.Seqs {
@@ -175,6 +186,30 @@ func (m *Model) Forward(b *model.Batch) error {
 		}
 	}
 	return nil
+}
+
+// directLogits returns the one buffer [r, V] that the sequences' Logits
+// are consecutive pieces of, in batch order (as the engine lays them out),
+// so the LM head writes them in place; nil when they are not.
+func directLogits(b *model.Batch, r, V int) []float32 {
+	var all []float32
+	off := 0
+	for _, s := range b.Seqs {
+		n := len(s.LogitRows) * V
+		switch {
+		case n == 0:
+			continue
+		case all == nil:
+			all = s.Logits[:cap(s.Logits)]
+		case off >= len(all) || &all[off] != &s.Logits[0]:
+			return nil
+		}
+		off += n
+	}
+	if all == nil || off != r*V || len(all) < off {
+		return nil
+	}
+	return all[:off]
 }
 
 // plan validates the batch, reserves cache rows and lays the rows out.

@@ -3,6 +3,7 @@ package qwen
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -128,6 +129,25 @@ func TestBatchMatchesSingle(t *testing.T) {
 		if d := maxAbsDiff(c.got, c.want[:V]); d > 1e-4 {
 			t.Errorf("%s differs by %g", c.name, d)
 		}
+	}
+	// The same batch with its logits as consecutive pieces of one buffer
+	// (the engine's layout: the LM head writes them in place) gives the
+	// same logits; a buffer with a gap between the pieces is copied into.
+	for _, gap := range []int{0, 1} {
+		buf := make([]float32, (3+gap)*V)
+		sa.Logits, sb.Logits = buf[:2*V], buf[(2+gap)*V:]
+		if err := m.Forward(&model.Batch{Seqs: []model.Seq{sa, sb}}); err != nil {
+			t.Fatal(err)
+		}
+		if d := maxAbsDiff(buf[:2*V], slices.Concat(wantA[8*V:9*V], wantA[:V])); d > 1e-4 {
+			t.Errorf("gap %d: a's rows in one buffer differ by %g", gap, d)
+		}
+		if d := maxAbsDiff(buf[(2+gap)*V:], wantB[4*V:5*V]); d > 1e-4 {
+			t.Errorf("gap %d: b's row in one buffer differs by %g", gap, d)
+		}
+	}
+	if directLogits(&model.Batch{Seqs: []model.Seq{sa, sb}}, 3, V) != nil {
+		t.Error("directLogits accepted pieces with a gap between them")
 	}
 }
 

@@ -156,12 +156,22 @@ func (m *Model) Config() *model.Config { return m.cfg }
 // Traits returns the architecture's decoding traits.
 func (m *Model) Traits() model.Traits { return m.traits }
 
-// NewCache returns an empty KV cache for this model.
-func (m *Model) NewCache(pool *kvcache.Pool) *kvcache.Sequence { return pool.NewSequence() }
-
-// NewPool returns a KV pool shaped for this model with a byte budget (0 = unlimited).
+// NewPool returns a KV pool shaped for this model with a byte budget (0 =
+// unlimited): bf16 pages where the matmuls run on packed weights (the fast
+// path, which rounds activations to bf16 as PyTorch's bf16 models do, and
+// keeps K and V in bf16 as they do), fp32 pages on the exact path.
 func (m *Model) NewPool(budget int64) *kvcache.Pool {
-	return kvcache.NewPool(m.cfg.NumLayers, m.cfg.KVDim(), budget)
+	return kvcache.NewPoolWith(kvcache.Options{Layers: m.cfg.NumLayers, KVDim: m.cfg.KVDim(), KVHeads: m.cfg.NumKVHeads, DType: m.kvType(), Budget: budget})
+}
+
+// kvType is the KV storage that goes with the model's matmul path.
+func (m *Model) kvType() kvcache.DType {
+	if len(m.Layers) > 0 {
+		if q := m.Layers[0].Q; q != nil && (q.Packed != nil || q.PackedInt8 != nil) {
+			return kvcache.BF16
+		}
+	}
+	return kvcache.F32
 }
 
 // WeightBytes is what one forward reads: all linear layers and the LM head
