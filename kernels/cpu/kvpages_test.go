@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -139,5 +140,35 @@ func TestAttentionPaged(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestAttentionBatchPagedChecks: AttentionBatch refuses pages that cannot
+// hold the keys it is told about, naming what is wrong.
+func TestAttentionBatchPagedChecks(t *testing.T) {
+	const nH, nKV, d = 4, 2, 16
+	k := make([]float32, 8*nKV*d)
+	good := pagesOf(k, 8, nKV, d, 4, true)
+	for _, c := range []struct {
+		name   string
+		kp, vp *PagedKV
+		nk     int
+		want   string
+	}{
+		{"values missing", good, nil, 8, "KP set without VP"},
+		{"too few rows", good, good, 13, "holds 12 rows, 13 keys"},
+		{"wrong width", pagesOf(k, 8, 1, d, 4, true), good, 8, "want 2 heads of 16"},
+		{"short page", &PagedKV{PageRows: 4, Heads: nKV, HeadDim: d, BF16: [][]uint16{make([]uint16, 10)}}, good, 4, "page 0 holds 10 values"},
+		{"no storage", &PagedKV{PageRows: 4, Heads: nKV, HeadDim: d}, good, 0, "exactly one of F32 and BF16"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if s, _ := r.(string); !strings.Contains(s, c.want) {
+					t.Fatalf("panic %v, want one naming %q", r, c.want)
+				}
+			}()
+			AttentionBatch([]AttentionSeq{{Out: make([]float32, nH*d), Q: make([]float32, nH*d), KP: c.kp, VP: c.vp, NQ: 1, QPos0: max(c.nk-1, 0), NK: c.nk, Mask: Mask{Kind: Causal}}}, nH, nKV, d)
+		})
 	}
 }

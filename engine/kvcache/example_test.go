@@ -1,0 +1,33 @@
+package kvcache_test
+
+import (
+	"fmt"
+
+	"dlmstream/engine/kvcache"
+)
+
+// A prompt's cache forked for two continuations: the forks share the
+// prompt's pages, and only the page each one writes into is copied.
+func ExampleSequence_Fork() {
+	pool := kvcache.NewPoolWith(kvcache.Options{Layers: 1, KVDim: 2, PageRows: 4, DType: kvcache.BF16})
+	prompt := pool.NewSequence()
+	if err := prompt.Reserve(6); err != nil {
+		panic(err)
+	}
+	prompt.Write(0, 0, []float32{1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6}, make([]float32, 12))
+	prompt.Commit(6)
+	a, _ := prompt.Fork(6, 8)
+	b, _ := prompt.Fork(6, 8)
+	fmt.Println("pages held:", pool.Used()/pool.PageBytes())
+	a.Write(0, 6, []float32{7, 7}, []float32{0, 0}) // into the shared second page: copied
+	k, _ := b.Read(0, 4, 2)
+	fmt.Println("pages held:", pool.Used()/pool.PageBytes(), "b still reads", k)
+	for _, s := range []*kvcache.Sequence{a, b, prompt} {
+		s.Free()
+	}
+	fmt.Println("pages held:", pool.Used()/pool.PageBytes())
+	// Output:
+	// pages held: 2
+	// pages held: 3 b still reads [5 5 6 6]
+	// pages held: 0
+}
