@@ -54,7 +54,7 @@ func BenchmarkMatMulPackedAMX(b *testing.B) {
 			copies[c] = append(copies[c], packBF16(nil, randBF16(rng, l.n*l.k, 0.05), l.n, l.k, packPairs))
 		}
 	}
-	for _, m := range []int{1, 4, 8, 16, 32, 64} {
+	for _, m := range []int{1, 4, 8, 16, 32, 64, 128} { // 128: batch 16 × block 8
 		x := randF32(rng, m*maxK, 1)
 		out := make([]float32, m*maxK)
 		flops := 0

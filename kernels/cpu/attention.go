@@ -53,7 +53,6 @@ type AttentionSeq struct {
 // every thread busy where one call per sequence would not.
 func AttentionBatch(seqs []AttentionSeq, nHeads, nKV, headDim int) {
 	for _, s := range seqs {
-		k, v := s.K, s.V
 		if s.KP != nil {
 			for _, p := range []*PagedKV{s.KP, s.VP} {
 				if p == nil {
@@ -66,7 +65,7 @@ func AttentionBatch(seqs []AttentionSeq, nHeads, nKV, headDim int) {
 			checkAttention(s.Out, s.Q, nil, nil, s.NQ, s.QPos0, 0, nHeads, nKV, headDim, s.Mask) // the rest; keys checked above
 			continue
 		}
-		checkAttention(s.Out, s.Q, k, v, s.NQ, s.QPos0, s.NK, nHeads, nKV, headDim, s.Mask)
+		checkAttention(s.Out, s.Q, s.K, s.V, s.NQ, s.QPos0, s.NK, nHeads, nKV, headDim, s.Mask)
 	}
 	attentionBatch(active, seqs, nHeads, nKV, headDim)
 }

@@ -164,18 +164,7 @@ func attnUnit(ops *attnOps, sc *attnScratch, c *AttentionSeq, group, nHeads, nKV
 		sc.S = grow32(sc.S, nr*L)
 		S := sc.S[:nr*L]
 		ops.scores(S, L, qs, nr, dp, k, kh, nkv)
-		for r := range nr {
-			sr := S[r*L : (r+1)*L]
-			lim := lims[r]
-			if lim > 0 {
-				// p = exp(s·scale - max(s)·scale) / Σ; scale > 0 keeps the argmax.
-				inv := float32(1 / ops.expRow(sr[:lim], scale, ops.maxRow(sr[:lim])*scale))
-				for j := range lim {
-					sr[j] *= inv
-				}
-			}
-			clear(sr[lim:])
-		}
+		softmaxRows(ops, S, L, lims[:nr], scale)
 		ops.pv(os, S, L, nr, dp, v, kh, nkv)
 	}
 	for r := range nr {
@@ -214,23 +203,29 @@ func pagedBF16Unit(ops *attnOps, sc *attnScratch, c *AttentionSeq, nr, d, L, kvh
 		j += n
 	}
 	sc.gseq = nil // sc.kg was used as scratch
-	for r := range nr {
-		sr := S[r*L : (r+1)*L]
-		lim := lims[r]
-		if lim > 0 {
-			inv := float32(1 / ops.expRow(sr[:lim], scale, ops.maxRow(sr[:lim])*scale))
-			for j := range lim {
-				sr[j] *= inv
-			}
-		}
-		clear(sr[lim:])
-	}
+	softmaxRows(ops, S, L, lims, scale)
 	clear(os[:nr*d])
 	for j := 0; j < L; {
 		pg, off := j/pr, j%pr
 		n := min(L-j, pr-off)
 		ops.pvBF16(os, S[j:], L, nr, d, vp.BF16[pg][(kvh*pr+off)*d:], d, n)
 		j += n
+	}
+}
+
+// softmaxRows turns each row r of S [len(lims), L] into probabilities over
+// its allowed keys [0, lims[r]) and zeros past them.
+func softmaxRows(ops *attnOps, S []float32, L int, lims []int, scale float32) {
+	for r, lim := range lims {
+		sr := S[r*L : (r+1)*L]
+		if lim > 0 {
+			// p = exp(s·scale - max(s)·scale) / Σ; scale > 0 keeps the argmax.
+			inv := float32(1 / ops.expRow(sr[:lim], scale, ops.maxRow(sr[:lim])*scale))
+			for j := range lim {
+				sr[j] *= inv
+			}
+		}
+		clear(sr[lim:])
 	}
 }
 
