@@ -33,6 +33,10 @@ var ErrBusy = sched.ErrBusy
 type Options struct {
 	// WeightType converts weights at load: "", "bf16", "int8" (see model.LoadOptions).
 	WeightType string
+	// Backend is where the model's forward runs: "cpu" (default), "cuda"
+	// or "auto" (CUDA where a device is usable, else CPU; see BackendAuto).
+	// The scheduler, policies and schema constraints are the same on both.
+	Backend string
 	// Exact keeps the model on the exact fp32-widening kernels where the
 	// active kernels would pack bf16 weights and round activations to bf16
 	// (see model.LoadOptions.Exact).
@@ -146,8 +150,20 @@ type Engine struct {
 
 // New loads dir and starts the engine's loop.
 func New(dir string, opts Options) (*Engine, error) {
-	m, err := model.Load(dir, model.LoadOptions{WeightType: opts.WeightType, Exact: opts.Exact, Progress: opts.Progress})
+	if err := checkBackend(opts.Backend); err != nil {
+		return nil, err
+	}
+	// A model headed for the device keeps the checkpoint's bits unpacked:
+	// the upload reads them, and packing them for the CPU would be wasted.
+	backend := resolveBackend(opts.Backend)
+	exact := opts.Exact || backend != BackendCPU
+	hm, err := model.Load(dir, model.LoadOptions{WeightType: opts.WeightType, Exact: exact, Progress: opts.Progress})
 	if err != nil {
+		return nil, err
+	}
+	m, err := onBackend(hm, backend)
+	if err != nil {
+		hm.Close()
 		return nil, err
 	}
 	tok, err := tokenizer.Load(dir)

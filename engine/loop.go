@@ -14,7 +14,8 @@ func (e *Engine) loop() {
 	defer e.wg.Done()
 	V := e.arch.Vocab
 	var logits []float32
-	lastSeqs := 0 // sequences in the last forward
+	var sums []model.RowStat // row summaries for the work that asks for them
+	lastSeqs := 0            // sequences in the last forward
 	for {
 		batch := e.sch.Step()
 		if len(batch) == 0 {
@@ -41,24 +42,37 @@ func (e *Engine) loop() {
 			return
 		default:
 		}
-		need := 0
+		need, nsum := 0, 0
 		for _, ent := range batch {
-			need += len(ent.Work().LogitRows) * V
+			if w := ent.Work(); w.Summary {
+				nsum += len(w.LogitRows)
+			} else {
+				need += len(w.LogitRows) * V
+			}
 		}
 		if cap(logits) < need {
 			logits = make([]float32, need)
 		}
+		if cap(sums) < nsum {
+			sums = make([]model.RowStat, nsum)
+		}
 		b := &model.Batch{Seqs: make([]model.Seq, len(batch))}
-		off := 0
+		off, soff := 0, 0
 		for i, ent := range batch {
 			w := ent.Work()
-			n := len(w.LogitRows) * V
-			b.Seqs[i] = decode.ToModel(*w, ent.Cache, logits[off:off+n])
-			off += n
+			k := len(w.LogitRows)
+			if w.Summary {
+				b.Seqs[i] = decode.ToModel(*w, ent.Cache, nil)
+				b.Seqs[i].Summaries, b.Seqs[i].Exclude = sums[soff:soff+k], w.Exclude
+				soff += k
+				continue
+			}
+			b.Seqs[i] = decode.ToModel(*w, ent.Cache, logits[off:off+k*V])
+			off += k * V
 		}
 		t0 := time.Now()
 		err := e.Model.Forward(b)
-		e.stats.add(len(batch), off/max(V, 1), rowsOf(b), time.Since(t0))
+		e.stats.add(len(batch), off/max(V, 1)+soff, rowsOf(b), time.Since(t0))
 		if err != nil {
 			for _, ent := range batch {
 				e.sch.Fail(ent, err)
@@ -66,12 +80,13 @@ func (e *Engine) loop() {
 			continue
 		}
 		for i, ent := range batch {
-			decode.Done(*ent.Work(), ent.Cache)
+			w := *ent.Work()
+			decode.Done(w, ent.Cache)
 			if ent.OnForward != nil {
 				ent.OnForward(ent.Cache)
 			}
 			e.sch.Ran(ent)
-			ent.Seq.Apply(b.Seqs[i].Logits)
+			decode.Deliver(ent.Seq, w, b.Seqs[i])
 		}
 	}
 }

@@ -30,7 +30,7 @@ func openGenerator(cfg Config) (Generator, error) {
 	if g, ok := generators.Load(cfg.Model); ok {
 		return g.(Generator), nil
 	}
-	return engine.Shared(cfg.Model, engine.Options{WeightType: cfg.WeightType, MaxQueue: cfg.MaxQueue})
+	return engine.Shared(cfg.Model, engine.Options{WeightType: cfg.WeightType, MaxQueue: cfg.MaxQueue, Backend: cfg.Backend})
 }
 
 // Request returns the engine request for t.

@@ -35,6 +35,9 @@ type Config struct {
 	// WeightType and MaxQueue are passed to engine.Options.
 	WeightType string `json:"weight_type,omitempty"`
 	MaxQueue   int    `json:"max_queue,omitempty"`
+	// Backend is where the engine's forward runs: "cpu" (default), "cuda"
+	// or "auto" (engine.Options.Backend).
+	Backend string `json:"backend,omitempty"`
 	// MaxInFlight is how many engine requests one DoFn instance keeps open at a time
 	// (the engine batches concurrent requests). Default 1: with the tiny bundled
 	// checkpoint on 2 cores, 8 in flight gave lower p50 latency but lower throughput

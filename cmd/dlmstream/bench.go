@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	"dlmstream/engine"
@@ -38,6 +39,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	python := fs.String("python", defaultPython(), "with --peer: the python that has torch (tools/bench/requirements.txt); default $DLMSTREAM_PYTHON or python3")
 	rounds := fs.Int("rounds", 3, "with --peer: rounds; each times every block size on both sides, one after the other, the order alternating")
 	peerScript := fs.String("peer-script", "", "with --peer: the peer script to run (default: the tools/bench/peer.py built into this binary)")
+	backend := fs.String("backend", "cpu", "where our forward runs: cpu or cuda (device 0; the bandwidth measured is the device's)")
+	dims := fs.String("dims", "1.7b", "random model dimensions: 1.7b (SDAR-1.7B) or 8b (SDAR-8B)")
+	peerExtra := fs.String("peer-args", "", "with --peer: extra arguments for the peer script, e.g. \"--device cuda --cuda-graphs\"")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	memProfile := fs.String("memprofile", "", "write an allocation profile (allocs: bytes and objects allocated, and the heap in use) at the end of the run to this file")
 	if err := fs.Parse(args); err != nil {
@@ -68,8 +72,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		// Started first, so a python without torch fails before our model is built;
 		// its weights are built before ours, one side at a time.
-		cfg := benchConfig(*layers, *block, false)
-		if pp, err = startPeer(*python, *peerScript, peerArgs(cfg, *ctx, ks, threads), stderr); err != nil {
+		cfg, err := benchConfig(*dims, *layers, *block, false)
+		if err != nil {
+			return err
+		}
+		if pp, err = startPeer(*python, *peerScript, append(peerArgs(cfg, *ctx, ks, threads), strings.Fields(*peerExtra)...), stderr); err != nil {
 			return err
 		}
 		defer pp.close()
@@ -80,33 +87,59 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "peer: warning: %d torch threads, ours %d\n", i.Threads, threads)
 		}
 	}
-	bw := cpu.MeasureReadBandwidth(*bwBytes, threads)
-	debug.FreeOSMemory() // the buffer: peak RSS is then the model's and the run's
-	fmt.Fprintf(stdout, "read bandwidth: %.1f GB/s (%d threads, %d MB buffer)\n", bw, threads, *bwBytes>>20)
+	bw, err := benchBandwidth(stdout, *backend, *bwBytes, threads)
+	if err != nil {
+		return err
+	}
 
 	var m model.Model
 	t0 := time.Now()
 	if *dir == "" {
-		cfg := benchConfig(*layers, *block, *dec)
+		cfg, err := benchConfig(*dims, *layers, *block, *dec)
+		if err != nil {
+			return err
+		}
 		dt := map[string]tensor.DType{"bf16": tensor.BF16, "int8": tensor.I8, "f32": tensor.F32}[*weights]
 		if dt == tensor.Invalid {
 			return fmt.Errorf("bench: --weights %q: want bf16, int8 or f32", *weights)
 		}
-		if m, err = qwen.Random(cfg, 1, dt, false); err != nil {
-			return err
+		switch {
+		case *backend == engine.BackendCUDA:
+			if dt != tensor.BF16 {
+				return fmt.Errorf("bench --backend cuda: random weights are bf16; drop --weights %s", *weights)
+			}
+			b, err := engine.SharedBackend()
+			if err != nil {
+				return err
+			}
+			if m, err = qwen.RandomOnDevice(cfg, 1, b); err != nil {
+				return err
+			}
+			defer m.Close()
+		default:
+			if m, err = qwen.Random(cfg, 1, dt, false); err != nil {
+				return err
+			}
 		}
-		fmt.Fprintf(stdout, "model: random weights, SDAR-1.7B dims (hidden %d, %d layers, %d/%d heads, head_dim %d, intermediate %d, vocab %d, untied, block %d), %s\n",
-			cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads, cfg.NumKVHeads, cfg.HeadDim, cfg.IntermediateSize, cfg.VocabSize, cfg.BlockSize, *weights)
+		fmt.Fprintf(stdout, "model: random weights, SDAR-%s dims (hidden %d, %d layers, %d/%d heads, head_dim %d, intermediate %d, vocab %d, untied, block %d), %s\n",
+			strings.ToUpper(*dims), cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads, cfg.NumKVHeads, cfg.HeadDim, cfg.IntermediateSize, cfg.VocabSize, cfg.BlockSize, *weights)
 	} else {
 		wt := *weights
 		if !isFlagSet(fs, "weights") {
 			wt = ""
 		}
-		if m, err = model.Load(*dir, model.LoadOptions{WeightType: wt, Progress: progressPrinter(stderr, *dir)}); err != nil {
+		if m, err = model.Load(*dir, model.LoadOptions{WeightType: wt, Exact: *backend == engine.BackendCUDA, Progress: progressPrinter(stderr, *dir)}); err != nil {
 			return err
 		}
 		defer m.Close()
 		fmt.Fprintf(stdout, "model: %s (%s)\n", *dir, m.Config().ModelType)
+	}
+	if _, onDevice := m.(*qwen.DeviceModel); !onDevice && *backend != engine.BackendCPU {
+		t1 := time.Now()
+		if m, err = engine.OnBackend(m, *backend); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "backend: %s, weights uploaded in %v\n", *backend, time.Since(t1).Round(time.Millisecond))
 	}
 	wb := float64(m.WeightBytes())
 	fmt.Fprintf(stdout, "weights read per forward: %.2f GB (built in %v); context %d tokens; bound at this bandwidth: %.1f ms/forward\n\n",
@@ -143,6 +176,14 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "peer: warning: the peer reads %d weight bytes per forward, ours %d\n", pp.info.WeightBytes, int64(wb))
 		}
 		measure := func() float64 {
+			if *backend == engine.BackendCUDA {
+				if b, err := engine.SharedBackend(); err == nil {
+					if bw, err := b.MeasureBandwidth(int64(*bwBytes)); err == nil {
+						return bw
+					}
+				}
+				return bw
+			}
 			bw := cpu.MeasureReadBandwidth(*bwBytes, threads)
 			debug.FreeOSMemory() // the buffer, before the next round's: RSS stays at the model's
 			return bw
@@ -181,8 +222,40 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 
 // benchConfig is the random model of the bench: SDAR-1.7B dimensions, with
 // the layer count and block size overrides of --layers and --block.
-func benchConfig(layers, block int, decode bool) *model.Config {
-	cfg := qwen.SDAR17B()
+// benchBandwidth measures the memory bandwidth that bounds our forward on
+// the backend: the host's read bandwidth, or the device's.
+func benchBandwidth(stdout io.Writer, backend string, bytes, threads int) (float64, error) {
+	switch backend {
+	case engine.BackendCPU:
+		bw := cpu.MeasureReadBandwidth(bytes, threads)
+		debug.FreeOSMemory() // the buffer: peak RSS is then the model's and the run's
+		fmt.Fprintf(stdout, "read bandwidth: %.1f GB/s (%d threads, %d MB buffer)\n", bw, threads, bytes>>20)
+		return bw, nil
+	case engine.BackendCUDA:
+		b, err := engine.SharedBackend()
+		if err != nil {
+			return 0, err
+		}
+		bw, err := b.MeasureBandwidth(int64(bytes))
+		if err != nil {
+			return 0, err
+		}
+		fmt.Fprintf(stdout, "%v\ndevice bandwidth: %.0f GB/s (copies of %d MB, read + write)\n", b, bw, bytes>>20)
+		return bw, nil
+	}
+	return 0, fmt.Errorf("bench: --backend %q: want cpu or cuda", backend)
+}
+
+func benchConfig(dims string, layers, block int, decode bool) (*model.Config, error) {
+	var cfg *model.Config
+	switch dims {
+	case "1.7b":
+		cfg = qwen.SDAR17B()
+	case "8b":
+		cfg = qwen.SDAR8B()
+	default:
+		return nil, fmt.Errorf("bench: --dims %q: want 1.7b or 8b", dims)
+	}
 	if layers > 0 {
 		cfg.NumLayers = layers
 	}
@@ -192,7 +265,7 @@ func benchConfig(layers, block int, decode bool) *model.Config {
 	case decode:
 		cfg.BlockSize = 8
 	}
-	return cfg
+	return cfg, nil
 }
 
 // timeForwards times n forwards of a k-token block after ctx committed

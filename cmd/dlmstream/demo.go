@@ -1,3 +1,5 @@
+//go:build !nobeam
+
 package main
 
 import (
@@ -80,6 +82,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	maxNew := fs.Int("max-new", 64, "largest caption or transcript in tokens")
 	brokers := fs.String("brokers", "", "use this Kafka cluster instead of the in-process broker (topics are created on it)")
 	progress := fs.Bool("progress", true, "show a progress bar")
+	backend := fs.String("backend", "cpu", "where the engines' forward runs: cpu, cuda, or auto (CUDA where a device is usable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -121,7 +124,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	n++ // the live stream is one input
 	fmt.Fprintf(stdout, "produced %d inputs to %s, %s, %s (one a live stream of %d audio/L16 chunks)\n", n, demoAudio, demoImages, demoText, chunks)
 
-	tc := transforms.Config{Model: *model, MaxNewTokens: *maxNew}
+	tc := transforms.Config{Model: *model, MaxNewTokens: *maxNew, Backend: *backend}
 	mk := func(name, in, out, model string) pipelines.Options {
 		c := tc
 		c.Model = model

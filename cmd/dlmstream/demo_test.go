@@ -1,3 +1,5 @@
+//go:build !nobeam
+
 package main
 
 import (
@@ -15,16 +17,6 @@ import (
 	"dlmstream/transforms"
 
 	kgo "github.com/segmentio/kafka-go"
-)
-
-const (
-	tinySDAR      = "../../testdata/models/tiny-sdar"
-	demoTextModel = "../../testdata/models/demo-text"
-	demoSchemas   = "../../testdata/heldout/text/schemas"
-	demoSpeech    = "../../testdata/models/demo-speech-v2"
-	demoClips     = "../../testdata/demo/speech"
-	demoVision    = "../../testdata/models/demo-vision"
-	demoScenes    = "../../testdata/demo/vision"
 )
 
 // TestDemo runs `dlmstream demo` end to end: in-process broker, three pipelines on

@@ -35,6 +35,7 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 	topK := fs.Int("top-k", 0, "sample among the K most likely tokens")
 	topP := fs.Float64("top-p", 0, "nucleus sampling mass")
 	seed := fs.Uint64("seed", 1, "sampling seed")
+	backend := fs.String("backend", "cpu", "where the forward runs: cpu, cuda, or auto (CUDA where a device is usable)")
 	schemaPath := fs.String("schema", "", "JSON Schema file: extract JSON from --prompt that validates against it; a directory: measure coverage, compliance and tokens per forward over its schemas")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -43,7 +44,7 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("infer: --prompt is required")
 	}
 	start := time.Now()
-	e, err := engine.New(*dir, engine.Options{WeightType: *weights, Progress: progressPrinter(stderr, *dir)})
+	e, err := engine.New(*dir, engine.Options{WeightType: *weights, Backend: *backend, Progress: progressPrinter(stderr, *dir)})
 	if err != nil {
 		return err
 	}

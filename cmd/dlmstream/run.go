@@ -1,3 +1,5 @@
+//go:build !nobeam
+
 package main
 
 import (
@@ -66,6 +68,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.opts.OutputPath, "output-path", "", "write results to this .jsonl or .parquet file instead of Kafka")
 	fs.StringVar(&f.modelPath, "model", "testdata/models/demo-text", "checkpoint directory (Hugging Face layout)")
 	fs.StringVar(&f.opts.Transforms.WeightType, "weights", "", "engine weight type (bf16, int8; default: as stored)")
+	fs.StringVar(&f.opts.Transforms.Backend, "backend", "cpu", "where the engine's forward runs: cpu, cuda, or auto (CUDA where a device is usable)")
 	fs.IntVar(&f.opts.Transforms.MaxNewTokens, "max-new", transforms.DefaultMaxNewTokens, "largest answer in tokens")
 	fs.IntVar(&f.opts.Transforms.MaxInFlight, "max-in-flight", transforms.DefaultMaxInFlight, "engine requests each worker DoFn keeps open (the engine batches them)")
 	fs.IntVar(&f.opts.Transforms.MaxMessageBytes, "max-message-bytes", transforms.DefaultMaxMessageBytes, "dead-letter larger inputs")

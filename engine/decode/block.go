@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"dlmstream/engine/model"
 	"dlmstream/kernels/cpu"
 )
 
@@ -147,6 +148,9 @@ func (s *blockSeq) Next() (Work, bool) {
 	if s.p.NoCache {
 		w = s.uncached(w)
 	}
+	if s.summarized() {
+		w.Summary, w.Exclude = true, s.exclude()
+	}
 	s.last = w
 	return w, true
 }
@@ -207,23 +211,16 @@ func (s *blockSeq) Apply(logits []float32) {
 		return r
 	}
 	if s.lastKind == kindFirst {
-		s.needFirst = false
-		s.startBlock(nil)
-		if s.canvas[0] == s.a.MaskID { // not fixed by the template
+		s.first(func() int32 {
 			r := row(0)
 			if s.p.Constraint != nil {
 				s.p.Constraint.Restrict(s.generated(), len(s.out), r)
 			}
-			s.canvas[0] = s.samp.Pick(r).Token
-			s.masks0--
-		}
-		s.advance()
+			return s.samp.Pick(r).Token
+		})
 		return
 	}
-	m := s.masked()
-	if s.a.Shifted {
-		m = m[:len(s.last.LogitRows)]
-	}
+	m := s.stepPositions()
 	g0 := len(s.out) - s.gen0 // generated index of canvas position j is g0 + j
 	gen := s.generated()
 	if adj, ok := s.p.Policy.(Adjuster); ok {
@@ -240,6 +237,68 @@ func (s *blockSeq) Apply(logits []float32) {
 		}
 		c.Choice[i] = s.samp.Pick(r)
 	}
+	s.commit(c, m, g0, gen)
+}
+
+// first finishes a shifted model's first-token forward: a new block
+// starts, its first position taking pick's token unless the template
+// fixed it.
+func (s *blockSeq) first(pick func() int32) {
+	s.needFirst = false
+	s.startBlock(nil)
+	if s.canvas[0] == s.a.MaskID { // not fixed by the template
+		s.canvas[0] = pick()
+		s.masks0--
+	}
+	s.advance()
+}
+
+// stepPositions are the canvas positions the last denoising forward gave
+// rows for (a shifted sub-block step covers the first masks only).
+func (s *blockSeq) stepPositions() []int {
+	m := s.masked()
+	if s.a.Shifted {
+		m = m[:len(s.last.LogitRows)]
+	}
+	return m
+}
+
+// summarized reports whether the next forward's rows can be summarized
+// where the logits are (model.Seq.Summaries): greedy, no logit adjustment,
+// no constraint, so each row's choice is its RowStat.
+func (s *blockSeq) summarized() bool {
+	_, adjusts := s.p.Policy.(Adjuster)
+	return s.p.Constraint == nil && !adjusts && s.samp.Temperature <= 0
+}
+
+// exclude is the entry the decoder takes as -Inf in every row.
+func (s *blockSeq) exclude() int32 {
+	if s.a.Causal {
+		return -1
+	}
+	return s.a.MaskID
+}
+
+// ApplySummaries consumes the last work's row summaries (Work.Summary) as
+// Apply consumes logits: the same choices, as Pick makes them from rows
+// with the mask token at -Inf.
+func (s *blockSeq) ApplySummaries(st []model.RowStat) {
+	s.forwards++
+	s.pend = nil
+	if s.lastKind == kindFirst {
+		s.first(func() int32 { return greedyChoice(st[0]).Token })
+		return
+	}
+	m := s.stepPositions()
+	c := &Candidates{Pos: m, Choice: make([]Choice, len(m)), Step: s.step, Masks0: s.masks0, Generated: s.generated(), Base: len(s.out) - s.gen0}
+	for i := range m {
+		c.Choice[i] = greedyChoice(st[i])
+	}
+	s.commit(c, m, c.Base, c.Generated)
+}
+
+// commit applies the policy's selection of this step's candidates.
+func (s *blockSeq) commit(c *Candidates, m []int, g0 int, gen []int32) {
 	committed := 0
 	for _, i := range s.p.Policy.Select(c) {
 		tok, g := c.Choice[i].Token, g0+m[i]

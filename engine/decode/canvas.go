@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"dlmstream/engine/model"
 	"dlmstream/kernels/cpu"
 )
 
@@ -123,6 +124,9 @@ func (s *canvasSeq) Next() (Work, bool) {
 	for _, j := range s.masked() {
 		w.LogitRows = append(w.LogitRows, j-shift-s.start)
 	}
+	if _, adjusts := s.p.Policy.(Adjuster); !adjusts && s.p.Constraint == nil && s.samp.Temperature <= 0 {
+		w.Summary, w.Exclude = true, s.a.MaskID
+	}
 	s.last = w
 	return w, true
 }
@@ -147,6 +151,25 @@ func (s *canvasSeq) Apply(logits []float32) {
 		}
 		c.Choice[i] = s.samp.Pick(row)
 	}
+	s.commit(c, m, all)
+}
+
+// ApplySummaries is Apply from row summaries (Work.Summary: greedy, no
+// adjustment, no constraint; the mask token excluded as Apply sets it).
+func (s *canvasSeq) ApplySummaries(st []model.RowStat) {
+	s.forwards++
+	m := s.masked()
+	all := s.x[s.P:]
+	c := &Candidates{Pos: m, Choice: make([]Choice, len(m)), Step: s.step, Masks0: s.masks0, Generated: all, Base: -s.P}
+	for i := range m {
+		c.Choice[i] = greedyChoice(st[i])
+	}
+	s.commit(c, m, all)
+}
+
+// commit prunes (on the first forward, if asked) and applies the policy's
+// selection of this step's candidates.
+func (s *canvasSeq) commit(c *Candidates, m []int, all []int32) {
 	if s.p.Prune && s.forwards == 1 {
 		if c = s.prune(c); len(c.Pos) == 0 { // the stop id came first
 			s.step++

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"dlmstream/engine/model"
 	"math"
 )
 
@@ -48,7 +49,7 @@ func (p *Credit) Adjust(pos int, logits []float32) {
 	}
 	var z float64
 	for _, l := range logits {
-		z += float64(exp32(l - logits[best]))
+		z += float64(model.Exp32(l - logits[best]))
 	}
 	m := p.credit[pos]
 	if m == nil {

@@ -11,7 +11,33 @@ import (
 	"dlmstream/engine/decode"
 	"dlmstream/engine/model"
 	"dlmstream/kernels/cpu"
+	"dlmstream/kernels/cuda"
 )
+
+// onDevice moves a loaded model to CUDA device 0 (closed with the test).
+func onDevice(t *testing.T, m model.Model) model.Model {
+	t.Helper()
+	b, err := cuda.NewBackend(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := m.(interface {
+		Device(*cuda.Backend) (model.Model, error)
+	})
+	if !ok {
+		t.Fatalf("%T has no device form", m)
+	}
+	dm, err := d.Device(b)
+	if err != nil {
+		b.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // before loadModel's cleanup closes the host model
+		dm.(interface{ Free() }).Free()
+		b.Close()
+	})
+	return dm
+}
 
 // Decode goldens come from tools/reference/decode_golden.py: the SDAR and
 // Fast-dLLM v2 algorithms in plain PyTorch on the tiny checkpoints,
@@ -57,12 +83,15 @@ var fastDiffers = map[string]string{
 
 func TestDecodeGoldens(t *testing.T) {
 	type run struct {
-		name string
-		fast bool
+		name         string
+		fast, device bool
 	}
-	runs := []run{{"tiny-sdar", false}, {"tiny-fastdllm", false}, {"demo-text", false}}
+	runs := []run{{"tiny-sdar", false, false}, {"tiny-fastdllm", false, false}, {"demo-text", false, false}}
 	if cpu.PreferPacked() {
-		runs = append(runs, run{"demo-text", true})
+		runs = append(runs, run{"demo-text", true, false})
+	}
+	if _, err := cuda.Devices(); err == nil { // the device's numerics are the fast path's
+		runs = append(runs, run{"demo-text", true, true})
 	}
 	for _, r := range runs {
 		name := r.name
@@ -74,9 +103,13 @@ func TestDecodeGoldens(t *testing.T) {
 		if err := json.Unmarshal(b, &g); err != nil {
 			t.Fatal(err)
 		}
-		m, a := loadModel(t, name, model.LoadOptions{Exact: !r.fast})
+		m, a := loadModel(t, name, model.LoadOptions{Exact: !r.fast || r.device})
 		label := name
-		if r.fast {
+		switch {
+		case r.device:
+			m = onDevice(t, m)
+			label += "/cuda"
+		case r.fast:
 			label += "/" + cpu.Path()
 		}
 		if a.Block != g.BlockSize || a.MaskID != g.MaskTokenID {

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"testing"
@@ -143,6 +144,26 @@ func TestSamplerGreedyStats(t *testing.T) {
 	}
 	if c.Margin > 1e-7 || c.LogitMargin != 0 {
 		t.Errorf("tie margin %v / %v, want 0", c.Margin, c.LogitMargin)
+	}
+}
+
+// TestSamplerEntropyMasked: a -Inf entry (the mask token, as the decoders
+// set it) adds nothing to the entropy; it must not turn it into NaN.
+func TestSamplerEntropyMasked(t *testing.T) {
+	inf := float32(math.Inf(-1))
+	for _, c := range []struct {
+		name   string
+		logits []float32
+		want   float64 // entropy of softmax over the finite entries
+	}{
+		{"one masked", []float32{1, inf, 1}, math.Ln2},
+		{"masked first", []float32{inf, 0, 0, 0, 0}, math.Log(4)},
+		{"only one finite", []float32{inf, 2, inf}, 0},
+	} {
+		got := NewSampler(Sampling{}).Pick(c.logits).Entropy
+		if math.IsNaN(float64(got)) || math.Abs(float64(got)-c.want) > 1e-6 {
+			t.Errorf("%s: entropy %v, want %v", c.name, got, c.want)
+		}
 	}
 }
 

@@ -46,16 +46,22 @@ func Run(ctx context.Context, m model.Model, cache *kvcache.Sequence, s Sequence
 		if !ok {
 			return nil
 		}
-		if need := len(w.LogitRows) * V; cap(logits) < need {
-			logits = make([]float32, need)
+		seq := ToModel(w, cache, nil)
+		if w.Summary {
+			seq.Summaries, seq.Exclude = make([]model.RowStat, len(w.LogitRows)), w.Exclude
 		} else {
-			logits = logits[:need]
+			if need := len(w.LogitRows) * V; cap(logits) < need {
+				logits = make([]float32, need)
+			} else {
+				logits = logits[:need]
+			}
+			seq.Logits = logits
 		}
-		if err := m.Forward(&model.Batch{Seqs: []model.Seq{ToModel(w, cache, logits)}}); err != nil {
+		if err := m.Forward(&model.Batch{Seqs: []model.Seq{seq}}); err != nil {
 			return err
 		}
 		Done(w, cache)
-		s.Apply(logits)
+		Deliver(s, w, seq)
 	}
 }
 

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"dlmstream/engine/model"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -33,6 +34,20 @@ type Choice struct {
 	Entropy float32
 }
 
+// ChoiceOf is a model.RowStat as the policies read it.
+func ChoiceOf(r model.RowStat) Choice {
+	return Choice{Token: r.Token, Conf: r.Conf, Margin: r.Margin, LogitMargin: r.LogitMargin, Entropy: r.Entropy}
+}
+
+// greedyChoice is Pick's greedy choice from a row's summary.
+func greedyChoice(r model.RowStat) Choice {
+	c := ChoiceOf(r)
+	if c.Token < 0 {
+		c.Token = 0 // every entry -Inf, as Pick
+	}
+	return c
+}
+
 // Sampler is a Sampling with its random stream. Not safe for concurrent use.
 type Sampler struct {
 	Sampling
@@ -53,30 +68,8 @@ func NewSampler(s Sampling) *Sampler {
 // Pick chooses a token from logits [V]. Entries set to -Inf are never chosen
 // (the engine sets the mask token's logit to -Inf).
 func (s *Sampler) Pick(logits []float32) Choice {
-	// One pass for the top two, one exp pass for Z and Σ e^z·z (entropy).
-	i1, i2 := -1, -1
-	for i, l := range logits {
-		if i1 < 0 || l > logits[i1] {
-			i1, i2 = i, i1
-		} else if i2 < 0 || l > logits[i2] {
-			i2 = i
-		}
-	}
-	mx := logits[i1]
-	var z, ez float64
-	for _, l := range logits {
-		d := l - mx
-		e := exp32(d)
-		z += float64(e)
-		ez += float64(e) * float64(d)
-	}
-	c := Choice{Token: int32(i1), Conf: float32(1 / z), Entropy: float32(math.Log(z) - ez/z)}
-	if i2 >= 0 {
-		c.Margin = float32((1 - float64(exp32(logits[i2]-mx))) / z)
-		c.LogitMargin = mx - logits[i2]
-	} else {
-		c.Margin, c.LogitMargin = c.Conf, float32(math.Inf(1))
-	}
+	c := greedyChoice(model.Summarize(logits, -1))
+	mx := logits[c.Token]
 	if s.Temperature <= 0 {
 		return c
 	}
@@ -93,7 +86,7 @@ func (s *Sampler) sample(logits []float32, mx float32) (int32, float32) {
 		if math.IsInf(float64(l), -1) {
 			continue
 		}
-		p := float64(exp32((l - mx) * inv))
+		p := float64(model.Exp32((l - mx) * inv))
 		if p == 0 {
 			continue
 		}

@@ -27,6 +27,30 @@ type Work struct {
 	// Rope are the sequence's M-RoPE position ids (see model.Seq.Rope); nil
 	// for 1-D positions. Decoders leave it nil; WithPositions sets it.
 	Rope *model.Positions
+	// Summary asks for each logit row's greedy summary instead of its logits
+	// (model.Seq.Summaries, with Exclude taken as -Inf): the sequence then
+	// implements Summarized and gets ApplySummaries instead of Apply.
+	// Decoders set it where their choice is the row's argmax and confidence
+	// alone (greedy, no constraint, no logit adjustment).
+	Summary bool
+	Exclude int32
+}
+
+// Summarized is a Sequence that can take row summaries for logits.
+type Summarized interface {
+	// ApplySummaries consumes [len(w.LogitRows)] summaries of the last
+	// Next's work, which had Summary set.
+	ApplySummaries(st []model.RowStat)
+}
+
+// Deliver hands a forward's output for w to s: the summaries when w asked
+// for them, else the logits.
+func Deliver(s Sequence, w Work, seq model.Seq) {
+	if w.Summary {
+		s.(Summarized).ApplySummaries(seq.Summaries)
+		return
+	}
+	s.Apply(seq.Logits)
 }
 
 // WithEmbeds wraps s so every forward it asks for carries embeds: the
@@ -43,6 +67,8 @@ type embedSeq struct {
 	Sequence
 	embeds []model.Embedding
 }
+
+func (s *embedSeq) ApplySummaries(st []model.RowStat) { s.Sequence.(Summarized).ApplySummaries(st) }
 
 func (s *embedSeq) Next() (Work, bool) {
 	w, ok := s.Sequence.Next()
@@ -65,6 +91,8 @@ type ropeSeq struct {
 	Sequence
 	pos *model.Positions
 }
+
+func (s *ropeSeq) ApplySummaries(st []model.RowStat) { s.Sequence.(Summarized).ApplySummaries(st) }
 
 func (s *ropeSeq) Next() (Work, bool) {
 	w, ok := s.Sequence.Next()

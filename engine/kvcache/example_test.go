@@ -31,3 +31,35 @@ func ExampleSequence_Fork() {
 	// pages held: 3 b still reads [5 5 6 6]
 	// pages held: 0
 }
+
+// An External pool keeps the books of pages whose storage a device owns:
+// the owner sizes its storage by MaxPages, indexes it by PageIDs, calls Own
+// before writing rows, and copies device pages when CopyPage asks.
+func ExamplePool_external() {
+	var copied [][2]int // stands in for device-to-device page copies
+	pool := kvcache.NewPoolWith(kvcache.Options{
+		Layers: 1, KVDim: 2, PageRows: 4, Budget: 4 * 64, // 4 pages of 64 bytes
+		External: true,
+		CopyPage: func(dst, src int) { copied = append(copied, [2]int{dst, src}) },
+	})
+	fmt.Println("device pages:", pool.MaxPages(), "of", pool.PageBytes(), "bytes")
+	prompt := pool.NewSequence()
+	if err := prompt.Reserve(6); err != nil {
+		panic(err)
+	}
+	prompt.Commit(6) // the device wrote rows [0, 6) into pages prompt.PageIDs()
+	a, _ := prompt.Fork(6, 8)
+	fmt.Println("prompt", prompt.PageIDs(), "fork", a.PageIDs())
+	if err := a.Own(6, 8); err != nil { // the fork's next rows fall in the shared second page
+		panic(err)
+	}
+	fmt.Println("fork", a.PageIDs(), "copies (dst, src):", copied)
+	a.Free()
+	prompt.Free()
+	fmt.Println("free pages:", pool.FreePages())
+	// Output:
+	// device pages: 4 of 64 bytes
+	// prompt [0 1] fork [0 1]
+	// fork [0 2] copies (dst, src): [[2 1]]
+	// free pages: 4
+}

@@ -19,6 +19,17 @@
 // The pool's byte budget is the engine's backpressure: a sequence that
 // cannot get pages gets ErrBudget, and the scheduler admits a request only
 // when its pages are free.
+//
+// # External pools
+//
+// A pool with Options.External keeps only the bookkeeping: which pages
+// exist, who holds them, the free list, forks, copy on write and the
+// budget. The storage lives elsewhere (the CUDA backend's device memory),
+// indexed by page id: every page has a stable id in [0, Pool.MaxPages),
+// Sequence.PageIDs lists a sequence's pages in order, Sequence.Own makes
+// rows writable before the owner writes them, and Options.CopyPage copies
+// a shared page's storage when Own unshares it. The scheduler and the
+// engine see the same Sequence and Pool either way.
 package kvcache
 
 import (
@@ -58,6 +69,25 @@ type Options struct {
 	DType         DType // storage of K and V
 	PageRows      int   // positions per page; 0: DefaultPageRows
 	Budget        int64 // bytes; 0: unlimited
+
+	// External pages carry no host storage: the pool only keeps the books,
+	// and the caller stores page id i's K and V itself (PageBytes of them,
+	// laid out as a host page would be). Write, Read and KV panic. External
+	// needs a Budget, which fixes the ids to [0, MaxPages), and a CopyPage.
+	// External pages are not zeroed on reuse: a page may hold a previous
+	// holder's rows, which is harmless as long as the owner never reads
+	// keys at or past a sequence's key length.
+	External bool
+
+	// CopyPage, when copy on write gives a sequence its own copy of a
+	// shared page, copies the storage of page src to page dst. On an
+	// External pool it is required and is the only copy; on a host pool it
+	// is optional and runs after the host copy (to mirror or count copies).
+	// It runs with the pool's lock held, so it must not call the pool or
+	// its sequences. A device owner may enqueue the copy and return, as
+	// long as it runs before any later write to either page (one stream
+	// orders them): once its holders free src, the page may be reused.
+	CopyPage func(dst, src int)
 }
 
 // Pool holds the pages of all sequences of one model.
@@ -69,12 +99,15 @@ type Pool struct {
 	mu    sync.Mutex
 	free  []*page // pages with no holder, for reuse
 	inUse int     // pages with a holder
+	made  int     // pages ever made: the next page's id
 }
 
 // page holds PageRows positions of every layer's K and V:
-// [layer][K, V][KVHeads][PageRows][head_dim], in f32 or b16.
+// [layer][K, V][KVHeads][PageRows][head_dim], in f32 or b16 (neither on an
+// External pool).
 type page struct {
-	ref int // holders (sequences), under Pool.mu
+	id  int32 // stable for the page's life, reused with it
+	ref int   // holders (sequences), under Pool.mu
 	f32 []float32
 	b16 []uint16
 }
@@ -85,8 +118,15 @@ func NewPool(layers, kvDim int, budget int64) *Pool {
 	return NewPoolWith(Options{Layers: layers, KVDim: kvDim, Budget: budget})
 }
 
-// NewPoolWith returns a pool shaped by o.
+// NewPoolWith returns a pool shaped by o. It panics when o asks for an
+// External pool without a Budget or a CopyPage.
 func NewPoolWith(o Options) *Pool {
+	if o.External && o.Budget <= 0 {
+		panic("kvcache: an External pool needs Options.Budget > 0 (it bounds the page ids to [0, Budget/PageBytes))")
+	}
+	if o.External && o.CopyPage == nil {
+		panic("kvcache: an External pool needs Options.CopyPage (copy on write must copy the page's storage)")
+	}
 	if o.PageRows <= 0 {
 		o.PageRows = DefaultPageRows
 	}
@@ -116,8 +156,24 @@ func (p *Pool) RowBytes() int64 {
 	return int64(p.o.Layers) * int64(p.o.KVDim) * 2 * b
 }
 
-// PageBytes is the memory of one page.
+// PageBytes is the memory of one page (on an External pool, the memory
+// the owner holds per page).
 func (p *Pool) PageBytes() int64 { return p.pageBytes }
+
+// MaxPages is the number of page ids the budget allows, Budget/PageBytes:
+// on an External pool every page id is in [0, MaxPages), so the owner can
+// allocate the storage of all pages up front. It is -1 for an unlimited
+// pool. On a host pool with a budget, copy on write may take the pool past
+// its budget (see Own), so ids can reach MaxPages and beyond.
+func (p *Pool) MaxPages() int {
+	switch {
+	case p.maxPages == 0:
+		return -1
+	case p.maxPages < 0:
+		return 0
+	}
+	return p.maxPages
+}
 
 // BytesFor is the memory a sequence of rows positions holds (whole pages).
 func (p *Pool) BytesFor(rows int) int64 { return int64(p.pagesFor(rows)) * p.pageBytes }
@@ -145,7 +201,7 @@ func (p *Pool) freeLocked() int {
 	case p.maxPages < 0:
 		return 0
 	}
-	return p.maxPages - p.inUse
+	return max(p.maxPages-p.inUse, 0) // copy on write may go past the budget
 }
 
 // take returns n pages, each with one holder, or ErrBudget and none.
@@ -157,25 +213,34 @@ func (p *Pool) take(n int) ([]*page, error) {
 	}
 	out := make([]*page, n)
 	for i := range out {
-		if k := len(p.free); k > 0 {
-			out[i], p.free = p.free[k-1], p.free[:k-1]
-			clear(out[i].f32) // a fresh reservation reads zeros, never another sequence's rows
-			clear(out[i].b16)
-		} else {
-			out[i] = p.newPage()
-		}
-		out[i].ref = 1
+		out[i] = p.pageLocked()
+		clear(out[i].f32) // a fresh reservation reads zeros, never another sequence's rows
+		clear(out[i].b16) // (External pages have no storage to clear)
 	}
-	p.inUse += n
 	return out, nil
 }
 
-func (p *Pool) newPage() *page {
-	n := p.o.Layers * 2 * p.o.PageRows * p.o.KVDim
-	if p.o.DType == BF16 {
-		return &page{b16: make([]uint16, n)}
+// pageLocked returns a page with one holder, from the free list or new,
+// counted in use; its rows are whatever it last held. Under p.mu.
+func (p *Pool) pageLocked() *page {
+	var pg *page
+	if k := len(p.free); k > 0 {
+		pg, p.free = p.free[k-1], p.free[:k-1]
+	} else {
+		pg = &page{id: int32(p.made)}
+		p.made++
+		n := p.o.Layers * 2 * p.o.PageRows * p.o.KVDim
+		switch {
+		case p.o.External: // the owner holds the storage
+		case p.o.DType == BF16:
+			pg.b16 = make([]uint16, n)
+		default:
+			pg.f32 = make([]float32, n)
+		}
 	}
-	return &page{f32: make([]float32, n)}
+	pg.ref = 1
+	p.inUse++
+	return pg
 }
 
 // release drops one holder of each page; pages left with none go back to
@@ -195,6 +260,7 @@ type Sequence struct {
 	pages []*page
 	n     int           // committed rows
 	views []cpu.PagedKV // per layer K then V over pages; nil: rebuild
+	ids   []int32       // page ids; nil: rebuild
 }
 
 // NewSequence returns an empty cache drawing on p.
@@ -207,8 +273,9 @@ func (s *Sequence) Pool() *Pool { return s.pool }
 
 // Write stores rows [pos, pos+rows) of one layer: k, v are [rows, KVDim].
 // The rows must have been reserved. A page shared with another sequence is
-// copied first, so the other sequence never sees the write.
+// copied first (Own), so the other sequence never sees the write.
 func (s *Sequence) Write(layer, pos int, k, v []float32) {
+	s.pool.hostOnly("Write")
 	d := s.pool.o.KVDim
 	rows := len(k) / d
 	if pos < 0 || pos+rows > s.Cap() || len(v) != len(k) {
@@ -217,45 +284,90 @@ func (s *Sequence) Write(layer, pos int, k, v []float32) {
 	if rows == 0 {
 		return
 	}
-	s.unshare(pos/s.pool.o.PageRows, (pos+rows-1)/s.pool.o.PageRows)
+	_ = s.Own(pos, pos+rows) // never fails on a host pool
 	kv := s.KV(layer)
 	kv[0].Store(pos, k)
 	kv[1].Store(pos, v)
 }
 
-// unshare gives the sequence its own copy of every shared page in [p0, p1].
-func (s *Sequence) unshare(p0, p1 int) {
+// Own makes rows [p0, p1) writable by this sequence alone: every page
+// under them that another sequence shares is replaced by a copy
+// (Options.CopyPage copies its storage), so the others never see what this
+// one writes there. Write calls it; the owner of an External pool calls it
+// before writing the rows itself, then reads the new ids from PageIDs. The
+// rows must be reserved (Own panics otherwise).
+//
+// On a host pool a copy may take the pool past its budget rather than fail
+// a forward (it replaces a page the holder already counted as reserved, and
+// the next admission sees the pool full), so Own never fails. On an
+// External pool a copy needs a free page id: Own fails with ErrBudget,
+// copying nothing, when there are fewer free pages than copies to make.
+func (s *Sequence) Own(p0, p1 int) error {
+	if p0 < 0 || p1 > s.Cap() || p0 > p1 {
+		panic(fmt.Sprintf("kvcache: own rows [%d, %d), %d reserved", p0, p1, s.Cap()))
+	}
+	if p0 == p1 {
+		return nil
+	}
 	pool := s.pool
+	first, last := p0/pool.o.PageRows, (p1-1)/pool.o.PageRows
 	pool.mu.Lock()
 	defer pool.mu.Unlock()
-	for i := p0; i <= p1; i++ {
+	if pool.o.External {
+		need := 0
+		for _, pg := range s.pages[first : last+1] {
+			if pg.ref > 1 {
+				need++
+			}
+		}
+		if f := pool.freeLocked(); need > f {
+			return fmt.Errorf("%w: copy on write of rows [%d, %d) needs %d more pages, %d free", ErrBudget, p0, p1, need, f)
+		}
+	}
+	for i := first; i <= last; i++ {
 		old := s.pages[i]
 		if old.ref == 1 {
 			continue
 		}
-		// The copy may take the pool one page over its budget, rather than
-		// fail a forward: it replaces a page the holder already counted as
-		// reserved, and the next admission sees the pool full.
-		var cp *page
-		if k := len(pool.free); k > 0 {
-			cp, pool.free = pool.free[k-1], pool.free[:k-1]
-		} else {
-			cp = pool.newPage()
-		}
+		cp := pool.pageLocked()
 		copy(cp.f32, old.f32)
 		copy(cp.b16, old.b16)
-		cp.ref = 1
+		if pool.o.CopyPage != nil {
+			pool.o.CopyPage(int(cp.id), int(old.id))
+		}
 		old.ref--
-		pool.inUse++
 		s.pages[i] = cp
-		s.views = nil
+		s.views, s.ids = nil, nil
+	}
+	return nil
+}
+
+// PageIDs returns the ids of the sequence's pages in order: page i holds
+// positions [i*PageRows, (i+1)*PageRows). The slice is the sequence's own:
+// read it, do not change it, and only until the next Reserve, Own, Write,
+// Fork or Free of this sequence.
+func (s *Sequence) PageIDs() []int32 {
+	if s.ids == nil && len(s.pages) > 0 {
+		s.ids = make([]int32, len(s.pages))
+		for i, pg := range s.pages {
+			s.ids[i] = pg.id
+		}
+	}
+	return s.ids
+}
+
+// hostOnly panics on an External pool, naming the method.
+func (p *Pool) hostOnly(method string) {
+	if p.o.External {
+		panic("kvcache: external pool has no host storage; " + method + " is for host pools (use Own and PageIDs, and store the pages yourself)")
 	}
 }
 
 // KV returns one layer's keys and values as pages ([0] keys, [1] values),
-// over the reserved rows; valid until the next Reserve, Write, Fork or Free
-// of this sequence.
+// over the reserved rows; valid until the next Reserve, Own, Write, Fork
+// or Free of this sequence.
 func (s *Sequence) KV(layer int) *[2]cpu.PagedKV {
+	s.pool.hostOnly("KV")
 	if s.views == nil {
 		s.buildViews()
 	}
@@ -286,6 +398,7 @@ func (s *Sequence) buildViews() {
 // Read copies one layer's K and V rows [pos, pos+n) out: [n, KVDim] each
 // (as stored: bf16 pages give the rounded values).
 func (s *Sequence) Read(layer, pos, n int) (k, v []float32) {
+	s.pool.hostOnly("Read")
 	if pos < 0 || n < 0 || pos+n > s.Cap() {
 		panic(fmt.Sprintf("kvcache: read rows [%d, %d), %d reserved", pos, pos+n, s.Cap()))
 	}
@@ -318,7 +431,7 @@ func (s *Sequence) Reserve(n int) error {
 		return err
 	}
 	s.pages = append(s.pages, pages...)
-	s.views = nil
+	s.views, s.ids = nil, nil
 	return nil
 }
 
@@ -362,11 +475,12 @@ func (s *Sequence) Free() {
 	s.pool.mu.Lock()
 	s.pool.releaseLocked(s.pages)
 	s.pool.mu.Unlock()
-	s.pages, s.views, s.n = nil, nil, 0
+	s.pages, s.views, s.ids, s.n = nil, nil, nil, 0
 }
 
 // HeldBytes is the memory of the distinct pages the sequences hold
-// together (a page two of them share counts once).
+// together (a page two of them share counts once); on External pools, the
+// memory their owner holds for those pages (the pool itself holds none).
 func HeldBytes(seqs []*Sequence) int64 {
 	seen := map[*page]bool{}
 	var b int64

@@ -83,34 +83,46 @@ func TestBF16Rounding(t *testing.T) {
 	}
 }
 
+// TestBudget: reservations take whole pages within the budget, fail with
+// ErrBudget reserving nothing, and fit again after a Free; an External pool
+// keeps the same books.
 func TestBudget(t *testing.T) {
-	p := NewPoolWith(Options{Layers: 1, KVDim: 4, PageRows: 2, Budget: 32 * 10}) // 5 pages of 2 rows of 32 bytes
-	if p.FreePages() != 5 {
-		t.Fatalf("FreePages = %d, want 5", p.FreePages())
+	for _, ext := range []bool{false, true} {
+		t.Run(fmt.Sprintf("External=%t", ext), func(t *testing.T) {
+			o := Options{Layers: 1, KVDim: 4, PageRows: 2, Budget: 32 * 10, External: ext} // 5 pages of 2 rows of 32 bytes
+			if ext {
+				o.CopyPage = func(dst, src int) {}
+			}
+			p := NewPoolWith(o)
+			if p.FreePages() != 5 || p.MaxPages() != 5 {
+				t.Fatalf("FreePages = %d, MaxPages = %d, want 5", p.FreePages(), p.MaxPages())
+			}
+			a := p.NewSequence()
+			if err := a.Reserve(7); err != nil { // 4 pages
+				t.Fatal(err)
+			}
+			b := p.NewSequence()
+			if err := b.Reserve(4); !errors.Is(err, ErrBudget) {
+				t.Fatalf("second reservation: err = %v, want ErrBudget", err)
+			}
+			if b.Cap() != 0 || p.FreePages() != 1 {
+				t.Fatalf("failed reservation kept %d rows, %d pages free", b.Cap(), p.FreePages())
+			}
+			if err := b.Reserve(2); err != nil {
+				t.Fatalf("exact fit: %v", err)
+			}
+			a.Free()
+			if err := b.Reserve(9); err != nil {
+				t.Fatalf("after free: %v", err)
+			}
+			o.Budget = 10
+			if u := NewPoolWith(o); u.FreePages() != 0 || u.MaxPages() != 0 || u.NewSequence().Reserve(1) == nil {
+				t.Fatal("a budget below one page holds a page")
+			}
+		})
 	}
-	a := p.NewSequence()
-	if err := a.Reserve(7); err != nil { // 4 pages
-		t.Fatal(err)
-	}
-	b := p.NewSequence()
-	if err := b.Reserve(4); !errors.Is(err, ErrBudget) {
-		t.Fatalf("second reservation: err = %v, want ErrBudget", err)
-	}
-	if b.Cap() != 0 || p.FreePages() != 1 {
-		t.Fatalf("failed reservation kept %d rows, %d pages free", b.Cap(), p.FreePages())
-	}
-	if err := b.Reserve(2); err != nil {
-		t.Fatalf("exact fit: %v", err)
-	}
-	a.Free()
-	if err := b.Reserve(9); err != nil {
-		t.Fatalf("after free: %v", err)
-	}
-	if u := NewPoolWith(Options{Layers: 1, KVDim: 4, Budget: 10}); u.FreePages() != 0 || u.NewSequence().Reserve(1) == nil {
-		t.Fatal("a budget below one page holds a page")
-	}
-	if u := NewPool(1, 4, 0); u.FreePages() != -1 {
-		t.Fatalf("unlimited pool: FreePages = %d", u.FreePages())
+	if u := NewPool(1, 4, 0); u.FreePages() != -1 || u.MaxPages() != -1 {
+		t.Fatalf("unlimited pool: FreePages = %d, MaxPages = %d", u.FreePages(), u.MaxPages())
 	}
 }
 

@@ -68,6 +68,12 @@ type Seq struct {
 	// never pay for the LM head.
 	LogitRows []int
 	Logits    []float32
+	// Summaries, when set, receive each logit row's greedy summary instead
+	// ([len(LogitRows)] RowStat of the row with entry Exclude taken as -Inf;
+	// Exclude -1 for none) and Logits may be nil: a device backend then
+	// sends 20 bytes per row to the host instead of the vocabulary.
+	Summaries []RowStat
+	Exclude   int32
 	// Embeds replace the token embeddings of the rows whose absolute
 	// position falls inside one of them: media prefixes (audio or image
 	// features at their placeholder tokens). The same list may be passed

@@ -84,6 +84,10 @@ func SetThreads(n int) {
 
 func numThreads() int { return int(threads.Load()) }
 
+// ParallelRows runs fn over [0, n) split into contiguous chunks, one per
+// kernel thread (SetThreads), for row-wise work outside this package.
+func ParallelRows(n int, fn func(lo, hi int)) { parallelFor(n, 1, fn) }
+
 // parallelFor splits [0, n) into at most numThreads() contiguous chunks whose
 // boundaries are multiples of grain (except the end) and calls fn on each;
 // the calling goroutine runs the last chunk.

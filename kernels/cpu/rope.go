@@ -50,6 +50,10 @@ func NewRoPE(headDim int, theta float64) *RoPE {
 	return r
 }
 
+// InvFreq returns a copy of the inverse frequencies [headDim/2], for
+// backends that rotate on another device with the same numerics.
+func (r *RoPE) InvFreq() []float32 { return append([]float32(nil), r.invFreq...) }
+
 // tableFor returns a table covering positions [0, need).
 func (r *RoPE) tableFor(need int) *ropeTable {
 	t := r.table.Load()

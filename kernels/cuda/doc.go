@@ -3,16 +3,25 @@
 // NVIDIA libraries with purego when a machine has them and runs on the CPU
 // kernels when it does not.
 //
-// This first part finds and opens the libraries (libcuda.so.1 for the
-// driver, libnvrtc.so.{13,12} for compiling the embedded CUDA C kernels
-// to PTX), reports in one line why CUDA is unavailable when it is (no
-// library, no device, a driver too old), and compiles the kernels under
-// kernels/ for a device's compute capability. cuBLAS, device memory, the
-// paged KV cache on the device and the engine's backend choice build on it.
+// The pieces, one file each: the libraries and the devices (lib.go,
+// driver.go: libcuda.so.1, with one-line reasons when CUDA is unusable:
+// no library, no device, a driver too old), a device's primary context and
+// its stream (context.go), device memory (memory.go), the queue that work
+// is issued on inside Context.Run (queue.go), CUDA graphs (graph.go),
+// NVRTC (nvrtc.go) compiling the embedded CUDA C kernels under kernels/
+// for the device, with compiled PTX kept on disk (ptxcache.go), modules
+// and launches (module.go, kernels.go), cuBLAS (cublas.go: bf16 GEMMs with
+// fp32 accumulation), and Backend (backend.go): one device ready to run a
+// decoder, with a launcher per kernel (launch.go) and host-slice forms of
+// each for the conformance suite (ops.go, kernels/kerneltest).
 //
 // Libraries are searched, in order, in $DLMSTREAM_CUDA_LIB_PATH (a
 // colon-separated list of folders; when set, the only place searched),
 // else $LD_LIBRARY_PATH, the usual CUDA folders and the nvidia-* Python
 // wheel folders of the interpreters' site-packages (pip install
-// nvidia-cuda-nvrtc puts libnvrtc there).
+// nvidia-cuda-nvrtc nvidia-cublas puts libnvrtc and libcublas there).
+//
+// Driver calls need the context current on the calling OS thread, so every
+// call locks its goroutine to its thread and a Context serialises its
+// callers; a forward issues all its work inside one Context.Run.
 package cuda

@@ -40,6 +40,33 @@ type driver struct {
 	cuDeviceGetAttribute func(v *int32, attr int32, d int32) int32
 	cuDeviceTotalMem     func(b *uint64, d int32) int32
 	cuGetErrorString     func(r int32, s **byte) int32
+
+	// Contexts, memory, modules, launches, streams and graphs (context.go
+	// and the files after it).
+	cuDevicePrimaryCtxRetain  func(ctx *uintptr, d int32) int32
+	cuDevicePrimaryCtxRelease func(d int32) int32
+	cuCtxSetCurrent           func(ctx uintptr) int32
+	cuCtxSynchronize          func() int32
+	cuMemGetInfo              func(free, total *uint64) int32
+	cuMemAlloc                func(p *uintptr, bytes uint64) int32
+	cuMemFree                 func(p uintptr) int32
+	cuMemcpyHtoDAsync         func(dst uintptr, src unsafe.Pointer, bytes uint64, stream uintptr) int32
+	cuMemcpyDtoHAsync         func(dst unsafe.Pointer, src uintptr, bytes uint64, stream uintptr) int32
+	cuMemcpyDtoDAsync         func(dst, src uintptr, bytes uint64, stream uintptr) int32
+	cuMemsetD8Async           func(dst uintptr, v uint8, n uint64, stream uintptr) int32
+	cuModuleLoadData          func(m *uintptr, image *byte) int32
+	cuModuleGetFunction       func(f *uintptr, m uintptr, name string) int32
+	cuModuleUnload            func(m uintptr) int32
+	cuLaunchKernel            func(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, stream uintptr, params *unsafe.Pointer, extra uintptr) int32
+	cuStreamCreate            func(s *uintptr, flags uint32) int32
+	cuStreamSynchronize       func(s uintptr) int32
+	cuStreamDestroy           func(s uintptr) int32
+	cuStreamBeginCapture      func(s uintptr, mode int32) int32
+	cuStreamEndCapture        func(s uintptr, g *uintptr) int32
+	cuGraphInstantiate        func(e *uintptr, g uintptr, flags uint64) int32
+	cuGraphLaunch             func(e, s uintptr) int32
+	cuGraphExecDestroy        func(e uintptr) int32
+	cuGraphDestroy            func(g uintptr) int32
 }
 
 // CUdevice_attribute values used here.
@@ -70,6 +97,15 @@ func openDriver(dirs []string) (*driver, error) {
 		"cuInit": &d.cuInit, "cuDriverGetVersion": &d.cuDriverGetVersion, "cuDeviceGetCount": &d.cuDeviceGetCount,
 		"cuDeviceGet": &d.cuDeviceGet, "cuDeviceGetName": &d.cuDeviceGetName, "cuDeviceGetAttribute": &d.cuDeviceGetAttribute,
 		"cuDeviceTotalMem_v2": &d.cuDeviceTotalMem, "cuGetErrorString": &d.cuGetErrorString,
+		"cuDevicePrimaryCtxRetain": &d.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRelease_v2": &d.cuDevicePrimaryCtxRelease,
+		"cuCtxSetCurrent": &d.cuCtxSetCurrent, "cuCtxSynchronize": &d.cuCtxSynchronize, "cuMemGetInfo_v2": &d.cuMemGetInfo,
+		"cuMemAlloc_v2": &d.cuMemAlloc, "cuMemFree_v2": &d.cuMemFree, "cuMemcpyHtoDAsync_v2": &d.cuMemcpyHtoDAsync,
+		"cuMemcpyDtoHAsync_v2": &d.cuMemcpyDtoHAsync, "cuMemcpyDtoDAsync_v2": &d.cuMemcpyDtoDAsync, "cuMemsetD8Async": &d.cuMemsetD8Async,
+		"cuModuleLoadData": &d.cuModuleLoadData, "cuModuleGetFunction": &d.cuModuleGetFunction, "cuModuleUnload": &d.cuModuleUnload,
+		"cuLaunchKernel": &d.cuLaunchKernel, "cuStreamCreate": &d.cuStreamCreate, "cuStreamSynchronize": &d.cuStreamSynchronize,
+		"cuStreamDestroy_v2": &d.cuStreamDestroy, "cuStreamBeginCapture_v2": &d.cuStreamBeginCapture, "cuStreamEndCapture": &d.cuStreamEndCapture,
+		"cuGraphInstantiateWithFlags": &d.cuGraphInstantiate, "cuGraphLaunch": &d.cuGraphLaunch, "cuGraphExecDestroy": &d.cuGraphExecDestroy,
+		"cuGraphDestroy": &d.cuGraphDestroy,
 	}); err != nil {
 		return nil, err
 	}

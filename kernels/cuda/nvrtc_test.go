@@ -2,7 +2,6 @@ package cuda
 
 import (
 	"errors"
-	"regexp"
 	"strings"
 	"testing"
 )
@@ -20,8 +19,6 @@ func nvrtcOrSkip(t *testing.T) {
 	}
 	t.Logf("NVRTC %s", v)
 }
-
-var entryRE = regexp.MustCompile(`extern "C" __global__ void (\w+)\(`)
 
 // TestCompileKernels: every embedded kernel compiles to PTX for the
 // architectures the backend targets (A100, H100/H200), and each

@@ -20,15 +20,29 @@ func BlockStep(m model.Model, ctx, k int, seed uint64) (run func() error, free f
 		return nil, nil, err
 	}
 	r := rand.New(rand.NewPCG(seed, 99))
-	d := cfg.KVDim()
-	kv := make([]float32, ctx*d)
-	for l := 0; l < cfg.NumLayers; l++ {
-		for i := range kv {
-			kv[i] = float32(r.NormFloat64())
+	if cache.Pool().Options().External { // device pages: fill them by a prefill of random tokens
+		for p := 0; p < ctx; p += 512 {
+			n := min(512, ctx-p)
+			toks := make([]int32, n)
+			for i := range toks {
+				toks[i] = int32(r.IntN(cfg.VocabSize))
+			}
+			if err := m.Forward(&model.Batch{Seqs: []model.Seq{{Tokens: toks, Pos: p, Mask: m.Traits().Mask, Cache: cache, Store: true}}}); err != nil {
+				cache.Free()
+				return nil, nil, err
+			}
 		}
-		cache.Write(l, 0, kv, kv)
+	} else {
+		d := cfg.KVDim()
+		kv := make([]float32, ctx*d)
+		for l := 0; l < cfg.NumLayers; l++ {
+			for i := range kv {
+				kv[i] = float32(r.NormFloat64())
+			}
+			cache.Write(l, 0, kv, kv)
+		}
+		cache.Commit(ctx)
 	}
-	cache.Commit(ctx)
 	toks := make([]int32, k)
 	rows := make([]int, k)
 	for i := range toks {

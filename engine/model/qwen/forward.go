@@ -69,7 +69,7 @@ type span struct {
 // read once per call whatever the batch holds.
 func (m *Model) Forward(b *model.Batch) error {
 	c := m.cfg
-	spans, n, r, err := m.plan(b)
+	spans, n, r, err := m.plan(b, m.NewPool)
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,11 @@ func (m *Model) Forward(b *model.Batch) error {
 			j = 0
 			for _, s := range b.Seqs {
 				k := len(s.LogitRows)
-				copy(s.Logits, ws.logits[j*V:(j+k)*V])
+				if s.Summaries != nil {
+					summarize(s.Summaries[:k], ws.logits[j*V:(j+k)*V], V, s.Exclude)
+				} else {
+					copy(s.Logits, ws.logits[j*V:(j+k)*V])
+				}
 				j += k
 			}
 		}
@@ -195,6 +199,9 @@ func directLogits(b *model.Batch, r, V int) []float32 {
 	var all []float32
 	off := 0
 	for _, s := range b.Seqs {
+		if s.Summaries != nil {
+			return nil // summarized from the workspace
+		}
 		n := len(s.LogitRows) * V
 		switch {
 		case n == 0:
@@ -212,8 +219,19 @@ func directLogits(b *model.Batch, r, V int) []float32 {
 	return all[:off]
 }
 
-// plan validates the batch, reserves cache rows and lays the rows out.
-func (m *Model) plan(b *model.Batch) (spans []span, n, r int, err error) {
+// summarize writes the RowStat of each row of logits [len(out), V],
+// rows spread over the threads.
+func summarize(out []model.RowStat, logits []float32, V int, exclude int32) {
+	cpu.ParallelRows(len(out), func(r0, r1 int) {
+		for i := r0; i < r1; i++ {
+			out[i] = model.Summarize(logits[i*V:(i+1)*V], exclude)
+		}
+	})
+}
+
+// plan validates the batch, reserves cache rows and lays the rows out; a
+// sequence without a cache gets one from newPool(0), freed on error.
+func (m *Model) plan(b *model.Batch, newPool func(int64) *kvcache.Pool) (spans []span, n, r int, err error) {
 	c := m.cfg
 	spans = make([]span, len(b.Seqs))
 	for si := range b.Seqs {
@@ -242,7 +260,7 @@ func (m *Model) plan(b *model.Batch) (spans []span, n, r int, err error) {
 			if s.Pos != 0 || keyLen != k {
 				return nil, 0, 0, fmt.Errorf("qwen: sequence %d: pos %d needs a KV cache", si, s.Pos)
 			}
-			cache = m.NewPool(0).NewSequence()
+			cache = newPool(0).NewSequence()
 			defer func() {
 				if err != nil {
 					cache.Free()
@@ -268,7 +286,10 @@ func (m *Model) plan(b *model.Batch) (spans []span, n, r int, err error) {
 				return nil, 0, 0, fmt.Errorf("qwen: sequence %d: logit row %d outside [0, %d)", si, row, k)
 			}
 		}
-		if want := len(s.LogitRows) * c.VocabSize; len(s.Logits) < want {
+		if s.Summaries != nil && len(s.Summaries) < len(s.LogitRows) {
+			return nil, 0, 0, fmt.Errorf("qwen: sequence %d: %d summaries for %d logit rows", si, len(s.Summaries), len(s.LogitRows))
+		}
+		if want := len(s.LogitRows) * c.VocabSize; s.Summaries == nil && len(s.Logits) < want {
 			return nil, 0, 0, fmt.Errorf("qwen: sequence %d: logits buffer holds %d floats, need %d", si, len(s.Logits), want)
 		}
 		spans[si] = span{row: n, n: k, keyLen: keyLen, cache: cache}

@@ -199,3 +199,56 @@ func TestForwardErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestForwardSummaries: a forward asked for row summaries returns what
+// model.Summarize makes of the logits the same forward returns, here with
+// the excluded entry set to each row's argmax so excluding it matters,
+// sequences with logits and with summaries mixed in one batch.
+func TestForwardSummaries(t *testing.T) {
+	m, err := Random(tinyConfig("sdar"), 11, tensor.BF16, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	V := m.cfg.VocabSize
+	mask := cpu.Mask{Kind: cpu.BlockCausal, Block: 4}
+	toks := [][]int32{randTokens(1, 9, V), randTokens(2, 6, V)}
+	rows := [][]int{{0, 4, 8}, {1, 5}}
+	plain := func() [][]float32 {
+		var out [][]float32
+		for i := range toks {
+			l := make([]float32, len(rows[i])*V)
+			if err := m.Forward(&model.Batch{Seqs: []model.Seq{{Tokens: toks[i], Mask: mask, LogitRows: rows[i], Logits: l}}}); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, l)
+		}
+		return out
+	}()
+	exclude := int32(model.Summarize(plain[1][:V], -1).Token) // the first summarized row's argmax
+	sums := make([]model.RowStat, len(rows[1]))
+	logits := make([]float32, len(rows[0])*V)
+	b := &model.Batch{Seqs: []model.Seq{
+		{Tokens: toks[0], Mask: mask, LogitRows: rows[0], Logits: logits},
+		{Tokens: toks[1], Mask: mask, LogitRows: rows[1], Summaries: sums, Exclude: exclude},
+	}}
+	if err := m.Forward(b); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(logits, plain[0]) {
+		t.Error("the logits sequence's logits changed beside a summarized one")
+	}
+	for i := range rows[1] {
+		want := model.Summarize(plain[1][i*V:(i+1)*V], exclude)
+		if sums[i] != want {
+			t.Errorf("row %d: summary %+v, want %+v", i, sums[i], want)
+		}
+	}
+	if sums[0].Token == exclude {
+		t.Errorf("row 0 chose the excluded token %d", exclude)
+	}
+	short := &model.Batch{Seqs: []model.Seq{{Tokens: toks[1], Mask: mask, LogitRows: rows[1], Summaries: sums[:1]}}}
+	if err := m.Forward(short); err == nil || !strings.Contains(err.Error(), "summaries") {
+		t.Errorf("too few summaries: err = %v", err)
+	}
+}

@@ -25,6 +25,13 @@ func SDAR17B() *model.Config {
 	}
 }
 
+// SDAR8B is SDAR-8B-Chat's config.json (Qwen3-8B dimensions).
+func SDAR8B() *model.Config {
+	c := SDAR17B()
+	c.HiddenSize, c.NumLayers, c.NumHeads, c.NumKVHeads, c.IntermediateSize = 4096, 36, 32, 8, 12288
+	return c
+}
+
 // Random builds a model with seeded random weights held in memory. dtype is
 // tensor.F32, tensor.BF16 or tensor.I8 (int8 is quantized from bf16). The
 // config's model_type picks the family as Load would; tied controls whether
@@ -32,38 +39,11 @@ func SDAR17B() *model.Config {
 // weights (cpu.PreferPacked), bf16 weights are packed as Load packs them
 // (the same values; the linear weights keep no row-major copy).
 func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Model, error) {
-	var qkNorm, shifted, diffusion bool
-	switch cfg.ModelType {
-	case "qwen2", "qwen2_5_vl_text":
-	case "qwen3":
-		qkNorm = true
-	case "sdar":
-		qkNorm, diffusion = true, true
-	case "Fast_dLLM_Qwen", "Dream":
-		shifted, diffusion = true, true
-	default:
-		return nil, fmt.Errorf("qwen: Random: unknown model_type %q", cfg.ModelType)
+	m, err := randomShell(cfg)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.AttentionBias == nil {
-		b := cfg.ModelType == "qwen2" || cfg.ModelType == "qwen2_5_vl_text" || cfg.ModelType == "Fast_dLLM_Qwen" || cfg.ModelType == "Dream"
-		cfg.AttentionBias = &b
-	}
-	if cfg.HeadDim == 0 {
-		cfg.HeadDim = cfg.HiddenSize / cfg.NumHeads
-	}
-	if cfg.NumKVHeads == 0 {
-		cfg.NumKVHeads = cfg.NumHeads
-	}
-	if cfg.RopeTheta == 0 {
-		cfg.RopeTheta = 10000
-	}
-	if cfg.RMSNormEps == 0 {
-		cfg.RMSNormEps = 1e-6
-	}
-	if s := cfg.MRopeSection; s != nil && (len(s) != 3 || s[0]+s[1]+s[2] != cfg.HeadDim/2) {
-		return nil, fmt.Errorf("qwen: Random: mrope_section %v does not split head_dim/2 = %d in three", s, cfg.HeadDim/2)
-	}
-	m := newModel(cfg, qkNorm, shifted, diffusion)
+	qkNorm := m.traits.QKNorm
 	H, D, I := cfg.HiddenSize, cfg.HeadDim, cfg.IntermediateSize
 	qd, kvd := cfg.NumHeads*D, cfg.NumKVHeads*D
 	stream := seed
@@ -123,6 +103,43 @@ func Random(cfg *model.Config, seed uint64, dtype tensor.DType, tied bool) (*Mod
 	}
 	cfg.TieWordEmbeddings = tied
 	return m, nil
+}
+
+// randomShell validates and completes cfg for a random model of its
+// model_type and returns the model without weights.
+func randomShell(cfg *model.Config) (*Model, error) {
+	var qkNorm, shifted, diffusion bool
+	switch cfg.ModelType {
+	case "qwen2", "qwen2_5_vl_text":
+	case "qwen3":
+		qkNorm = true
+	case "sdar":
+		qkNorm, diffusion = true, true
+	case "Fast_dLLM_Qwen", "Dream":
+		shifted, diffusion = true, true
+	default:
+		return nil, fmt.Errorf("qwen: random model: unknown model_type %q", cfg.ModelType)
+	}
+	if cfg.AttentionBias == nil {
+		b := cfg.ModelType == "qwen2" || cfg.ModelType == "qwen2_5_vl_text" || cfg.ModelType == "Fast_dLLM_Qwen" || cfg.ModelType == "Dream"
+		cfg.AttentionBias = &b
+	}
+	if cfg.HeadDim == 0 {
+		cfg.HeadDim = cfg.HiddenSize / cfg.NumHeads
+	}
+	if cfg.NumKVHeads == 0 {
+		cfg.NumKVHeads = cfg.NumHeads
+	}
+	if cfg.RopeTheta == 0 {
+		cfg.RopeTheta = 10000
+	}
+	if cfg.RMSNormEps == 0 {
+		cfg.RMSNormEps = 1e-6
+	}
+	if s := cfg.MRopeSection; s != nil && (len(s) != 3 || s[0]+s[1]+s[2] != cfg.HeadDim/2) {
+		return nil, fmt.Errorf("qwen: random model: mrope_section %v does not split head_dim/2 = %d in three", s, cfg.HeadDim/2)
+	}
+	return newModel(cfg, qkNorm, shifted, diffusion), nil
 }
 
 // randMatrix fills a [rows, cols] matrix with uniform values of standard

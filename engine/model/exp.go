@@ -1,13 +1,13 @@
-package decode
+package model
 
 import "math"
 
-// exp32 is a fast float32 e^x for x <= 0 (softmax after max subtraction):
+// Exp32 is a fast float32 e^x for x <= 0 (softmax after max subtraction):
 // x = n·ln2 + r with |r| <= ln2/2, e^r by a degree-6 polynomial, then 2^n by
 // exponent bits. Relative error < 2e-7 on [-87, 0]; below that it returns 0.
 // The vocabulary-wide softmax of every masked position runs this once per
 // token id, so it is the decoder's hot loop.
-func exp32(x float32) float32 {
+func Exp32(x float32) float32 {
 	if x < -87 {
 		return 0
 	}
