@@ -12,12 +12,14 @@ import (
 	"dlmstream/kernels/cuda"
 )
 
-// Device tolerances. The device path rounds activations to bf16 before
-// every matmul (cuBLAS bf16 GEMM, fp32 accumulation) and keeps K/V in
-// bf16, as the CPU fast path and PyTorch's bf16 models do, so its logits
-// are held to the CPU fast path's bar: no further from the fp32 reference
-// than PyTorch's own native bf16 run where the golden has one, else
-// deviceTolFP32 (the CPU fast path measured 0.050-0.065 on these).
+// Device tolerances. The device path rounds weights to bf16 at upload
+// (fp32 and fp16 checkpoints too) and activations to bf16 before every
+// matmul (cuBLAS bf16 GEMM, fp32 accumulation), and keeps K/V in bf16:
+// the numerics of the CPU fast path loaded with WeightType "bf16", whose
+// error against the fp32 transformers goldens measured 0.048-0.092 on
+// these checkpoints (logit scales 9-22). The device must stay within
+// twice that CPU error, and within deviceTolFP32 where the CPU's is
+// smaller (a machine whose kernels do not round activations).
 const deviceTolFP32 = 0.1
 
 // deviceOrSkip opens CUDA device 0, skipping where there is none.
@@ -74,12 +76,11 @@ func TestDeviceGoldenLogits(t *testing.T) {
 			defer g.Close()
 			toks := goldenTokens(t, g)
 			T, V := len(toks), hm.Config().VocabSize
-			tol := deviceTolFP32
-			if g.Info("logits_native.causal") != nil {
-				native, _ := g.Float32("logits_native.causal")
-				ref, _ := g.Float32("logits.causal")
-				tol, _ = maxAbsDiffAt(native, ref)
+			fast, err := model.Load(filepath.Join("..", "..", "..", "testdata", "models", name), model.LoadOptions{WeightType: "bf16"})
+			if err != nil {
+				t.Fatal(err)
 			}
+			defer fast.Close()
 			block := max(hm.Config().BlockSize, 4)
 			for _, c := range []struct {
 				key  string
@@ -93,13 +94,19 @@ func TestDeviceGoldenLogits(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				cs := model.Seq{Tokens: toks, Mask: c.mask, LogitRows: allRows(T), Logits: make([]float32, T*V)}
+				if err := fast.Forward(&model.Batch{Seqs: []model.Seq{cs}}); err != nil {
+					t.Fatal(err)
+				}
+				cpuErr, _ := maxAbsDiffAt(cs.Logits, want)
+				tol := max(2*cpuErr, deviceTolFP32)
 				s := model.Seq{Tokens: toks, Mask: c.mask, LogitRows: allRows(T), Logits: make([]float32, T*V)}
 				for run := range 3 { // eager, captured, replayed
 					if err := dm.Forward(&model.Batch{Seqs: []model.Seq{s}}); err != nil {
 						t.Fatal(err)
 					}
 					d, at := maxAbsDiffAt(s.Logits, want)
-					t.Logf("%s run %d: max abs err %.3g at row %d (tolerance %.3g)", c.key, run, d, at/V, tol)
+					t.Logf("%s run %d: max abs err %.3g at row %d (CPU bf16 path %.3g, tolerance %.3g)", c.key, run, d, at/V, cpuErr, tol)
 					if d > tol {
 						t.Errorf("%s run %d: max abs err %.3g at row %d col %d > %.3g", c.key, run, d, at/V, at%V, tol)
 					}
