@@ -10,10 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"dlmstream/connectors/kafka"
@@ -51,6 +49,9 @@ type runFlags struct {
 	timeout   time.Duration
 	verbose   bool
 	modelPath string
+	// Operations (run_monitor.go, run_drain.go).
+	metricsAddr  string
+	drainTimeout time.Duration
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -87,6 +88,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.progress, "progress", true, "show a progress bar for bounded Kafka runs")
 	fs.DurationVar(&f.timeout, "timeout", 0, "stop the job after this long (0: no limit)")
 	fs.BoolVar(&f.verbose, "v", false, "show the runner's and Beam's info logs")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on this address (host:port; empty: off)")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM or SIGINT: stop reading, finish and commit in-flight work within this long, then exit")
 }
 
 func (f *runFlags) options() pipelines.Options {
@@ -132,7 +135,12 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		}
 		return fmt.Errorf("unknown runner %q (prism, flink, universal, dataflow)", f.runner)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopMonitor, err := startMonitor(f.metricsAddr, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopMonitor()
+	ctx, stop := drainContext(context.Background(), f.drainTimeout, stderr)
 	defer stop()
 	if f.timeout > 0 {
 		var cancel context.CancelFunc
