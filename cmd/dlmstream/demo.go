@@ -89,6 +89,22 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := flag.CommandLine.Parse(fs.Args()); err != nil {
 		return err
 	}
+	// Every path before the job is built: one line naming what is missing.
+	for _, m := range []struct {
+		flag string
+		path *string
+	}{{"model", model}, {"speech-model", speechModel}, {"vision-model", visionModel}} {
+		p, err := resolveModel(m.flag, *m.path)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		*m.path = p
+	}
+	for _, d := range []struct{ flag, path string }{{"speech-clips", *speechClips}, {"scenes", *scenes}, {"schemas", *schemas}} {
+		if err := checkFile(d.flag, d.path); err != nil {
+			return fmt.Errorf("demo: %w (the demo inputs are in the repository's testdata; run from its root)", err)
+		}
+	}
 	quietBeam()
 	beam.Init()
 	ctx := context.Background()

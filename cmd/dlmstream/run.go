@@ -88,6 +88,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.progress, "progress", true, "show a progress bar for bounded Kafka runs")
 	fs.DurationVar(&f.timeout, "timeout", 0, "stop the job after this long (0: no limit)")
 	fs.BoolVar(&f.verbose, "v", false, "show the runner's and Beam's info logs")
+	fs.String("config", "", "YAML file of run options (`name: value` per flag, lists for comma-separated ones); the command line overrides it")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on this address (host:port; empty: off)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM or SIGINT: stop reading, finish and commit in-flight work within this long, then exit")
 }
@@ -116,6 +117,14 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if cfg := configPath(args); cfg != "" {
+		if err := applyConfig(fs, cfg); err != nil {
+			return err
+		}
+	}
+	if err := f.checkPaths(); err != nil {
+		return fmt.Errorf("run: %w", err)
 	}
 	// Everything after "--" goes to Beam's own flags (--endpoint, --environment_type, --project, ...).
 	if err := flag.CommandLine.Parse(fs.Args()); err != nil {

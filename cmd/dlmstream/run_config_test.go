@@ -1,0 +1,106 @@
+//go:build !nobeam
+
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestApplyConfig: a YAML file sets the flags the command line left
+// alone, lists become comma-separated values, and bad keys or values are
+// one-line errors naming the file and the key.
+func TestApplyConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.yaml", "pipeline: caption\ninput-topics: [images, more-images]\nstreaming: true\nmax-new: 48\ndrain-timeout: 45s\nbrokers: a:9092,b:9092\n")
+	for _, c := range []struct {
+		name    string
+		args    []string
+		want    func(f *runFlags) bool
+		wantErr string
+	}{
+		{"file values", []string{"--config", good}, func(f *runFlags) bool {
+			return f.opts.Name == "caption" && f.inTopics == "images,more-images" && f.opts.Streaming &&
+				f.opts.Transforms.MaxNewTokens == 48 && f.drainTimeout == 45*time.Second && f.brokers == "a:9092,b:9092"
+		}, ""},
+		{"command line wins", []string{"--max-new=7", "--config=" + good, "--pipeline", "extraction"}, func(f *runFlags) bool {
+			return f.opts.Name == "extraction" && f.opts.Transforms.MaxNewTokens == 7 && f.opts.Streaming
+		}, ""},
+		{"unknown key", []string{"--config", write("unknown.yaml", "pipline: caption\n")}, nil, `unknown option "pipline"`},
+		{"bad value", []string{"--config", write("bad.yaml", "max-new: lots\n")}, nil, "max-new"},
+		{"map value", []string{"--config", write("map.yaml", "brokers: {a: 1}\n")}, nil, "brokers"},
+		{"nested config", []string{"--config", write("self.yaml", "config: other.yaml\n")}, nil, "cannot name another"},
+		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "nope.yaml"},
+		{"not yaml", []string{"--config", write("junk.yaml", "pipeline: [\n")}, nil, "junk.yaml"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("run", flag.ContinueOnError)
+			var f runFlags
+			f.register(fs)
+			if err := fs.Parse(c.args); err != nil {
+				t.Fatal(err)
+			}
+			err := applyConfig(fs, configPath(c.args))
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) || strings.Contains(err.Error(), "\n") {
+					t.Fatalf("err = %v, want one line containing %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.want(&f) {
+				t.Errorf("flags after config: %+v", f)
+			}
+		})
+	}
+}
+
+// TestRunChecksPaths: missing checkpoints and files are refused before
+// the job is built, in one line naming the flag and the path; the bundled
+// checkpoint is found through $DLMSTREAM_MODELS from another directory.
+func TestRunChecksPaths(t *testing.T) {
+	t.Setenv(EnvModels, "")
+	tmp := t.TempDir()
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing model", []string{"--pipeline", "extraction", "--model", filepath.Join(tmp, "none"), "--input-glob", "*.go", "--output-path", filepath.Join(tmp, "o.jsonl")}, "--model: no checkpoint"},
+		{"glob matches nothing", []string{"--pipeline", "extraction", "--model", demoTextModel, "--input-glob", filepath.Join(tmp, "*.txt"), "--output-path", filepath.Join(tmp, "o.jsonl")}, "matches no file"},
+		{"output folder missing", []string{"--pipeline", "extraction", "--model", demoTextModel, "--input-glob", "*.go", "--output-path", filepath.Join(tmp, "no", "o.jsonl")}, "does not exist"},
+		{"tls ca missing", []string{"--pipeline", "caption", "--model", demoTextModel, "--brokers", "127.0.0.1:1", "--input-topics", "x", "--output-topic", "y", "--dlq-topic", "z", "--tls-ca", filepath.Join(tmp, "ca.pem")}, "--tls-ca"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			err := runRun(c.args, &out, &errb)
+			if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want one line containing %q", err, c.want)
+			}
+		})
+	}
+	// From another directory, the default --model resolves under $DLMSTREAM_MODELS.
+	abs, err := filepath.Abs(filepath.Dir(demoTextModel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvModels, abs)
+	got, err := resolveModel("model", "testdata/models/demo-text")
+	if err != nil || got != filepath.Join(abs, "demo-text") {
+		t.Fatalf("resolveModel = %q, %v; want %s", got, err, filepath.Join(abs, "demo-text"))
+	}
+}
