@@ -52,6 +52,7 @@ type runFlags struct {
 	// Operations (run_monitor.go, run_drain.go).
 	metricsAddr  string
 	drainTimeout time.Duration
+	logFormat    string
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -83,11 +84,12 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.opts.Kafka.TLSCAFile, "tls-ca", "", "PEM file with CA certificates for the brokers")
 	fs.StringVar(&f.opts.Kafka.SASLMechanism, "sasl-mechanism", "", "SASL: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512")
 	fs.StringVar(&f.opts.Kafka.SASLUser, "sasl-user", "", "SASL user")
-	fs.StringVar(&f.opts.Kafka.SASLPassword, "sasl-password", os.Getenv("DLMSTREAM_SASL_PASSWORD"), "SASL password (default $DLMSTREAM_SASL_PASSWORD)")
+	fs.StringVar(&f.opts.Kafka.SASLPassword, "sasl-password", "", "SASL password (default $DLMSTREAM_SASL_PASSWORD; never printed)")
 	fs.StringVar(&f.runner, "runner", "prism", "Beam runner: prism (local), flink (needs --endpoint after --), dataflow (build with -tags dataflow)")
 	fs.BoolVar(&f.progress, "progress", true, "show a progress bar for bounded Kafka runs")
 	fs.DurationVar(&f.timeout, "timeout", 0, "stop the job after this long (0: no limit)")
 	fs.BoolVar(&f.verbose, "v", false, "show the runner's and Beam's info logs")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json (log/slog)")
 	fs.String("config", "", "YAML file of run options (`name: value` per flag, lists for comma-separated ones); the command line overrides it")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on this address (host:port; empty: off)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM or SIGINT: stop reading, finish and commit in-flight work within this long, then exit")
@@ -97,6 +99,9 @@ func (f *runFlags) options() pipelines.Options {
 	o := f.opts
 	if f.brokers != "" {
 		o.Kafka.Brokers = strings.Split(f.brokers, ",")
+	}
+	if o.Kafka.SASLPassword == "" {
+		o.Kafka.SASLPassword = os.Getenv("DLMSTREAM_SASL_PASSWORD")
 	}
 	if f.inTopics != "" {
 		o.InputTopics = strings.Split(f.inTopics, ",")
@@ -130,8 +135,8 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	if err := flag.CommandLine.Parse(fs.Args()); err != nil {
 		return err
 	}
-	if !f.verbose {
-		quietBeam()
+	if err := setupLogs(f.logFormat, f.verbose, stderr); err != nil {
+		return err
 	}
 	beam.Init()
 	o := f.options()
@@ -167,6 +172,25 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "pipeline %s done in %s\n", o.Name, time.Since(start).Round(time.Millisecond))
 	printMetrics(stdout, res)
+	return nil
+}
+
+// setupLogs makes log/slog (which Beam and prism log through) write text
+// or JSON lines to w, at warning level unless verbose: the runner's INFO
+// lines stay out of a job's output.
+func setupLogs(format string, verbose bool, w io.Writer) error {
+	opts := &slog.HandlerOptions{Level: slog.LevelWarn}
+	if verbose {
+		opts.Level = slog.LevelInfo
+	}
+	switch format {
+	case "text":
+		slog.SetDefault(slog.New(slog.NewTextHandler(w, opts)))
+	case "json":
+		slog.SetDefault(slog.New(slog.NewJSONHandler(w, opts)))
+	default:
+		return fmt.Errorf("run: --log-format %q: want text or json", format)
+	}
 	return nil
 }
 

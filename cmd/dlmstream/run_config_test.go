@@ -4,7 +4,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,5 +105,60 @@ func TestRunChecksPaths(t *testing.T) {
 	got, err := resolveModel("model", "testdata/models/demo-text")
 	if err != nil || got != filepath.Join(abs, "demo-text") {
 		t.Fatalf("resolveModel = %q, %v; want %s", got, err, filepath.Join(abs, "demo-text"))
+	}
+}
+
+// TestRunHelpListsOptions: run --help lists every option with its default
+// and never prints the SASL password taken from the environment.
+func TestRunHelpListsOptions(t *testing.T) {
+	t.Setenv("DLMSTREAM_SASL_PASSWORD", "hunter2-secret")
+	var out, errb bytes.Buffer
+	_ = runRun([]string{"--help"}, &out, &errb)
+	help := errb.String()
+	if strings.Contains(help, "hunter2") {
+		t.Fatal("help prints the SASL password")
+	}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var f runFlags
+	f.register(fs)
+	fs.VisitAll(func(fl *flag.Flag) {
+		if !strings.Contains(help, "-"+fl.Name) {
+			t.Errorf("help lacks -%s", fl.Name)
+		}
+	})
+	if got := f.options().Kafka.SASLPassword; got != "hunter2-secret" {
+		t.Errorf("password from the environment = %q", got)
+	}
+}
+
+// TestSetupLogs: JSON logs are one JSON object per line; warnings pass
+// and info lines only with -v.
+func TestSetupLogs(t *testing.T) {
+	defer slog.SetDefault(slog.Default())
+	for _, c := range []struct {
+		format  string
+		verbose bool
+		info    bool
+	}{{"json", false, false}, {"json", true, true}, {"text", false, false}} {
+		var b bytes.Buffer
+		if err := setupLogs(c.format, c.verbose, &b); err != nil {
+			t.Fatal(err)
+		}
+		slog.Info("info line")
+		slog.Warn("warn line", "k", 1)
+		if got := strings.Contains(b.String(), "info line"); got != c.info {
+			t.Errorf("%s verbose=%v: info shown %v", c.format, c.verbose, got)
+		}
+		if c.format == "json" {
+			for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(l), &m); err != nil || m["msg"] == nil {
+					t.Errorf("not a JSON log line: %q (%v)", l, err)
+				}
+			}
+		}
+	}
+	if err := setupLogs("xml", false, io.Discard); err == nil {
+		t.Error("log format xml accepted")
 	}
 }
