@@ -144,6 +144,7 @@ type Engine struct {
 	pc    *prefixCache // nil: disabled
 	quit  chan struct{}
 	stats statsBox
+	meter meters
 	wg    sync.WaitGroup
 	once  sync.Once
 }
@@ -218,7 +219,7 @@ func NewWithModel(m model.Model, tok *tokenizer.Tokenizer, opts Options) (*Engin
 		pc = newPrefixCache(opts.PrefixCache)
 	}
 	e := &Engine{
-		Model: m, Tok: tok, arch: arch, pool: pool, pc: pc, quit: make(chan struct{}),
+		Model: m, Tok: tok, arch: arch, pool: pool, pc: pc, quit: make(chan struct{}), meter: newMeters(),
 		sch: sched.New(pool, sched.Limits{MaxQueue: opts.MaxQueue, MaxRunning: opts.MaxRunning, MaxRows: opts.MaxRows, MaxLogitRows: opts.MaxLogitRows}),
 	}
 	e.wg.Add(1)
@@ -252,7 +253,7 @@ func Shared(dir string, opts Options) (*Engine, error) {
 		shared[key] = s
 	}
 	sharedMu.Unlock()
-	s.once.Do(func() { s.e, s.err = New(dir, opts) })
+	s.once.Do(func() { s.e, s.err = New(dir, opts); noteShared(s.e) })
 	return s.e, s.err
 }
 
@@ -334,6 +335,7 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 	}
 	ent.Seq = decode.WithPositions(decode.WithEmbeds(seq, embeds), rope)
 	if err := e.sch.Submit(ent); err != nil {
+		e.meter.unfinished(err)
 		if ent.Release != nil {
 			ent.Release()
 		}
@@ -343,10 +345,13 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 	case <-ent.Done:
 	case <-ctx.Done():
 		// The loop drops the entry and frees its cache at its next step.
+		e.meter.unfinished(ctx.Err())
 		return Result{ID: req.ID}, ctx.Err()
 	case <-e.quit:
+		e.meter.unfinished(errClosed)
 		return Result{ID: req.ID}, errors.New("engine closed")
 	}
+	e.meter.finished(ent, ent.Err)
 	if ent.Err != nil {
 		return Result{ID: req.ID}, ent.Err
 	}
@@ -359,6 +364,7 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 	if stream != nil {
 		stream.flush()
 	}
+	e.meter.generated(res)
 	return res, nil
 }
 

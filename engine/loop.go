@@ -72,7 +72,9 @@ func (e *Engine) loop() {
 		}
 		t0 := time.Now()
 		err := e.Model.Forward(b)
-		e.stats.add(len(batch), off/max(V, 1)+soff, rowsOf(b), time.Since(t0))
+		took := time.Since(t0)
+		e.stats.add(len(batch), off/max(V, 1)+soff, rowsOf(b), took)
+		e.meter.forwardTook(took)
 		if err != nil {
 			for _, ent := range batch {
 				e.sch.Fail(ent, err)

@@ -83,6 +83,7 @@ func (e *Engine) Score(ctx context.Context, req ScoreRequest) (ScoreResult, erro
 		e.cachePrefix(ent, &seq.cached, keys, B, []int{rows})
 	}
 	if err := e.sch.Submit(ent); err != nil {
+		e.meter.unfinished(err)
 		if ent.Release != nil {
 			ent.Release()
 		}
@@ -91,10 +92,13 @@ func (e *Engine) Score(ctx context.Context, req ScoreRequest) (ScoreResult, erro
 	select {
 	case <-ent.Done:
 	case <-ctx.Done():
+		e.meter.unfinished(ctx.Err())
 		return ScoreResult{}, ctx.Err()
 	case <-e.quit:
+		e.meter.unfinished(errClosed)
 		return ScoreResult{}, errClosed
 	}
+	e.meter.finished(ent, ent.Err)
 	if ent.Err != nil {
 		return ScoreResult{}, ent.Err
 	}

@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envRestartChild) != "" {
 		os.Exit(restartChild())
 	}
+	if os.Getenv(envGroupChild) != "" {
+		os.Exit(groupChild())
+	}
 	ptest.MainWithDefault(m, "prism")
 }
 

@@ -27,6 +27,11 @@
 //
 // # Metrics
 //
-// Counters in namespace "dlmstream": <stage>.in, <stage>.out, <stage>.dlq.<reason>;
-// distribution engine.latency_ms.
+// Beam counters in namespace "dlmstream": <stage>.in, <stage>.out, <stage>.dlq.<reason>;
+// distribution engine.latency_ms. The same counts go to the process's Prometheus
+// registry (monitor.Registry): dlmstream_inputs_total, dlmstream_results_total and
+// dlmstream_partial_results_total by task, dlmstream_dead_letters_total by task, stage
+// and reason. A composite declares its engine not ready ("engine <model>",
+// monitor.SetReady) when the pipeline is built; generateFn's Setup reports it ready
+// once the engine is loaded.
 package transforms

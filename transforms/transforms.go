@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"dlmstream/connectors/kafka"
+	"dlmstream/monitor"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -48,8 +49,9 @@ func apply(s beam.Scope, cfg Config, kind string, col beam.PCollection) (ok, fai
 	// letters: both outputs then come from one DoFn, with no Flatten, so the runner fuses
 	// source, transforms and sinks into one stage and results are written as they are
 	// made (prism materializes a Flatten's inputs at bundle ends).
+	monitor.SetReady(engineComponent(cfg.Model), false) // until a worker's Setup has loaded it
 	tasks := beam.ParDo(s, &prepareFn{Cfg: cfg, Kind: kind}, col)
-	return beam.ParDo2(s, &generateFn{Cfg: cfg}, tasks)
+	return beam.ParDo2(s, &generateFn{Cfg: cfg, Kind: kind}, tasks)
 }
 
 // prepareFn decodes inputs; a failure is recorded in the task as its rejection.
@@ -59,11 +61,11 @@ type prepareFn struct {
 }
 
 func (fn *prepareFn) ProcessElement(ctx context.Context, e kafka.Envelope, emit func(Task)) error {
-	beam.NewCounter(metricsNS, StageDecode+".in").Inc(ctx, 1)
+	countInput(ctx, fn.Kind)
 	t, err := Prepare(fn.Cfg, fn.Kind, e)
 	if err != nil {
 		r := AsRejection(err, StageDecode)
-		beam.NewCounter(metricsNS, r.Stage+".dlq."+r.Reason).Inc(ctx, 1)
+		countDeadLetter(ctx, fn.Kind, r.Stage, r.Reason)
 		// A live chunk keeps its stream and place, so the stream goes on without it.
 		t = Task{In: e, Kind: fn.Kind, Stream: t.Stream, Seq: t.Seq, RejectStage: r.Stage, RejectReason: r.Reason, RejectError: r.Err.Error()}
 	} else {
@@ -79,7 +81,8 @@ func (fn *prepareFn) ProcessElement(ctx context.Context, e kafka.Envelope, emit 
 // submits its task and emits the results that are ready, in input order; FinishBundle
 // waits for the rest. The bundle's sink writes, and commits, only what was emitted.
 type generateFn struct {
-	Cfg Config `json:"cfg"`
+	Cfg  Config `json:"cfg"`
+	Kind string `json:"kind"`
 
 	gen     Generator
 	pending []*call // submitted, in input order
@@ -99,6 +102,9 @@ type call struct {
 func (fn *generateFn) Setup() error {
 	g, err := openGenerator(fn.Cfg)
 	fn.gen = g
+	if err == nil {
+		monitor.SetReady(engineComponent(fn.Cfg.Model), true)
+	}
 	return err
 }
 
@@ -154,10 +160,10 @@ func (fn *generateFn) emitAll(ctx context.Context, recs []kafka.Envelope, ok, fa
 		case r.CommitOnly:
 			ok(r)
 		case r.Header(kafka.HeaderErrorStage) != "":
-			beam.NewCounter(metricsNS, StageEngine+".dlq."+r.Header(kafka.HeaderErrorReason)).Inc(ctx, 1)
+			countDeadLetter(ctx, fn.Kind, StageEngine, r.Header(kafka.HeaderErrorReason))
 			failed(r)
 		default:
-			beam.NewCounter(metricsNS, StageEngine+".out").Inc(ctx, 1)
+			countResult(ctx, fn.Kind)
 			ok(r)
 		}
 	}
@@ -218,7 +224,7 @@ func (fn *generateFn) emitPartials(ctx context.Context, c *call, ok func(kafka.E
 // emitPartial writes a partial record: the input's key and headers, no
 // offset to commit (the final record commits).
 func (fn *generateFn) emitPartial(ctx context.Context, c *call, v []byte, ok func(kafka.Envelope)) {
-	beam.NewCounter(metricsNS, StageEngine+".partials").Inc(ctx, 1)
+	countPartial(ctx, fn.Kind)
 	r := c.t.In.Result(fn.Cfg.OutputTopic, v).WithHeader(kafka.HeaderContentType, "application/json")
 	r.Origin = kafka.Origin{}
 	ok(r.WithHeader("partial", "true"))
@@ -240,15 +246,15 @@ func (fn *generateFn) emit(ctx context.Context, c *call, ok, failed func(kafka.E
 		if errors.As(c.err, &r) {
 			reason = r.Reason
 		}
-		beam.NewCounter(metricsNS, StageEngine+".dlq."+reason).Inc(ctx, 1)
+		countDeadLetter(ctx, fn.Kind, StageEngine, reason)
 		failed(c.t.In.DeadLetter(fn.Cfg.DeadLetterTopic, StageEngine, reason, c.err))
 		return nil
 	}
 	if c.t.Stream != "" {
 		return nil // a live chunk's records are in c.extra
 	}
-	beam.NewDistribution(metricsNS, "engine.latency_ms").Update(ctx, c.took.Milliseconds())
-	beam.NewCounter(metricsNS, StageEngine+".out").Inc(ctx, 1)
+	observeTask(ctx, fn.Kind, c.took)
+	countResult(ctx, fn.Kind)
 	r := c.t.In.Result(fn.Cfg.OutputTopic, c.value).WithHeader(kafka.HeaderContentType, "application/json")
 	ok(r.WithHeader("engine-ms", c.took.String()))
 	return nil

@@ -29,7 +29,7 @@ func init() {
 	// A portable runner (Flink, Dataflow) starts this binary as a Beam worker with
 	// --worker=true and the harness flags; Beam's init hook then serves the worker and exits.
 	for _, a := range os.Args[1:] {
-		if a == "--worker" || strings.HasPrefix(a, "--worker=") || strings.HasPrefix(a, "-worker") {
+		if a == "--worker" || a == "-worker" || strings.HasPrefix(a, "--worker=") || strings.HasPrefix(a, "-worker=") {
 			flag.Parse()
 			beam.Init()
 		}
@@ -63,6 +63,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.opts.Start, "start", kafka.StartCommitted, "start position: committed, earliest, latest, timestamp")
 	fs.Int64Var(&f.opts.Source.StartTime, "start-time", 0, "start time for --start timestamp (Unix ms)")
 	fs.BoolVar(&f.opts.Streaming, "streaming", false, "read Kafka without end (unbounded source); default: up to the high watermarks at start")
+	fs.BoolVar(&f.opts.Source.Membership, "membership", false, "with --streaming: join the consumer group --group, sharing the topics' partitions with every worker process of the group (moved on join, leave and crash)")
+	fs.DurationVar(&f.opts.Source.SessionTimeout, "session-timeout", 0, "with --membership: how long the group waits for a silent (crashed) worker before moving its partitions (default 10s)")
 	fs.DurationVar(&f.opts.Source.StopAfterIdle, "stop-after-idle", 0, "with --streaming: end once every partition has had no record for this long (0: run until stopped)")
 	fs.StringVar(&f.opts.InputGlob, "input-glob", "", "read files matching this glob instead of Kafka")
 	fs.StringVar(&f.opts.OutputTopic, "output-topic", "", "results topic")
@@ -128,6 +130,12 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if !runners[f.runner] {
+		if f.runner == "dataflow" {
+			return errors.New("the dataflow runner is not linked into this binary: build it with go build -tags dataflow ./cmd/dlmstream")
+		}
+		return fmt.Errorf("unknown runner %q (prism, flink, universal, dataflow)", f.runner)
+	}
 	if err := f.checkPaths(); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
@@ -143,12 +151,6 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	if !runners[f.runner] {
-		if f.runner == "dataflow" {
-			return errors.New("the dataflow runner is not linked into this binary: build it with go build -tags dataflow ./cmd/dlmstream")
-		}
-		return fmt.Errorf("unknown runner %q (prism, flink, universal, dataflow)", f.runner)
-	}
 	stopMonitor, err := startMonitor(f.metricsAddr, stderr)
 	if err != nil {
 		return err
@@ -163,6 +165,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	}
 	start := time.Now()
 	res, err := runPipelines(ctx, f.runner, []pipelines.Options{o}, f.progress && !o.Streaming, stderr)
+	kafka.CloseMembers() // leave the consumer group once the sinks have committed
 	if err != nil {
 		if ctx.Err() != nil && o.Streaming { // --timeout, SIGINT or SIGTERM end a streaming job
 			fmt.Fprintf(stdout, "pipeline %s stopped after %s: %v\n", o.Name, time.Since(start).Round(time.Millisecond), context.Cause(ctx))
@@ -170,7 +173,11 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "pipeline %s done in %s\n", o.Name, time.Since(start).Round(time.Millisecond))
+	verb := "done"
+	if kafka.Draining() {
+		verb = "drained" // stopped reading on SIGTERM, wrote and committed what it had read
+	}
+	fmt.Fprintf(stdout, "pipeline %s %s in %s\n", o.Name, verb, time.Since(start).Round(time.Millisecond))
 	printMetrics(stdout, res)
 	return nil
 }

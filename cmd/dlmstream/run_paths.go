@@ -102,5 +102,14 @@ func (f *runFlags) checkPaths() error {
 			return c
 		}
 	}
+	// Absolute, so a worker started elsewhere (a portable runner's PROCESS
+	// or EXTERNAL environment runs in its own directory) finds them.
+	for _, p := range []*string{&f.modelPath, &f.opts.InputGlob, &f.opts.OutputPath, &f.opts.Kafka.TLSCAFile} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			if abs, err := filepath.Abs(*p); err == nil {
+				*p = abs
+			}
+		}
+	}
 	return nil
 }

@@ -129,6 +129,7 @@ func (w *Writer) Write(ctx context.Context, envs ...Envelope) error {
 		if err := w.writeRetry(ctx, msgs); err != nil {
 			return err
 		}
+		noteWritten(msgs) // metrics.go
 	}
 	if !w.cfg.Commit {
 		return nil
@@ -182,7 +183,7 @@ func (w *Writer) commit(ctx context.Context, envs []Envelope) error {
 		return nil
 	}
 	return w.tracker.sendCommits(points, func(group string, topics map[string][]kgo.OffsetCommit) error {
-		return CommitOffsets(ctx, w.cl, group, topics)
+		return commitFor(ctx, w.cl, group, topics) // through the group membership, where this process has one
 	})
 }
 

@@ -27,15 +27,17 @@ const (
 
 // Field names of [SourceConfig] (besides those of [Config]).
 const (
-	FieldTopics        = "topics"
-	FieldGroup         = "group"
-	FieldStart         = "start"
-	FieldStartTime     = "start_time"
-	FieldMaxBytes      = "max_bytes"
-	FieldMaxWait       = "max_wait"
-	FieldIdleTimeout   = "idle_timeout"
-	FieldPollFor       = "poll_for"
-	FieldStopAfterIdle = "stop_after_idle"
+	FieldTopics         = "topics"
+	FieldGroup          = "group"
+	FieldStart          = "start"
+	FieldStartTime      = "start_time"
+	FieldMaxBytes       = "max_bytes"
+	FieldMaxWait        = "max_wait"
+	FieldIdleTimeout    = "idle_timeout"
+	FieldPollFor        = "poll_for"
+	FieldStopAfterIdle  = "stop_after_idle"
+	FieldMembership     = "membership"
+	FieldSessionTimeout = "session_timeout"
 )
 
 // SourceConfig configures [ReadBounded] and [ReadUnbounded].
@@ -65,6 +67,13 @@ type SourceConfig struct {
 	// StopAfterIdle ends an unbounded read of a partition once it has had no new record
 	// for this long, so a streaming job drains and exits when caught up. Default 0: never.
 	StopAfterIdle time.Duration `json:"stop_after_idle,omitempty"`
+	// Membership makes an unbounded read a member of Group: the worker
+	// processes of one group share the topics' partitions, moved on join,
+	// leave and crash (see group.go). Needs Group.
+	Membership bool `json:"membership,omitempty"`
+	// SessionTimeout is how long the group waits for a silent member (a
+	// crashed worker) before moving its partitions. Default 10s.
+	SessionTimeout time.Duration `json:"session_timeout,omitempty"`
 }
 
 // SourceSpec documents the fields of [SourceConfig] that [Config] does not have.
@@ -78,6 +87,8 @@ var SourceSpec = []SpecField{
 	{FieldIdleTimeout, "bounded reads check after this long without a record whether the rest of the range still exists", "10s", "30s"},
 	{FieldPollFor, "unbounded reads checkpoint after reading this long", "1s", "500ms"},
 	{FieldStopAfterIdle, "unbounded reads of a partition end after this long without a record (0: never)", "0", "30s"},
+	{FieldMembership, "unbounded reads join the consumer group: worker processes of one group share the partitions, which move on join, leave and crash", "false", "true"},
+	{FieldSessionTimeout, "with membership: how long the group waits for a silent member before moving its partitions", "10s", "6s"},
 }
 
 // Validate reports the first problem with c.
@@ -99,6 +110,12 @@ func (c SourceConfig) Validate() error {
 	}
 	if c.Start == StartCommitted && c.Group == "" {
 		return errors.New("kafka: start=committed needs a group")
+	}
+	if c.Membership && c.Group == "" {
+		return errors.New("kafka: membership needs a group")
+	}
+	if c.Membership && c.Start == StartTimestamp {
+		return errors.New("kafka: membership starts at the group's committed offsets (earliest or latest where none): start=timestamp does not apply")
 	}
 	return nil
 }
@@ -159,6 +176,7 @@ func ReadBounded(s beam.Scope, cfg SourceConfig) beam.PCollection {
 		panic(err)
 	}
 	imp := beam.Impulse(s)
+	expectReading(cfg) // monitor: not ready until a partition reader is open (metrics.go)
 	parts := beam.ParDo(s, &listPartitionsFn{Cfg: cfg, Bounded: true}, imp)
 	return beam.ParDo(s, &boundedReadFn{Cfg: cfg}, parts)
 }
@@ -171,6 +189,10 @@ func ReadUnbounded(s beam.Scope, cfg SourceConfig) beam.PCollection {
 		panic(err)
 	}
 	imp := beam.Impulse(s)
+	expectReading(cfg) // monitor: not ready until a partition reader is open (metrics.go)
+	if cfg.Membership {
+		return beam.ParDo(s, &groupReadFn{Cfg: cfg}, imp)
+	}
 	parts := beam.ParDo(s, &listPartitionsFn{Cfg: cfg}, imp)
 	return beam.ParDo(s, &unboundedReadFn{Cfg: cfg}, parts)
 }
@@ -341,6 +363,7 @@ func (c SourceConfig) newReader(topic string, partition int, offset int64) (*rea
 	}
 	rd := &reader{r: r, next: offset, last: time.Now()}
 	rd.hwm.Store(offset)
+	reading(c) // monitor: the source is ready (metrics.go)
 	return rd, nil
 }
 
@@ -425,6 +448,10 @@ func (fn *boundedReadFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracke
 	defer r.r.Close()
 	from := rest.Start
 	for {
+		if Draining() { // BeginDrain: read no more; what was emitted is written and committed
+			rt.TryClaim(rest.End - 1)
+			return nil
+		}
 		fctx, cancel := context.WithTimeout(ctx, fn.Cfg.idleTimeout())
 		m, err := r.r.FetchMessage(fctx)
 		cancel()
@@ -451,6 +478,7 @@ func (fn *boundedReadFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracke
 		if m.Offset >= rest.End || !rt.TryClaim(m.Offset) {
 			return rt.GetError()
 		}
+		noteFetched(fn.Cfg.Group, m, p.Start) // metrics.go: fetched records, high watermark
 		emit(fromMessage(m, fn.Cfg.Group, from, p.Start))
 		from = m.Offset + 1
 		if from >= rest.End {
@@ -545,6 +573,9 @@ func (fn *unboundedReadFn) Teardown() { fn.pool.closeAll() }
 
 func (fn *unboundedReadFn) ProcessElement(ctx context.Context, we *WatermarkEstimator, rt *sdf.LockRTracker, p PartitionRange, emit func(beam.EventTime, Envelope)) (sdf.ProcessContinuation, error) {
 	rest := rt.GetRestriction().(offsetrange.Restriction)
+	if Draining() {
+		return endUnbounded(rt), nil
+	}
 	r, err := fn.pool.get(fn.Cfg, p.Topic, p.Partition, rest.Start)
 	if err != nil {
 		return sdf.ResumeProcessingIn(time.Second), err
@@ -552,6 +583,10 @@ func (fn *unboundedReadFn) ProcessElement(ctx context.Context, we *WatermarkEsti
 	from := rest.Start
 	deadline := time.Now().Add(fn.Cfg.pollFor())
 	for time.Now().Before(deadline) {
+		if Draining() { // BeginDrain: read no more; what was emitted is written and committed
+			r.r.Close()
+			return endUnbounded(rt), nil
+		}
 		fctx, cancel := context.WithTimeout(ctx, fn.Cfg.maxWait()+50*time.Millisecond)
 		m, err := r.r.FetchMessage(fctx)
 		cancel()
@@ -581,6 +616,7 @@ func (fn *unboundedReadFn) ProcessElement(ctx context.Context, we *WatermarkEsti
 		}
 		r.next, r.last = m.Offset+1, time.Now()
 		r.hwm.Store(m.HighWaterMark)
+		noteFetched(fn.Cfg.Group, m, p.Start) // metrics.go: fetched records, high watermark
 		emit(beam.EventTime(m.Time.UnixMilli()), fromMessage(m, fn.Cfg.Group, from, p.Start))
 		we.UpdateWatermark(m.Time)
 		from = m.Offset + 1

@@ -31,7 +31,9 @@ type sentKey struct {
 
 // sendCommits sends the commit points in points that are higher than any
 // sent before (per group, topic and partition) with send, one call per
-// group, in order with every other call of this tracker.
+// group, in order with every other call of this tracker. send removes from
+// topics what it did not commit (a group member's partitions it no longer
+// holds), so those are not counted as sent.
 func (t *OffsetTracker) sendCommits(points map[sentKey]int64, send func(group string, topics map[string][]kgo.OffsetCommit) error) error {
 	t.sendMu.Lock()
 	defer t.sendMu.Unlock()
@@ -52,6 +54,7 @@ func (t *OffsetTracker) sendCommits(points map[sentKey]int64, send func(group st
 		if err := send(group, topics); err != nil {
 			return err
 		}
+		noteCommitted(group, topics) // metrics.go: commits, committed offsets
 		for topic, cs := range topics {
 			for _, c := range cs {
 				t.sent[sentKey{group, topic, c.Partition}] = c.Offset

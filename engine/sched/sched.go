@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"dlmstream/engine/decode"
 	"dlmstream/engine/kvcache"
@@ -68,6 +69,10 @@ type Entry struct {
 	// Done is closed when the entry leaves the scheduler; Err says why.
 	Done chan struct{}
 	Err  error
+	// Queued is when Submit queued the entry, Admitted when it entered
+	// the running set (zero if it never did): its queue wait. Read them
+	// after Done is closed.
+	Queued, Admitted time.Time
 
 	pending *decode.Work
 }
@@ -105,7 +110,7 @@ func (s *Scheduler) Submit(e *Entry) error {
 		s.mu.Unlock()
 		return ErrBusy
 	}
-	e.Done = make(chan struct{})
+	e.Done, e.Queued = make(chan struct{}), time.Now()
 	s.waiting = append(s.waiting, e)
 	s.mu.Unlock()
 	select {
@@ -136,6 +141,7 @@ func (s *Scheduler) Step() []*Entry {
 			break // wait for memory; FIFO keeps big requests from starving
 		}
 		s.waiting = s.waiting[1:]
+		e.Admitted = time.Now()
 		s.running = append(s.running, s.prepare([]*Entry{e})...)
 	}
 	var batch []*Entry

@@ -1,0 +1,297 @@
+package pipelines
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"dlmstream/connectors/kafka"
+	"dlmstream/connectors/kafka/kafkatest"
+	"dlmstream/transforms"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	kgo "github.com/segmentio/kafka-go"
+)
+
+// The consumer-group test runs worker processes (this test binary,
+// re-executed) that share one input topic through Kafka's group protocol
+// (kafka.SourceConfig.Membership), each running the streaming extraction
+// pipeline on prism with an engine double that takes groupWork per
+// request (inference stands in as latency, so the workers' sharing shows
+// on a 2-core machine).
+const (
+	envGroupChild  = "DLMSTREAM_GROUP_CHILD" // brokers|in|out|dlq|group
+	groupWork      = 20 * time.Millisecond
+	groupParts     = 12
+	groupSessionTO = 6 * time.Second
+)
+
+func groupChild() int {
+	flag.Parse()
+	beam.Init()
+	args := strings.Split(os.Getenv(envGroupChild), "|")
+	brokers, in, out, dlq, group := strings.Split(args[0], ","), args[1], args[2], args[3], args[4]
+	model := "test:group-echo"
+	transforms.RegisterGenerator(model, echoEngine{delay: groupWork})
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	p, s := beam.NewPipelineWithRoot()
+	err := Build(s, Options{Name: Extraction, Kafka: kafka.Config{Brokers: brokers}, InputTopics: []string{in},
+		Group: group, Start: kafka.StartCommitted, OutputTopic: out, DeadLetterTopic: dlq, Streaming: true,
+		Source:     kafka.SourceConfig{Membership: true, SessionTimeout: groupSessionTO, PollFor: 500 * time.Millisecond},
+		Transforms: transforms.Config{Model: model, MaxInFlight: 4}, Sink: kafka.SinkConfig{BatchSize: 10}})
+	if err == nil {
+		_, err = beam.Run(ctx, "prism", p)
+	}
+	kafka.CloseMembers() // leave the group: the partitions move at once
+	if err != nil && ctx.Err() == nil {
+		fmt.Fprintln(os.Stderr, "group child:", err)
+		return 1
+	}
+	return 0
+}
+
+// groupWorker is one child process and the generation lines it logged.
+type groupWorker struct {
+	name string
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	gens []time.Time // when each new generation began in this worker
+	done chan struct{}
+}
+
+var genLine = regexp.MustCompile(`kafka: group generation`)
+
+func startGroupWorker(t *testing.T, name string, env string) *groupWorker {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envGroupChild+"="+env)
+	r, w := io.Pipe()
+	cmd.Stdout, cmd.Stderr = w, w
+	g := &groupWorker{name: name, cmd: cmd, done: make(chan struct{})}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if genLine.MatchString(sc.Text()) {
+				g.mu.Lock()
+				g.gens = append(g.gens, time.Now())
+				g.mu.Unlock()
+			}
+		}
+	}()
+	go func() { cmd.Wait(); w.Close(); close(g.done) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-g.done })
+	return g
+}
+
+// firstGenAfter is when the worker began its first generation after t0.
+func (g *groupWorker) firstGenAfter(t0 time.Time) (time.Time, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, at := range g.gens {
+		if at.After(t0) {
+			return at, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func groupInput(i int) kgo.Message {
+	return kgo.Message{Key: []byte(strconv.Itoa(i)), Value: []byte("record number " + strconv.Itoa(i)),
+		Headers: []kgo.Header{{Key: kafka.HeaderRequestID, Value: []byte("req-" + strconv.Itoa(i))},
+			{Key: kafka.HeaderContentType, Value: []byte("text/plain")},
+			{Key: kafka.HeaderSchema, Value: []byte(`{"type":"object","properties":{"n":{"type":"integer"}}}`)}}}
+}
+
+// results counts each request id's results and dead letters so far, and
+// when the newest was written.
+func groupResults(t *testing.T, brokers []string, topics ...string) (map[string]int, int, time.Time) {
+	ids := map[string]int{}
+	total := 0
+	var last time.Time
+	for _, topic := range topics {
+		for _, m := range kafkatest.ReadAll(t, brokers, topic, -1, 3*time.Second) {
+			total++
+			if m.Time.After(last) {
+				last = m.Time
+			}
+			for _, h := range m.Headers {
+				if h.Key == kafka.HeaderRequestID {
+					ids[string(h.Value)]++
+				}
+			}
+		}
+	}
+	return ids, total, last
+}
+
+// TestConsumerGroupWorkers: worker processes in one consumer group share a
+// 12-partition topic. Scaling: the same backlog with 1, 2 and 3 workers.
+// Moves: 3 workers under a producer at a fixed rate; a 4th joins, one is
+// SIGKILLed, one stops with SIGTERM; every input ends with a result or
+// dead letter, duplicates are counted and bounded by what was in flight.
+func TestConsumerGroupWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process consumer-group test")
+	}
+	tg := kafkatest.Real(t)
+	newTopics := func(tag string) (in, out, dlq, group string) {
+		in, out, dlq, group = kafkatest.Topic(t, "gin"+tag), kafkatest.Topic(t, "gout"+tag), kafkatest.Topic(t, "gdlq"+tag), kafkatest.Topic(t, "grp"+tag)
+		kafkatest.CreateTopic(t, tg.Brokers, in, groupParts)
+		kafkatest.CreateTopic(t, tg.Brokers, out, 4)
+		kafkatest.CreateTopic(t, tg.Brokers, dlq, 4)
+		return
+	}
+	env := func(in, out, dlq, group string) string {
+		return strings.Join([]string{strings.Join(tg.Brokers, ","), in, out, dlq, group}, "|")
+	}
+	waitAll := func(n int, out, dlq string, limit time.Duration) (map[string]int, int, time.Time) {
+		deadline := time.Now().Add(limit)
+		for {
+			ids, total, last := groupResults(t, tg.Brokers, out, dlq)
+			if len(ids) >= n || time.Now().After(deadline) {
+				return ids, total, last
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+
+	t.Run("scaling", func(t *testing.T) {
+		const backlog = 600
+		var base float64
+		for _, workers := range []int{1, 2, 3} {
+			in, out, dlq, group := newTopics(fmt.Sprint(workers))
+			msgs := make([]kgo.Message, backlog)
+			for i := range msgs {
+				msgs[i] = groupInput(i)
+			}
+			kafkatest.Produce(t, tg.Brokers, in, msgs...)
+			var ws []*groupWorker
+			for w := range workers {
+				ws = append(ws, startGroupWorker(t, fmt.Sprintf("w%d", w), env(in, out, dlq, group)))
+			}
+			// Throughput from the first result to the last: start-up and joining are not counted.
+			var first time.Time
+			for first.IsZero() {
+				if _, n, last := groupResults(t, tg.Brokers, out); n > 0 {
+					first = last
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			ids, total, last := waitAll(backlog, out, dlq, 3*time.Minute)
+			for _, w := range ws {
+				w.cmd.Process.Signal(syscall.SIGTERM)
+				<-w.done
+			}
+			if len(ids) != backlog {
+				t.Fatalf("%d workers: %d of %d inputs have results", workers, len(ids), backlog)
+			}
+			rate := float64(backlog) / max(last.Sub(first).Seconds(), 1e-3)
+			if base == 0 {
+				base = rate
+			}
+			t.Logf("consumer group, %d worker(s): %d inputs, %.1f msgs/s (%.2fx of 1 worker, efficiency %.0f%%), duplicates %d",
+				workers, backlog, rate, rate/base, 100*rate/base/float64(workers), total-len(ids))
+		}
+	})
+
+	t.Run("moves", func(t *testing.T) {
+		in, out, dlq, group := newTopics("moves")
+		const rate, seconds = 60, 24 // inputs per second, for this long
+		var ws []*groupWorker
+		for w := range 3 {
+			ws = append(ws, startGroupWorker(t, fmt.Sprintf("w%d", w), env(in, out, dlq, group)))
+		}
+		produced := make(chan int)
+		go func() {
+			n := 0
+			tick := time.NewTicker(time.Second / 10)
+			defer tick.Stop()
+			for end := time.Now().Add(seconds * time.Second); time.Now().Before(end); <-tick.C {
+				batch := make([]kgo.Message, rate/10)
+				for i := range batch {
+					batch[i] = groupInput(n)
+					n++
+				}
+				kafkatest.Produce(t, tg.Brokers, in, batch...)
+			}
+			produced <- n
+		}()
+		events := []struct {
+			at   time.Duration
+			name string
+			do   func() time.Time
+		}{
+			{6 * time.Second, "4th worker joins", func() time.Time {
+				ws = append(ws, startGroupWorker(t, "w3", env(in, out, dlq, group)))
+				return time.Now()
+			}},
+			{12 * time.Second, "SIGKILL w0", func() time.Time { ws[0].cmd.Process.Signal(syscall.SIGKILL); return time.Now() }},
+			{18 * time.Second, "SIGTERM w1", func() time.Time { ws[1].cmd.Process.Signal(syscall.SIGTERM); return time.Now() }},
+		}
+		start := time.Now()
+		var moves []string
+		for _, e := range events {
+			time.Sleep(time.Until(start.Add(e.at)))
+			at := e.do()
+			survivor := ws[2]
+			deadline := time.Now().Add(groupSessionTO + 20*time.Second)
+			for {
+				if g, ok := survivor.firstGenAfter(at); ok {
+					moves = append(moves, fmt.Sprintf("%s: partitions moved in %.1f s", e.name, g.Sub(at).Seconds()))
+					break
+				}
+				if time.Now().After(deadline) {
+					moves = append(moves, e.name+": no new generation seen in w2")
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		n := <-produced
+		ids, total, _ := waitAll(n, out, dlq, 3*time.Minute)
+		for _, w := range ws {
+			w.cmd.Process.Signal(syscall.SIGTERM)
+		}
+		missing := 0
+		for i := range n {
+			if ids["req-"+strconv.Itoa(i)] == 0 {
+				missing++
+			}
+		}
+		dup := total - len(ids)
+		var dupIDs []string
+		for id, c := range ids {
+			if c > 1 {
+				dupIDs = append(dupIDs, id)
+			}
+		}
+		sort.Strings(dupIDs)
+		t.Logf("consumer group moves: produced %d at %d/s over %d s, 3 workers, then %s; results %d (distinct %d), missing %d, duplicates %d",
+			n, rate, seconds, strings.Join(moves, "; "), total, len(ids), missing, dup)
+		if missing != 0 {
+			t.Fatalf("missing %d of %d inputs", missing, n)
+		}
+		// In flight at a move: what a worker had fetched (its buffer) and not
+		// yet committed; three moves bound the re-reads.
+		if bound := 3 * 1024; dup > bound {
+			t.Errorf("duplicates %d > %d, more than three moves' worth of in-flight records", dup, bound)
+		}
+	})
+}
