@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"os"
+	"path/filepath"
 	"time"
 
+	"dlmstream"
 	"dlmstream/asr"
 	"dlmstream/connectors/kafka"
 	"dlmstream/engine"
@@ -30,7 +33,17 @@ func openGenerator(cfg Config) (Generator, error) {
 	if g, ok := generators.Load(cfg.Model); ok {
 		return g.(Generator), nil
 	}
-	return engine.Shared(cfg.Model, engine.Options{WeightType: cfg.WeightType, MaxQueue: cfg.MaxQueue, Backend: cfg.Backend})
+	dir := cfg.Model
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
+		// A checkpoint bundled in the binary, named by its bundled name
+		// (the demo defaults): written to the user's cache on first use.
+		if _, ok := dlmstream.Lookup(dir); ok && !filepath.IsAbs(dir) {
+			if dir, err = dlmstream.Materialize(dir); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return engine.Shared(dir, engine.Options{WeightType: cfg.WeightType, MaxQueue: cfg.MaxQueue, Backend: cfg.Backend})
 }
 
 // Request returns the engine request for t.

@@ -16,6 +16,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -32,8 +33,6 @@ import (
 	"dlmstream/connectors/kafka/embedded"
 	"dlmstream/pipelines"
 	"dlmstream/transforms"
-
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 )
 
 func init() {
@@ -83,6 +82,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	brokers := fs.String("brokers", "", "use this Kafka cluster instead of the in-process broker (topics are created on it)")
 	progress := fs.Bool("progress", true, "show a progress bar")
 	backend := fs.String("backend", "cpu", "where the engines' forward runs: cpu, cuda, or auto (CUDA where a device is usable)")
+	verbose := fs.Bool("v", false, "print the runner's log lines (job states, workers); without it only errors")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -100,13 +100,25 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		}
 		*m.path = p
 	}
-	for _, d := range []struct{ flag, path string }{{"speech-clips", *speechClips}, {"scenes", *scenes}, {"schemas", *schemas}} {
-		if err := checkFile(d.flag, d.path); err != nil {
-			return fmt.Errorf("demo: %w (the demo inputs are in the repository's testdata; run from its root)", err)
+	for _, d := range []struct {
+		flag string
+		path *string
+	}{{"speech-clips", speechClips}, {"scenes", scenes}, {"schemas", schemas}} {
+		p, err := resolveInputDir(d.flag, *d.path)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
 		}
+		*d.path = p
 	}
-	quietBeam()
-	beam.Init()
+	// The demo's output is its report: prism's job-state lines and its
+	// warning at a worker's normal stop stay off the terminal unless -v.
+	level := slog.LevelError
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	if err := initBeam("text", level, stderr); err != nil {
+		return err
+	}
 	ctx := context.Background()
 	var cfg kafka.Config
 	if *brokers != "" {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"dlmstream"
 	"dlmstream/connectors/files"
 	"dlmstream/connectors/kafka"
 	"dlmstream/connectors/kafka/kafkatest"
@@ -19,14 +20,21 @@ import (
 	kgo "github.com/segmentio/kafka-go"
 )
 
-// TestDemo runs `dlmstream demo` end to end: in-process broker, three pipelines on
-// prism with the bundled demo text checkpoint, results and dead letters read back.
+// TestDemo runs `dlmstream demo` end to end as a new user does after `go
+// install`: from a directory that is not the repository, no path flags, no
+// $DLMSTREAM_MODELS, an empty cache. The checkpoints and inputs come from
+// the binary; in-process broker, three pipelines on prism, results and dead
+// letters read back.
 func TestDemo(t *testing.T) {
+	t.Setenv(EnvModels, "")
+	t.Setenv(dlmstream.EnvCacheDir, t.TempDir())
+	t.Chdir(t.TempDir())
 	var out, errb bytes.Buffer
-	if err := runDemo([]string{"--model", demoTextModel, "--speech-model", demoSpeech, "--speech-clips", demoClips,
-		"--vision-model", demoVision, "--scenes", demoScenes,
-		"--schemas", demoSchemas, "--progress=false"}, &out, &errb); err != nil {
+	if err := runDemo([]string{"--progress=false"}, &out, &errb); err != nil {
 		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), errb.String())
+	}
+	if strings.Contains(errb.String(), "level=") {
+		t.Errorf("runner log lines on the demo's terminal:\n%s", errb.String())
 	}
 	s := out.String()
 	for _, want := range []string{
@@ -61,7 +69,7 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-// TestRunFilesToJSONL runs `dlmstream run` on a directory with the real tiny checkpoint.
+// TestRunFilesToJSONL runs `dlmstream run` on a directory of texts.
 func TestRunFilesToJSONL(t *testing.T) {
 	dir := t.TempDir()
 	schema := `{"type":"object","properties":{"title":{"type":"string"}}}`
@@ -74,9 +82,14 @@ func TestRunFilesToJSONL(t *testing.T) {
 		}
 	}
 	outPath := filepath.Join(dir, "results.jsonl")
+	// Outside the repository, relative paths, the default --model: the
+	// demo-text checkpoint bundled in the binary.
+	t.Setenv(EnvModels, "")
+	t.Setenv(dlmstream.EnvCacheDir, t.TempDir())
+	t.Chdir(dir)
 	var out, errb bytes.Buffer
-	err := runRun([]string{"--pipeline", "extraction", "--input-glob", filepath.Join(dir, "*.txt"),
-		"--output-path", outPath, "--model", tinySDAR, "--max-new", "8"}, &out, &errb)
+	err := runRun([]string{"--pipeline", "extraction", "--input-glob", "*.txt",
+		"--output-path", "results.jsonl", "--max-new", "8"}, &out, &errb)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, errb.String())
 	}

@@ -101,6 +101,9 @@ func runEvalSpeech(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *model, err = modelOnDisk("model", *model); err != nil {
+		return fmt.Errorf("eval speech: %w", err)
+	}
 	eng, err := engine.New(*model, engine.Options{})
 	if err != nil {
 		return err

@@ -69,6 +69,9 @@ func runEvalVision(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *model, err = modelOnDisk("model", *model); err != nil {
+		return fmt.Errorf("eval vision: %w", err)
+	}
 	eng, err := engine.New(*model, engine.Options{})
 	if err != nil {
 		return err

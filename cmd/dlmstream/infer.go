@@ -43,6 +43,11 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 	if *prompt == "" && *schemaPath == "" {
 		return fmt.Errorf("infer: --prompt is required")
 	}
+	m, err := modelOnDisk("model", *dir)
+	if err != nil {
+		return fmt.Errorf("infer: %w", err)
+	}
+	*dir = m
 	start := time.Now()
 	e, err := engine.New(*dir, engine.Options{WeightType: *weights, Backend: *backend, Progress: progressPrinter(stderr, *dir)})
 	if err != nil {

@@ -56,7 +56,7 @@ func TestInferErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--model", filepath.Join(testModels, "tiny-sdar")}, "--prompt is required"},
-		{[]string{"--model", "/nonexistent", "--prompt", "x"}, "no such file"},
+		{[]string{"--model", "/nonexistent", "--prompt", "x"}, "--model: no checkpoint (config.json) at /nonexistent"},
 		{[]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "x", "--weights", "fp4"}, `unknown weight type "fp4"`},
 		{[]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "x", "--policy", "magic"}, `unknown --policy "magic"`},
 	}

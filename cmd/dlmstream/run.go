@@ -19,6 +19,7 @@ import (
 	"dlmstream/transforms"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/flink" // --runner flink (portable job server)
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism" // --runner prism (local, default)
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
@@ -143,10 +144,9 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	if err := flag.CommandLine.Parse(fs.Args()); err != nil {
 		return err
 	}
-	if err := setupLogs(f.logFormat, f.verbose, stderr); err != nil {
-		return err
+	if err := initBeam(f.logFormat, logLevel(f.verbose), stderr); err != nil {
+		return fmt.Errorf("run: %w", err)
 	}
-	beam.Init()
 	o := f.options()
 	if err := o.Validate(); err != nil {
 		return err
@@ -182,23 +182,35 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// setupLogs makes log/slog (which Beam and prism log through) write text
-// or JSON lines to w, at warning level unless verbose: the runner's INFO
-// lines stay out of a job's output.
-func setupLogs(format string, verbose bool, w io.Writer) error {
-	opts := &slog.HandlerOptions{Level: slog.LevelWarn}
-	if verbose {
-		opts.Level = slog.LevelInfo
-	}
+// initBeam runs Beam's init hooks and then makes log/slog (which Beam and
+// prism log through) write text or JSON lines to w from level up. The
+// order matters: each beam.Init sets slog's default handler from Beam's own
+// log level (info), so ours goes after it, and Beam's level is set too for
+// a binary that Init turns into a worker.
+func initBeam(format string, level slog.Level, w io.Writer) error {
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
 	switch format {
 	case "text":
-		slog.SetDefault(slog.New(slog.NewTextHandler(w, opts)))
+		h = slog.NewTextHandler(w, opts)
 	case "json":
-		slog.SetDefault(slog.New(slog.NewJSONHandler(w, opts)))
+		h = slog.NewJSONHandler(w, opts)
 	default:
-		return fmt.Errorf("run: --log-format %q: want text or json", format)
+		return fmt.Errorf("--log-format %q: want text or json", format)
 	}
+	beamlog.LogKind = format
+	beamlog.LogLevel = strings.ToLower(level.String())
+	beam.Init()
+	slog.SetDefault(slog.New(h))
 	return nil
+}
+
+// logLevel is warnings and errors, or info lines too when verbose.
+func logLevel(verbose bool) slog.Level {
+	if verbose {
+		return slog.LevelInfo
+	}
+	return slog.LevelWarn
 }
 
 // runPipelines builds every pipeline into one Beam job and runs it; with progress set
@@ -273,10 +285,6 @@ func startProgress(ctx context.Context, opts []pipelines.Options, w io.Writer) f
 	}()
 	return func() { close(done); <-finished }
 }
-
-// quietBeam keeps prism's and Beam's info logs (job states, workers) off the terminal;
-// warnings and errors still show.
-func quietBeam() { slog.SetLogLoggerLevel(slog.LevelWarn) }
 
 // bar renders a fixed-width progress bar.
 func bar(done, total int64, width int) string {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"dlmstream"
 )
 
 // TestApplyConfig: a YAML file sets the flags the command line left
@@ -106,6 +108,32 @@ func TestRunChecksPaths(t *testing.T) {
 	if err != nil || got != filepath.Join(abs, "demo-text") {
 		t.Fatalf("resolveModel = %q, %v; want %s", got, err, filepath.Join(abs, "demo-text"))
 	}
+	// Without it, from a directory that is not the repository, the default
+	// and a bare demo name resolve to the checkpoint bundled in the binary,
+	// kept by its bundled name so that every worker resolves it alike;
+	// a name that is not bundled is still refused.
+	t.Setenv(EnvModels, "")
+	t.Setenv(dlmstream.EnvCacheDir, t.TempDir())
+	t.Chdir(tmp)
+	for _, name := range []string{"testdata/models/demo-text", "demo-vision"} {
+		if got, err := resolveModel("model", name); err != nil || got != name {
+			t.Errorf("resolveModel(%s) = %q, %v; want the bundled name", name, got, err)
+		}
+		if got, err := modelOnDisk("model", name); err != nil || !isCheckpoint(got) {
+			t.Errorf("modelOnDisk(%s) = %q, %v; want a checkpoint folder", name, got, err)
+		}
+	}
+	if _, err := resolveModel("model", "testdata/models/tiny-sdar"); err == nil || !strings.Contains(err.Error(), "--model: no checkpoint") {
+		t.Errorf("a checkpoint that is not bundled: %v", err)
+	}
+	if got, err := resolveInputDir("scenes", "testdata/demo/vision"); err != nil {
+		t.Errorf("resolveInputDir: %v", err)
+	} else if _, err := os.Stat(filepath.Join(got, "manifest.jsonl")); err != nil {
+		t.Errorf("resolveInputDir = %q: %v", got, err)
+	}
+	if _, err := resolveInputDir("scenes", "testdata/elsewhere"); err == nil || !strings.Contains(err.Error(), "--scenes") {
+		t.Errorf("an input folder that is missing: %v", err)
+	}
 }
 
 // TestRunHelpListsOptions: run --help lists every option with its default
@@ -132,8 +160,9 @@ func TestRunHelpListsOptions(t *testing.T) {
 }
 
 // TestSetupLogs: JSON logs are one JSON object per line; warnings pass
-// and info lines only with -v.
-func TestSetupLogs(t *testing.T) {
+// and info lines only with -v, also after beam.Init (which resets slog's
+// default handler each time it runs).
+func TestInitBeamLogs(t *testing.T) {
 	defer slog.SetDefault(slog.Default())
 	for _, c := range []struct {
 		format  string
@@ -141,7 +170,7 @@ func TestSetupLogs(t *testing.T) {
 		info    bool
 	}{{"json", false, false}, {"json", true, true}, {"text", false, false}} {
 		var b bytes.Buffer
-		if err := setupLogs(c.format, c.verbose, &b); err != nil {
+		if err := initBeam(c.format, logLevel(c.verbose), &b); err != nil {
 			t.Fatal(err)
 		}
 		slog.Info("info line")
@@ -158,7 +187,7 @@ func TestSetupLogs(t *testing.T) {
 			}
 		}
 	}
-	if err := setupLogs("xml", false, io.Discard); err == nil {
+	if err := initBeam("xml", slog.LevelWarn, io.Discard); err == nil {
 		t.Error("log format xml accepted")
 	}
 }
