@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sync"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"dlmstream"
