@@ -141,8 +141,70 @@ func groupResults(t *testing.T, brokers []string, topics ...string) (map[string]
 	return ids, total, last
 }
 
+// produceAtRate writes groupInput(first), groupInput(first+1), ... to topic
+// at rate per second (a tenth each 100 ms) for seconds; it returns how many.
+func produceAtRate(t *testing.T, brokers []string, topic string, first, rate, seconds int) int {
+	n := 0
+	tick := time.NewTicker(time.Second / 10)
+	defer tick.Stop()
+	for end := time.Now().Add(time.Duration(seconds) * time.Second); time.Now().Before(end); <-tick.C {
+		batch := make([]kgo.Message, rate/10)
+		for i := range batch {
+			batch[i] = groupInput(first + n)
+			n++
+		}
+		kafkatest.Produce(t, brokers, topic, batch...)
+	}
+	return n
+}
+
+// groupLatencies is, for each input from number first on, the time from
+// its produce timestamp to its first result's, sorted.
+func groupLatencies(t *testing.T, brokers []string, in, out string, first int) []time.Duration {
+	requestID := func(m kgo.Message) string {
+		for _, h := range m.Headers {
+			if h.Key == kafka.HeaderRequestID {
+				return string(h.Value)
+			}
+		}
+		return ""
+	}
+	produced := map[string]time.Time{}
+	for _, m := range kafkatest.ReadAll(t, brokers, in, -1, 3*time.Second) {
+		if i, err := strconv.Atoi(strings.TrimPrefix(requestID(m), "req-")); err == nil && i >= first {
+			produced[requestID(m)] = m.Time
+		}
+	}
+	done := map[string]time.Time{}
+	for _, m := range kafkatest.ReadAll(t, brokers, out, -1, 3*time.Second) {
+		id := requestID(m)
+		if _, streamed := produced[id]; !streamed {
+			continue
+		}
+		if at, ok := done[id]; !ok || m.Time.Before(at) {
+			done[id] = m.Time
+		}
+	}
+	var lat []time.Duration
+	for id, at := range done {
+		lat = append(lat, at.Sub(produced[id]))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat
+}
+
+// quantile of sorted durations (nearest rank), to the millisecond.
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := min(len(sorted)-1, int(q*float64(len(sorted))))
+	return sorted[i].Round(time.Millisecond)
+}
+
 // TestConsumerGroupWorkers: worker processes in one consumer group share a
-// 12-partition topic. Scaling: the same backlog with 1, 2 and 3 workers.
+// 12-partition topic. Scaling: the same backlog with 1, 2 and 3 workers,
+// then end-to-end latency at a fixed rate.
 // Moves: 3 workers under a producer at a fixed rate; a 4th joins, one is
 // SIGKILLed, one stops with SIGTERM; every input ends with a result or
 // dead letter, duplicates are counted and bounded by what was in flight.
@@ -173,7 +235,11 @@ func TestConsumerGroupWorkers(t *testing.T) {
 	}
 
 	t.Run("scaling", func(t *testing.T) {
-		const backlog = 600
+		// Throughput: a backlog drained by N workers. Latency: then a
+		// stream at a fixed rate below one worker's throughput, from each
+		// input's produce time to its result's write time (both Kafka
+		// timestamps, one clock).
+		const backlog, latRate, latSeconds = 600, 60, 8
 		var base float64
 		for _, workers := range []int{1, 2, 3} {
 			in, out, dlq, group := newTopics(fmt.Sprint(workers))
@@ -194,20 +260,30 @@ func TestConsumerGroupWorkers(t *testing.T) {
 				}
 				time.Sleep(200 * time.Millisecond)
 			}
-			ids, total, last := waitAll(backlog, out, dlq, 3*time.Minute)
+			ids, _, last := waitAll(backlog, out, dlq, 3*time.Minute)
+			if len(ids) != backlog {
+				t.Fatalf("%d workers: %d of %d inputs have results", workers, len(ids), backlog)
+			}
+			n := backlog + produceAtRate(t, tg.Brokers, in, backlog, latRate, latSeconds)
+			ids, total, _ := waitAll(n, out, dlq, 3*time.Minute)
 			for _, w := range ws {
 				w.cmd.Process.Signal(syscall.SIGTERM)
 				<-w.done
 			}
-			if len(ids) != backlog {
-				t.Fatalf("%d workers: %d of %d inputs have results", workers, len(ids), backlog)
+			if len(ids) != n {
+				t.Fatalf("%d workers: %d of %d inputs have results", workers, len(ids), n)
+			}
+			lat := groupLatencies(t, tg.Brokers, in, out, backlog)
+			if len(lat) != n-backlog {
+				t.Fatalf("%d workers: latency of %d of %d streamed inputs", workers, len(lat), n-backlog)
 			}
 			rate := float64(backlog) / max(last.Sub(first).Seconds(), 1e-3)
 			if base == 0 {
 				base = rate
 			}
-			t.Logf("consumer group, %d worker(s): %d inputs, %.1f msgs/s (%.2fx of 1 worker, efficiency %.0f%%), duplicates %d",
-				workers, backlog, rate, rate/base, 100*rate/base/float64(workers), total-len(ids))
+			t.Logf("consumer group, %d worker(s): %d inputs, %.1f msgs/s (%.2fx of 1 worker, efficiency %.0f%%); at %d msgs/s: latency p50 %s, p99 %s; duplicates %d",
+				workers, backlog, rate, rate/base, 100*rate/base/float64(workers), latRate,
+				quantile(lat, 0.5), quantile(lat, 0.99), total-len(ids))
 		}
 	})
 
@@ -219,20 +295,7 @@ func TestConsumerGroupWorkers(t *testing.T) {
 			ws = append(ws, startGroupWorker(t, fmt.Sprintf("w%d", w), env(in, out, dlq, group)))
 		}
 		produced := make(chan int)
-		go func() {
-			n := 0
-			tick := time.NewTicker(time.Second / 10)
-			defer tick.Stop()
-			for end := time.Now().Add(seconds * time.Second); time.Now().Before(end); <-tick.C {
-				batch := make([]kgo.Message, rate/10)
-				for i := range batch {
-					batch[i] = groupInput(n)
-					n++
-				}
-				kafkatest.Produce(t, tg.Brokers, in, batch...)
-			}
-			produced <- n
-		}()
+		go func() { produced <- produceAtRate(t, tg.Brokers, in, 0, rate, seconds) }()
 		events := []struct {
 			at   time.Duration
 			name string
