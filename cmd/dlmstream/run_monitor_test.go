@@ -4,9 +4,11 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -174,6 +176,14 @@ func TestRunMetrics(t *testing.T) {
 	if _, _, err := get("http://" + addr + "/healthz"); err == nil {
 		t.Error("the metrics server still answers after the run")
 	}
+	var shown []string // the scrape, for the log: counters and gauges
+	for key, v := range live {
+		if strings.HasPrefix(key, "dlmstream_") && !strings.Contains(key, "_bucket{") {
+			shown = append(shown, fmt.Sprintf("%s %g", key, v))
+		}
+	}
+	sort.Strings(shown)
+	t.Logf("scrape during the run (%d dlmstream series):\n  %s", len(shown), strings.Join(shown, "\n  "))
 
 	// After the job: exact counts of what it did.
 	after := gathered(t)
