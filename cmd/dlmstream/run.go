@@ -151,6 +151,13 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	if len(o.Kafka.Brokers) > 0 {
+		// Reach the cluster (TLS, SASL) before the job is built: a wrong
+		// password or certificate is one line now, not a worker's error.
+		if err := kafka.Ping(context.Background(), o.Kafka, o.InputTopics...); err != nil {
+			return fmt.Errorf("run: %w", err)
+		}
+	}
 	stopMonitor, err := startMonitor(f.metricsAddr, stderr)
 	if err != nil {
 		return err

@@ -197,3 +197,34 @@ func Committed(t testing.TB, brokers []string, group, topic string, partitions i
 	}
 	return out
 }
+
+// The secure listener of the real broker (deploy/kafka/broker.sh env prints
+// these; .ci/run exports them).
+const (
+	EnvSecureBrokers = "DLMSTREAM_KAFKA_SECURE_BROKERS" // SASL_SSL listener, SCRAM-SHA-512
+	EnvCA            = "DLMSTREAM_KAFKA_CA"             // PEM of the CA that signed the broker
+	EnvSASLUser      = "DLMSTREAM_KAFKA_SASL_USER"
+	EnvSASLPassword  = "DLMSTREAM_KAFKA_SASL_PASSWORD"
+)
+
+// SecureTarget is the real broker's SASL_SSL listener and its credentials.
+type SecureTarget struct {
+	Brokers          []string
+	CAFile           string
+	User, Password   string
+	PlaintextBrokers []string // the same broker's PLAINTEXT listener (creating topics)
+}
+
+// Secure returns the real broker's SASL_SSL listener from the environment, or
+// skips the test when it is unset.
+func Secure(t testing.TB) SecureTarget {
+	t.Helper()
+	plain := Real(t)
+	st := SecureTarget{Brokers: strings.Split(os.Getenv(EnvSecureBrokers), ","), CAFile: os.Getenv(EnvCA),
+		User: os.Getenv(EnvSASLUser), Password: os.Getenv(EnvSASLPassword), PlaintextBrokers: plain.Brokers}
+	if os.Getenv(EnvSecureBrokers) == "" || st.CAFile == "" || st.User == "" || st.Password == "" {
+		t.Skipf("%s, %s, %s and %s are not all set: eval \"$(deploy/kafka/broker.sh env)\" to run this integration test",
+			EnvSecureBrokers, EnvCA, EnvSASLUser, EnvSASLPassword)
+	}
+	return st
+}
