@@ -38,6 +38,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envGroupChild) != "" {
 		os.Exit(groupChild())
 	}
+	if os.Getenv(envKillChild) != "" {
+		os.Exit(killChild())
+	}
 	ptest.MainWithDefault(m, "prism")
 }
 
