@@ -31,7 +31,7 @@ import (
 // dead letter. The trials cycle through the pipelines; the seed is logged
 // and DLMSTREAM_KILL_SEED repeats a run.
 const (
-	envKillChild = "DLMSTREAM_KILL_CHILD" // pipeline|brokers|in|out|dlq|group|mode (stream, finish)
+	envKillChild = "DLMSTREAM_KILL_CHILD" // pipeline|brokers|in|out|dlq|group|mode (stream, finish, slow)
 	killTrials   = 21
 	killInputs   = 120
 	killWork     = 10 * time.Millisecond // the engine double's time per request
@@ -43,11 +43,14 @@ func killChild() int {
 	beam.Init()
 	a := strings.Split(os.Getenv(envKillChild), "|")
 	name, brokers, in, out, dlq, group, mode := a[0], strings.Split(a[1], ","), a[2], a[3], a[4], a[5], a[6]
-	model := "test:kill-echo"
-	transforms.RegisterGenerator(model, echoEngine{delay: killWork})
+	model, work := "test:kill-echo", killWork
+	if mode == "slow" { // the outage test: a stream that lasts a minute
+		work = 100 * time.Millisecond
+	}
+	transforms.RegisterGenerator(model, echoEngine{delay: work})
 	p, s := beam.NewPipelineWithRoot()
 	err := Build(s, Options{Name: name, Kafka: kafka.Config{Brokers: brokers}, InputTopics: []string{in},
-		Group: group, Start: kafka.StartCommitted, OutputTopic: out, DeadLetterTopic: dlq, Streaming: mode == "stream",
+		Group: group, Start: kafka.StartCommitted, OutputTopic: out, DeadLetterTopic: dlq, Streaming: mode != "finish",
 		Transforms: transforms.Config{Model: model, MaxInFlight: 4}, Sink: kafka.SinkConfig{BatchSize: 10}})
 	if err == nil {
 		_, err = beam.Run(context.Background(), "prism", p)
@@ -93,10 +96,22 @@ func killInput(t *testing.T, name string, i int, wav, png []byte) kgo.Message {
 // finals counts each request id's final results and dead letters (the
 // partial records a streaming caption or transcript sends are not counted).
 func finals(t *testing.T, brokers []string, out, dlq string) (map[string]int, int) {
+	ids, total, err := readFinals(brokers, out, dlq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids, total
+}
+
+func readFinals(brokers []string, out, dlq string) (map[string]int, int, error) {
 	ids := map[string]int{}
 	total := 0
 	for _, topic := range []string{out, dlq} {
-		for _, m := range kafkatest.ReadAll(t, brokers, topic, -1, 3*time.Second) {
+		msgs, err := kafkatest.ReadTopic(context.Background(), brokers, topic, -1, 3*time.Second)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, m := range msgs {
 			if topic == out {
 				var o transforms.Output
 				if json.Unmarshal(m.Value, &o) != nil || !o.Final {
@@ -111,7 +126,7 @@ func finals(t *testing.T, brokers []string, out, dlq string) (map[string]int, in
 			}
 		}
 	}
-	return ids, total
+	return ids, total, nil
 }
 
 // TestSIGKILLAtRandomPoints: 21 trials over the three pipelines on the real

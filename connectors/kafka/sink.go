@@ -137,19 +137,29 @@ func (w *Writer) Write(ctx context.Context, envs ...Envelope) error {
 	return w.commit(ctx, envs)
 }
 
-// writeRetry retries a whole batch when topic auto-creation races the first write.
+// writeRetry writes msgs until Kafka has acknowledged every one: a batch
+// whose records failed with a transient error (a broker restart, a leader
+// move, a cut network, a topic being auto-created) is retried, only its
+// failed records, with a backoff up to 5 s, for as long as ctx lasts;
+// nothing is committed meanwhile, so the input offsets stay where the
+// written results are. Each failure is counted and logged (noteError). A
+// permanent error (authorization, a record too large) returns at once.
 func (w *Writer) writeRetry(ctx context.Context, msgs []kgo.Message) error {
-	var err error
-	for attempt := 0; attempt < 20; attempt++ {
-		err = w.w.WriteMessages(ctx, msgs...)
+	wait := 100 * time.Millisecond
+	for {
+		err := w.w.WriteMessages(ctx, msgs...)
 		if err == nil {
 			return nil
 		}
-		var werrs kgo.WriteErrors
-		if !errors.Is(err, kgo.UnknownTopicOrPartition) && !errors.Is(err, kgo.LeaderNotAvailable) && !errors.As(err, &werrs) {
-			break
+		if ctx.Err() != nil {
+			return fmt.Errorf("kafka: write: %w", err)
 		}
-		if errors.As(err, &werrs) {
+		noteError("write", msgs[0].Topic, err)
+		if !transient(err) {
+			return fmt.Errorf("kafka: write: %w", err)
+		}
+		var werrs kgo.WriteErrors
+		if errors.As(err, &werrs) && len(werrs) == len(msgs) {
 			retry := msgs[:0:0]
 			for i, e := range werrs {
 				if e != nil {
@@ -158,13 +168,10 @@ func (w *Writer) writeRetry(ctx context.Context, msgs []kgo.Message) error {
 			}
 			msgs = retry
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		if err := backoff(ctx, &wait, 5*time.Second); err != nil {
+			return fmt.Errorf("kafka: write: %w", err)
 		}
 	}
-	return fmt.Errorf("kafka: write: %w", err)
 }
 
 // commit marks the origins done and commits the partitions whose commit point moved.
@@ -206,25 +213,25 @@ func CommitOffsets(ctx context.Context, cl *kgo.Client, group string, topics map
 	})
 }
 
-// retryCoordinator runs op until it succeeds, fails with an error Kafka does
-// not mark temporary, or 10 attempts have failed (about 6 s of backoff). A
-// real broker answers NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE or
-// COORDINATOR_LOAD_IN_PROGRESS for a while after it starts or a group is
-// first used (the __consumer_offsets topic is being created); kfake never does.
+// retryCoordinator runs op until it succeeds, fails with an error that is
+// not transient, or ctx ends, backing off up to 2 s. A real broker answers
+// NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE or COORDINATOR_LOAD_IN_PROGRESS
+// for a while after it starts or a group is first used (the
+// __consumer_offsets topic is being created); kfake never does. A broker
+// restart or a cut network gives connection errors: the records are
+// written, and their commit must not fail the bundle and have them written
+// again.
 func retryCoordinator(ctx context.Context, op func() error) error {
-	backoff := 50 * time.Millisecond
-	for attempt := 1; ; attempt++ {
+	wait := 50 * time.Millisecond
+	for {
 		err := op()
-		var ke kgo.Error
-		if err == nil || attempt >= 10 || !errors.As(err, &ke) || !ke.Temporary() {
+		if err == nil || !transient(err) {
 			return err
 		}
-		select {
-		case <-ctx.Done():
+		noteError("commit", "", err)
+		if backoff(ctx, &wait, 2*time.Second) != nil {
 			return err
-		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, time.Second)
 	}
 }
 

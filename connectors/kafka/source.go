@@ -484,6 +484,10 @@ func (fn *unboundedReadFn) ProcessElement(ctx context.Context, we *WatermarkEsti
 	}
 	r, err := fn.pool.get(fn.Cfg, p.Topic, p.Partition, rest.Start)
 	if err != nil {
+		noteError("fetch", p.Topic, err)
+		if transient(err) {
+			return sdf.ResumeProcessingIn(time.Second), nil
+		}
 		return sdf.ResumeProcessingIn(time.Second), err
 	}
 	from := rest.Start
@@ -513,7 +517,15 @@ func (fn *unboundedReadFn) ProcessElement(ctx context.Context, we *WatermarkEsti
 				break
 			}
 			r.r.Close()
-			return sdf.ResumeProcessingIn(time.Second), fmt.Errorf("kafka: read %s/%d at %d: %w", p.Topic, p.Partition, from, err)
+			err = fmt.Errorf("kafka: read %s/%d at %d: %w", p.Topic, p.Partition, from, err)
+			noteError("fetch", p.Topic, err)
+			if transient(err) {
+				// A broker restart or a cut network: what was claimed is
+				// emitted; the runner resumes the rest from the next offset
+				// with a new reader (this one is closed, not pooled).
+				return sdf.ResumeProcessingIn(time.Second), nil
+			}
+			return sdf.ResumeProcessingIn(time.Second), err
 		}
 		if !rt.TryClaim(m.Offset) {
 			// The runner split the restriction: this reader's position is no longer ours.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/sdf"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/rtrackers/offsetrange"
@@ -42,8 +43,9 @@ func (fn *boundedReadFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracke
 	if err != nil {
 		return err
 	}
-	defer r.r.Close()
+	defer func() { r.r.Close() }()
 	from := rest.Start
+	wait := 250 * time.Millisecond
 	for {
 		if Draining() { // BeginDrain: read no more; what was emitted is written and committed
 			rt.TryClaim(rest.End - 1)
@@ -70,8 +72,23 @@ func (fn *boundedReadFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracke
 				}
 				continue
 			}
-			return fmt.Errorf("kafka: read %s/%d at %d: %w", p.Topic, p.Partition, from, err)
+			err = fmt.Errorf("kafka: read %s/%d at %d: %w", p.Topic, p.Partition, from, err)
+			noteError("fetch", p.Topic, err)
+			if !transient(err) {
+				return err
+			}
+			// A broker restart or a cut network: a new reader at the next
+			// offset once the backoff (up to 5 s) has passed.
+			r.r.Close()
+			if err := backoff(ctx, &wait, 5*time.Second); err != nil {
+				return err
+			}
+			if r, err = fn.Cfg.newReader(p.Topic, p.Partition, from); err != nil {
+				return err
+			}
+			continue
 		}
+		wait = 250 * time.Millisecond
 		if m.Offset >= rest.End || !rt.TryClaim(m.Offset) {
 			return rt.GetError()
 		}
