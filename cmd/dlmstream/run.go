@@ -12,6 +12,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"dlmstream/connectors/kafka"
@@ -189,6 +190,11 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// beamLogOnce sets Beam's log globals once per process: prism's workers
+// read them unsynchronised for as long as a job runs, so a second run in
+// the same process (the tests) must not write them again.
+var beamLogOnce sync.Once
+
 // initBeam runs Beam's init hooks and then makes log/slog (which Beam and
 // prism log through) write text or JSON lines to w from level up. The
 // order matters: each beam.Init sets slog's default handler from Beam's own
@@ -205,8 +211,10 @@ func initBeam(format string, level slog.Level, w io.Writer) error {
 	default:
 		return fmt.Errorf("--log-format %q: want text or json", format)
 	}
-	beamlog.LogKind = format
-	beamlog.LogLevel = strings.ToLower(level.String())
+	beamLogOnce.Do(func() {
+		beamlog.LogKind = format
+		beamlog.LogLevel = strings.ToLower(level.String())
+	})
 	beam.Init()
 	slog.SetDefault(slog.New(h))
 	return nil
