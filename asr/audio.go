@@ -18,7 +18,7 @@ const DefaultMaxSeconds = 600
 const (
 	minRate     = 1000   // Hz
 	maxRate     = 384000 // Hz
-	maxChannels = 8
+	maxChannels = 8      // FLAC's most, and L16's; WAV takes up to wavMaxChannels
 )
 
 // Audio is decoded audio: 16 kHz mono samples and what the source was.
@@ -134,19 +134,11 @@ type header struct {
 
 // NewReader reads the header of the WAV, FLAC or MP3 stream r (sniffed from its first
 // bytes) and returns a Reader positioned at its first sample. When r is an io.Seeker
-// (a file, *bytes.Reader) its size bounds what headers may declare. Errors are *Error.
+// (a file, *bytes.Reader) its size bounds what headers may declare, and chunks, blocks
+// and tags that are not audio are passed over by seeking. Errors are *Error.
 func NewReader(r io.Reader, opts DecodeOptions) (*Reader, error) {
-	remaining := remainingBytes(r)
-	cr := &countingReader{r: r}
-	br := bufio.NewReaderSize(cr, 16<<10)
-	consumed := func() int64 { return cr.n - int64(br.Buffered()) }
-	left := func() int64 {
-		if remaining < 0 {
-			return -1
-		}
-		return remaining - consumed()
-	}
-	format, err := sniff(br)
+	in := newInput(r)
+	format, err := sniff(in)
 	if err != nil {
 		return nil, err
 	}
@@ -156,11 +148,11 @@ func NewReader(r io.Reader, opts DecodeOptions) (*Reader, error) {
 	)
 	switch format {
 	case "wav":
-		src, h, err = openWAV(br, left())
+		src, h, err = openWAV(in)
 	case "flac":
-		src, h, err = openFLAC(br)
+		src, h, err = openFLAC(in)
 	case "mp3":
-		src, h, err = openMP3(br, left())
+		src, h, err = openMP3(in)
 	}
 	if err != nil {
 		return nil, err
@@ -252,7 +244,8 @@ func (r *Reader) bufferedBytes() int {
 }
 
 // sniff finds the format from the first bytes, skipping ID3v2 tags before FLAC or MP3.
-func sniff(br *bufio.Reader) (string, error) {
+func sniff(in *input) (string, error) {
+	br := in.Reader
 	head, _ := br.Peek(12)
 	if len(head) == 0 {
 		return "", newError("audio", ReasonEmpty, "no bytes")
@@ -272,7 +265,7 @@ func sniff(br *bufio.Reader) (string, error) {
 		return "flac", nil
 	case bytes.HasPrefix(head, []byte("ID3")):
 		for range 8 { // a file may carry more than one tag
-			if err := skipID3(br); err != nil {
+			if err := skipID3(in); err != nil {
 				return "", err
 			}
 			if head, _ = br.Peek(4); !bytes.HasPrefix(head, []byte("ID3")) {
@@ -323,9 +316,9 @@ func mpegFrames(br *bufio.Reader) bool {
 	return ok && h2.sameStream(h) || len(next) < 4 || bytes.HasPrefix(next, []byte("TAG"))
 }
 
-// skipID3 discards the ID3v2 tag at the start of br.
-func skipID3(br *bufio.Reader) error {
-	h, _ := br.Peek(10)
+// skipID3 passes over the ID3v2 tag at the start of in.
+func skipID3(in *input) error {
+	h, _ := in.Peek(10)
 	if len(h) < 10 {
 		return newError("audio", ReasonTruncated, "file ends inside an ID3 tag header (%d bytes)", len(h))
 	}
@@ -336,42 +329,15 @@ func skipID3(br *bufio.Reader) error {
 	if h[5]&0x10 != 0 { // footer present
 		size += 10
 	}
-	n, _ := br.Discard(10)
-	m, err := io.CopyN(io.Discard, br, size)
-	if err != nil {
-		return newError("audio", ReasonTruncated, "ID3 tag declares %s bytes, file holds %s", commas(size+10), commas(int64(n)+m))
+	start := in.offset()
+	in.skip(10)
+	if left := in.remaining(); left >= 0 && size > left {
+		return newError("audio", ReasonTruncated, "ID3 tag declares %s bytes, file holds %s (tag at byte %s)", commas(size+10), commas(left+10), commas(start))
+	}
+	if n := in.skip(size); n < size {
+		return newError("audio", ReasonTruncated, "ID3 tag declares %s bytes, file holds %s (tag at byte %s)", commas(size+10), commas(n+10), commas(start))
 	}
 	return nil
-}
-
-// remainingBytes is how many bytes r holds from its current offset when it is an
-// io.Seeker, else -1.
-func remainingBytes(r io.Reader) int64 {
-	s, ok := r.(io.Seeker)
-	if !ok {
-		return -1
-	}
-	cur, err := s.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return -1
-	}
-	end, err := s.Seek(0, io.SeekEnd)
-	if _, err2 := s.Seek(cur, io.SeekStart); err != nil || err2 != nil {
-		return -1
-	}
-	return end - cur
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // recovered turns a third-party decoder's panic into a ReasonCorrupt error.

@@ -6,14 +6,17 @@
 // samples in [-1, 1]. WAV may be 8/16/24/32-bit PCM or 32/64-bit float, plain or
 // WAVE_FORMAT_EXTENSIBLE. FLAC may start with an ID3 tag. MP3 is MPEG-1 or MPEG-2
 // Layer III; a LAME header's encoder delay and padding are trimmed. The source may
-// have any rate from 1 to 384 kHz and 1 to 8 channels. Channels are averaged, then a
-// Kaiser-windowed sinc Resampler brings the rate to SampleRate; it is anti-aliased
-// when downsampling. NewReader does the same as a stream and holds only a few
+// have any rate from 1 to 384 kHz and 1 to 8 channels (a WAV up to 64). Channels are
+// averaged, then a Kaiser-windowed sinc Resampler brings the rate to SampleRate; it
+// is anti-aliased when downsampling. NewReader does the same as a stream and holds only a few
 // hundred KB, so a long file never sits in memory whole.
 //
 // Bad input never panics and never makes the decoder allocate a size a header
-// declares. Lengths are checked against DecodeOptions.MaxSeconds before any sample is
+// declares: every declared size is checked against what the input holds (when it is
+// an io.Seeker) before it is skipped or read, and WAV chunks, FLAC metadata blocks and
+// ID3 tags are walked by this package, passed over by seeking, never read whole (see
+// riff.go). Lengths are checked against DecodeOptions.MaxSeconds before any sample is
 // decoded, and again while decoding. Failures are *Error values with a stable Reason
 // (not-audio, truncated, corrupt, unsupported, too-long, empty) and a message naming
-// the problem, e.g. "wav: 24-bit data chunk declares 9,600,000 bytes, file holds 120".
+// the problem, e.g. "wav: fmt chunk declares 65535 channels, at most 64".
 package asr

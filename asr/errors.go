@@ -21,7 +21,8 @@ const (
 )
 
 // Error is why audio could not be decoded: a Reason and a message naming what was wrong,
-// e.g. "wav: 24-bit data chunk declares 9,600,000 bytes, file holds 120".
+// e.g. "wav: 24-bit data chunk declares 9,600,000 bytes, file holds 120 (chunk header at
+// byte 36)".
 type Error struct {
 	Format string // "wav", "flac", "mp3", or "audio" when the format is not known
 	Reason Reason

@@ -33,7 +33,7 @@ func ExampleDecode() {
 	// Output:
 	// mp3, 0.70 s, 44100 Hz, 2 channel(s)
 	// 11200 samples at 16000 Hz, peak 0.48
-	// truncated - wav: file ends after 16 bytes, before the fmt chunk
+	// truncated - wav: file ends after 16 bytes, inside the chunk header at byte 12, before the fmt chunk
 }
 
 func ExampleNewReader() {

@@ -1,7 +1,8 @@
 package asr
 
 import (
-	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 
@@ -24,36 +25,38 @@ type flacSource struct {
 	done   int64        // samples returned
 }
 
-// openFLAC reads the fLaC signature, STREAMINFO and the other metadata blocks.
-func openFLAC(r *bufio.Reader) (src source, h header, err error) {
+// openFLAC reads the fLaC signature and the metadata blocks (readFLACMetadata), then
+// hands mewkiz/flac a stream of just STREAMINFO and the frames.
+func openFLAC(in *input) (src source, h header, err error) {
 	h = header{frames: -1}
 	h.info.Format = "flac"
+	body, err := readFLACMetadata(in)
+	if err != nil {
+		return nil, h, err
+	}
+	si, err := parseFLACStreamInfo(body)
+	h.info.SourceRate, h.info.Channels, h.info.BitDepth = si.rate, si.channels, si.bits
+	if err != nil {
+		return nil, h, err
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			src, err = nil, recovered("flac", p)
 		}
 	}()
-	stream, err := flac.New(r)
-	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, h, wrapError("flac", ReasonTruncated, err, "stream ends inside the metadata")
+	head := append([]byte("fLaC\x80\x00\x00\x22"), body...) // STREAMINFO, marked last
+	for _, i := range []int{8, 10} {                        // minimum and maximum block size
+		if binary.BigEndian.Uint16(head[i:]) < 16 {
+			binary.BigEndian.PutUint16(head[i:], 16)
 		}
-		return nil, h, wrapError("flac", ReasonCorrupt, err, "metadata")
 	}
-	si := stream.Info
-	h.info.SourceRate, h.info.Channels, h.info.BitDepth = int(si.SampleRate), int(si.NChannels), int(si.BitsPerSample)
-	switch {
-	case si.NChannels < 1 || si.NChannels > maxChannels:
-		return nil, h, newError("flac", ReasonCorrupt, "STREAMINFO declares %d channels", si.NChannels)
-	case si.SampleRate < minRate || si.SampleRate > maxRate:
-		return nil, h, newError("flac", ReasonUnsupported, "sample rate %s Hz (%s .. %s Hz supported)",
-			commas(int64(si.SampleRate)), commas(minRate), commas(maxRate))
-	case si.BitsPerSample < 4 || si.BitsPerSample > 32:
-		return nil, h, newError("flac", ReasonCorrupt, "STREAMINFO declares %d-bit samples", si.BitsPerSample)
+	stream, err := flac.New(io.MultiReader(bytes.NewReader(head), in))
+	if err != nil {
+		return nil, h, wrapError("flac", ReasonCorrupt, err, "STREAMINFO")
 	}
-	s := &flacSource{stream: stream, channels: int(si.NChannels), rate: int(si.SampleRate), bits: int(si.BitsPerSample), declared: -1}
-	if si.NSamples > 0 {
-		s.declared = int64(min(si.NSamples, 1<<62))
+	s := &flacSource{stream: stream, channels: si.channels, rate: si.rate, bits: si.bits, declared: -1}
+	if si.total > 0 {
+		s.declared = si.total
 		h.frames = s.declared
 	}
 	return s, h, nil

@@ -1,7 +1,6 @@
 package asr
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -122,7 +121,7 @@ func (h mp3Header) sideInfo() int {
 
 // mp3Frames reads whole frames from r; as an io.Reader it serves their bytes.
 type mp3Frames struct {
-	r         *bufio.Reader
+	r         *input
 	first     mp3Header
 	frame     []byte // [≤ 2,881] the current frame
 	off       int    // bytes of frame already served
@@ -160,8 +159,8 @@ func (m *mp3Frames) next() error {
 				skip = 32 + int64(binary.LittleEndian.Uint32(f[12:])) // header + items and footer
 			}
 		}
-		if n, _ := m.r.Discard(int(min(skip, 1<<30))); int64(n) < skip {
-			return io.EOF
+		if left := m.r.remaining(); left >= 0 && skip > left || m.r.skip(skip) < skip {
+			return io.EOF // a tag that runs past the end: the last frame ended the stream
 		}
 	}
 }
@@ -195,8 +194,8 @@ type mp3Source struct {
 const mp3DecoderDelay = 529
 
 // openMP3 reads the first frame and, when there is one, the Xing/Info/VBRI header.
-// remaining is how many bytes r holds, or -1.
-func openMP3(r *bufio.Reader, remaining int64) (src source, h header, err error) {
+func openMP3(r *input) (src source, h header, err error) {
+	remaining := r.remaining()
 	h = header{frames: -1}
 	h.info.Format = "mp3"
 	b, _ := r.Peek(4)

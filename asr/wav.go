@@ -1,173 +1,125 @@
 package asr
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 )
 
-// WAV (RIFF/WAVE) is parsed here rather than with github.com/go-audio/wav: that decoder
-// needs an io.ReadSeeker (no streaming), reads WAVE_FORMAT_EXTENSIBLE without its
-// sub-format (float would decode as integers), has no 64-bit float, and allocates a
-// fmt chunk's declared size unchecked. This parser reads chunk headers, skips what it
-// does not need by discarding (never allocating a declared size), and decodes the data
-// chunk in bounded pieces.
-
-// WAV format tags.
-const (
-	wavPCM        = 0x0001
-	wavFloat      = 0x0003
-	wavExtensible = 0xFFFE
-)
-
-// wavFormatNames names tags seen in the wild that this package does not decode.
-var wavFormatNames = map[uint16]string{
-	0x0002: "MS ADPCM", 0x0006: "A-law", 0x0007: "mu-law", 0x0011: "IMA ADPCM",
-	0x0031: "GSM 6.10", 0x0050: "MPEG", 0x0055: "MPEG Layer 3",
-}
-
-// ksSubformatTail is the part of a WAVE_FORMAT_EXTENSIBLE sub-format GUID after its
-// two-byte format tag (KSDATAFORMAT_SUBTYPE_PCM and _IEEE_FLOAT share it).
-var ksSubformatTail = []byte{0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71}
+// The RIFF chunk walk, and why it is this package's own, is in riff.go; the fmt chunk
+// in wavfmt.go. This file finds the data chunk and decodes its frames.
 
 const (
-	wavMaxFmt      = 1 << 16  // largest fmt chunk read (real ones are 16..40 bytes)
 	wavChunkBytes  = 64 << 10 // data bytes decoded per read
 	wavUnknownSize = 0xFFFFFFFF
 )
 
 // wavSource decodes a data chunk of PCM or float frames.
 type wavSource struct {
-	r          io.Reader
-	channels   int
-	container  int  // bytes per sample: 1..4 PCM, 4 or 8 float
-	float      bool // IEEE float samples
-	bits       int
-	blockAlign int    // bytes per frame
-	declared   int64  // data chunk size in bytes; -1 = to the end of the file
-	nread      int64  // data bytes read so far
-	buf        []byte // [≤ wavChunkBytes]
+	r io.Reader
+	wavFormat
+	at       int64  // offset of the data chunk header in the input
+	declared int64  // data chunk size in bytes; -1 = to the end of the input
+	nread    int64  // data bytes read so far
+	buf      []byte // [≤ wavChunkBytes]
 }
 
-// openWAV parses the RIFF header and chunks up to the data chunk. remaining is how many
-// bytes r holds, or -1 when unknown.
-func openWAV(r *bufio.Reader, remaining int64) (source, header, error) {
+// openWAV reads the RIFF header and walks the chunks up to the data chunk.
+func openWAV(in *input) (source, header, error) {
 	h := header{frames: -1}
 	h.info.Format = "wav"
-	var riff [12]byte
-	if n, err := io.ReadFull(r, riff[:]); err != nil {
+	var riff [12]byte // "RIFF", size (not used: see riff.go), "WAVE"
+	if n, err := io.ReadFull(in, riff[:]); err != nil {
 		return nil, h, newError("wav", ReasonTruncated, "file ends after %d bytes, inside the RIFF header", n)
 	}
-	offset := int64(12)
-	var fmtChunk []byte
+	var (
+		format wavFormat
+		fmtAt  int64 = -1 // offset of the fmt chunk, -1 before it
+	)
 	for {
-		var ch [8]byte
-		if n, err := io.ReadFull(r, ch[:]); err != nil {
+		c, partial, ok := nextChunk(in)
+		if !ok {
 			missing := "data"
-			if fmtChunk == nil {
+			if fmtAt < 0 {
 				missing = "fmt"
 			}
-			return nil, h, newError("wav", ReasonTruncated, "file ends after %s bytes, before the %s chunk", commas(offset+int64(n)), missing)
+			if partial > 0 {
+				return nil, h, newError("wav", ReasonTruncated, "file ends after %s bytes, inside the chunk header at byte %s, before the %s chunk",
+					commas(c.offset+int64(partial)), commas(c.offset), missing)
+			}
+			return nil, h, newError("wav", ReasonTruncated, "file ends after %s bytes, before the %s chunk", commas(c.offset), missing)
 		}
-		offset += 8
-		id, size := string(ch[:4]), int64(binary.LittleEndian.Uint32(ch[4:]))
-		switch id {
+		switch c.id {
 		case "fmt ":
-			if size < 16 || size > wavMaxFmt {
-				return nil, h, newError("wav", ReasonCorrupt, "fmt chunk declares %s bytes (want 16 .. %s)", commas(size), commas(wavMaxFmt))
+			if fmtAt >= 0 {
+				return nil, h, newError("wav", ReasonCorrupt, "second fmt chunk at byte %s (the first is at byte %s)", commas(c.offset), commas(fmtAt))
 			}
-			fmtChunk = make([]byte, size+size%2)
-			if n, err := io.ReadFull(r, fmtChunk); err != nil && int64(n) < size {
-				return nil, h, newError("wav", ReasonTruncated, "fmt chunk declares %d bytes, file holds %d", size, n)
+			if c.size < 16 || c.size > wavMaxFmt {
+				return nil, h, newError("wav", ReasonCorrupt, "fmt chunk declares %s bytes, want 16 .. %s (chunk header at byte %s)",
+					commas(c.size), commas(wavMaxFmt), commas(c.offset))
 			}
-			fmtChunk = fmtChunk[:size]
-			offset += size + size%2
-		case "data":
-			if fmtChunk == nil {
-				return nil, h, newError("wav", ReasonCorrupt, "data chunk before the fmt chunk")
+			var f [40]byte
+			k := min(c.size, int64(len(f)))
+			if n, err := io.ReadFull(in, f[:k]); err != nil {
+				return nil, h, truncatedChunk(c, int64(n))
 			}
-			src, err := newWAVSource(r, fmtChunk, &h)
-			if err != nil {
+			var err error
+			if format, err = parseWAVFormat(f[:k], c); err != nil {
 				return nil, h, err
 			}
-			if size != wavUnknownSize { // 0xFFFFFFFF: a streaming writer's "until the end"
-				src.declared = size
-				if remaining >= 0 && size > remaining-offset {
-					return nil, h, newError("wav", ReasonTruncated, "%d-bit data chunk declares %s bytes, file holds %s",
-						src.bits, commas(size), commas(remaining-offset))
-				}
-				h.frames = size / int64(src.blockAlign)
-				if h.frames == 0 {
-					return nil, h, newError("wav", ReasonEmpty, "data chunk holds no samples (%d bytes)", size)
-				}
+			h.info.Channels, h.info.SourceRate, h.info.BitDepth, h.info.Float = format.channels, format.rate, format.valid, format.float
+			if err := skipChunk(in, c, k); err != nil {
+				return nil, h, err
 			}
-			return src, h, nil
-		default: // LIST, fact, bext, JUNK, ...: skip without allocating
-			n, err := io.CopyN(io.Discard, r, size+size%2)
-			if err != nil && n < size {
-				return nil, h, newError("wav", ReasonTruncated, "%q chunk declares %s bytes, file holds %s", id, commas(size), commas(n))
+			fmtAt = c.offset
+		case "data":
+			if fmtAt < 0 {
+				return nil, h, newError("wav", ReasonCorrupt, "data chunk at byte %s comes before the fmt chunk", commas(c.offset))
 			}
-			offset += n
+			src, err := newWAVSource(in, c, format, &h)
+			return src, h, err
+		default: // LIST, fact, bext, JUNK, ...: passed over, never read
+			if err := skipChunk(in, c, 0); err != nil {
+				return nil, h, err
+			}
 		}
 	}
 }
 
-// newWAVSource validates the fmt chunk and fills h.info.
-func newWAVSource(r io.Reader, f []byte, h *header) (*wavSource, error) {
-	le := binary.LittleEndian
-	tag, channels, rate := le.Uint16(f[0:]), int(le.Uint16(f[2:])), int64(le.Uint32(f[4:]))
-	blockAlign, bits := int(le.Uint16(f[12:])), int(le.Uint16(f[14:]))
-	valid := bits
-	if tag == wavExtensible {
-		if len(f) < 40 {
-			return nil, newError("wav", ReasonCorrupt, "WAVE_FORMAT_EXTENSIBLE fmt chunk has %d bytes, want 40", len(f))
-		}
-		if v := int(le.Uint16(f[18:])); v > 0 && v <= bits {
-			valid = v
-		}
-		sub := f[24:40]
-		if !bytes.Equal(sub[2:], ksSubformatTail) {
-			return nil, newError("wav", ReasonUnsupported, "WAVE_FORMAT_EXTENSIBLE sub-format % x is not PCM or float", sub)
-		}
-		tag = le.Uint16(sub)
-	}
-	h.info.Channels, h.info.SourceRate, h.info.BitDepth = channels, int(rate), valid
+// newWAVSource checks the data chunk c's size against the format and the input.
+func newWAVSource(in *input, c riffChunk, f wavFormat, h *header) (*wavSource, error) {
+	s := &wavSource{r: in, wavFormat: f, at: c.offset, declared: -1}
+	left := in.remaining()
 	switch {
-	case channels == 0:
-		return nil, newError("wav", ReasonCorrupt, "fmt chunk declares 0 channels")
-	case channels > maxChannels:
-		return nil, newError("wav", ReasonUnsupported, "%d channels (1 .. %d supported)", channels, maxChannels)
-	case rate < minRate || rate > maxRate:
-		return nil, newError("wav", ReasonUnsupported, "sample rate %s Hz (%s .. %s Hz supported)", commas(rate), commas(minRate), commas(maxRate))
-	}
-	s := &wavSource{r: r, channels: channels, bits: bits, blockAlign: blockAlign, declared: -1}
-	switch tag {
-	case wavPCM:
-		if bits < 8 || bits > 32 {
-			return nil, newError("wav", ReasonUnsupported, "%d-bit PCM (8 .. 32 supported)", bits)
+	case c.size == wavUnknownSize:
+		// A streaming writer (ffmpeg writing to a pipe) puts 0xFFFFFFFF as a placeholder
+		// it cannot seek back to patch: "unknown", decode to the end of the input.
+		// MaxSeconds is then enforced while decoding.
+		return s, nil
+	case c.size == 0:
+		follow := ""
+		if left > 0 {
+			follow = fmt.Sprintf(", though %s bytes follow it", commas(left))
 		}
-		s.container = (bits + 7) / 8 // e.g. 20-bit samples sit left-justified in 3 bytes
-	case wavFloat:
-		if bits != 32 && bits != 64 {
-			return nil, newError("wav", ReasonUnsupported, "%d-bit float (32 and 64 supported)", bits)
-		}
-		s.container, s.float = bits/8, true
-		h.info.Float = true
-	default:
-		name := wavFormatNames[tag]
-		if name == "" {
-			name = "unknown"
-		}
-		return nil, newError("wav", ReasonUnsupported, "format 0x%04x (%s); PCM and IEEE float are supported", tag, name)
+		return nil, newError("wav", ReasonEmpty, "data chunk declares 0 bytes (chunk header at byte %s)%s", commas(c.offset), follow)
+	case left >= 0 && c.size > left:
+		return nil, s.truncated(c.size, left)
+	case c.size < int64(f.blockAlign):
+		return nil, newError("wav", ReasonEmpty, "data chunk declares %d bytes, less than one %d-byte frame (chunk header at byte %s)",
+			c.size, f.blockAlign, commas(c.offset))
 	}
-	if blockAlign != channels*s.container {
-		return nil, newError("wav", ReasonCorrupt, "block align %d does not fit %d channel(s) of %d-bit samples (want %d)",
-			blockAlign, channels, bits, channels*s.container)
-	}
+	s.declared = c.size
+	h.frames = c.size / int64(f.blockAlign) // a partial last frame is dropped
 	return s, nil
+}
+
+// truncated is the error for a data chunk of declared bytes of which the input holds
+// only holds.
+func (s *wavSource) truncated(declared, holds int64) *Error {
+	return newError("wav", ReasonTruncated, "%d-bit data chunk declares %s bytes, file holds %s (chunk header at byte %s)",
+		s.bits, commas(declared), commas(holds), commas(s.at))
 }
 
 // read decodes up to len(dst) frames, averaged over channels.
@@ -196,8 +148,7 @@ func (s *wavSource) read(dst []float32) (int, error) {
 		if s.declared < 0 {
 			return frames, io.EOF
 		}
-		return frames, newError("wav", ReasonTruncated, "%d-bit data chunk declares %s bytes, file holds %s",
-			s.bits, commas(s.declared), commas(s.nread))
+		return frames, s.truncated(s.declared, s.nread)
 	default:
 		return frames, wrapError("wav", ReasonCorrupt, err, "reading the data chunk")
 	}
