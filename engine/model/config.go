@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 )
@@ -57,10 +58,15 @@ type Config struct {
 	Raw       json.RawMessage `json:"-"`
 }
 
-// tokenList accepts a single id or a list of ids, as generation configs do.
+// tokenList accepts a single id or a list of ids, as generation configs do;
+// null is no ids (not id 0).
 type tokenList []int
 
 func (t *tokenList) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*t = nil
+		return nil
+	}
 	var one int
 	if err := json.Unmarshal(b, &one); err == nil {
 		*t = tokenList{one}
@@ -87,7 +93,7 @@ type GenerationConfig struct {
 // LoadConfig reads and validates dir/config.json.
 func LoadConfig(dir string) (*Config, error) {
 	p := filepath.Join(dir, "config.json")
-	b, err := os.ReadFile(p)
+	b, err := readBounded(p, MaxConfigBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +107,12 @@ func LoadConfig(dir string) (*Config, error) {
 // text_config, as transformers' composite configs do; ParseConfig then
 // returns the language model's config with Composite set to the outer
 // model_type.
-func ParseConfig(path string, b []byte) (*Config, error) {
+func ParseConfig(path string, b []byte) (*Config, error) { return parseConfig(path, b, false) }
+
+// parseConfig is ParseConfig; nested is set for a text_config, which may
+// not itself nest one (no checkpoint does, and each level re-encodes the
+// body, so a deep nesting would cost time quadratic in its depth).
+func parseConfig(path string, b []byte, nested bool) (*Config, error) {
 	var outer struct {
 		ModelType  string          `json:"model_type"`
 		TextConfig json.RawMessage `json:"text_config"`
@@ -115,11 +126,14 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		outer.TextConfig = b
 	}
 	if len(outer.TextConfig) > 0 && string(outer.TextConfig) != "null" {
+		if nested {
+			return nil, fmt.Errorf("%s: a text_config inside text_config is not supported", path)
+		}
 		inner, err := textConfig(b, outer.TextConfig)
 		if err != nil {
 			return nil, fmt.Errorf("%s: text_config: %v", path, err)
 		}
-		c, err := ParseConfig(path+" text_config", inner)
+		c, err := parseConfig(path+" text_config", inner, true)
 		if err != nil {
 			return nil, err
 		}
@@ -140,25 +154,12 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: unknown architecture model_type %q (supported: %s)", path, c.ModelType, archNames())
 	}
-	if c.NumKVHeads == 0 {
-		c.NumKVHeads = c.NumHeads
-	}
-	if c.HeadDim == 0 && c.NumHeads > 0 {
-		c.HeadDim = c.HiddenSize / c.NumHeads
-	}
-	if c.RopeTheta == 0 {
-		if th, ok := c.RopeParameters["rope_theta"].(float64); ok {
-			c.RopeTheta = th
-		}
-	}
-	if err := c.parseMRope(); err != nil {
+	var given explicitFields
+	if err := json.Unmarshal(b, &given); err != nil { // decoding c succeeded, so this cannot fail
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	if c.RopeTheta == 0 {
-		c.RopeTheta = 10000
-	}
-	if c.RMSNormEps == 0 {
-		c.RMSNormEps = 1e-6
+	if err := c.fillDefaults(&given); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	if c.BlockSize == 0 {
 		c.BlockSize = c.BDSize
@@ -167,22 +168,11 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		b := arch.DefaultBias
 		c.AttentionBias = &b
 	}
-	for _, f := range []struct {
-		name string
-		v    int
-	}{
-		{"hidden_size", c.HiddenSize}, {"num_hidden_layers", c.NumLayers}, {"num_attention_heads", c.NumHeads},
-		{"num_key_value_heads", c.NumKVHeads}, {"head_dim", c.HeadDim}, {"intermediate_size", c.IntermediateSize}, {"vocab_size", c.VocabSize},
-	} {
-		if f.v <= 0 {
-			return nil, fmt.Errorf("%s: %s must be positive, got %d", path, f.name, f.v)
-		}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	if c.NumHeads%c.NumKVHeads != 0 {
-		return nil, fmt.Errorf("%s: num_attention_heads %d is not a multiple of num_key_value_heads %d", path, c.NumHeads, c.NumKVHeads)
-	}
-	if c.HeadDim%2 != 0 {
-		return nil, fmt.Errorf("%s: head_dim %d must be even for rotary embeddings", path, c.HeadDim)
+	if err := c.parseMRope(); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	if c.HiddenAct != "" && c.HiddenAct != "silu" {
 		return nil, fmt.Errorf("%s: hidden_act %q is not supported (only silu)", path, c.HiddenAct)
@@ -217,7 +207,7 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 // an empty config.
 func LoadGenerationConfig(dir string) (*GenerationConfig, error) {
 	p := filepath.Join(dir, "generation_config.json")
-	b, err := os.ReadFile(p)
+	b, err := readBounded(p, MaxConfigBytes)
 	if os.IsNotExist(err) {
 		return &GenerationConfig{}, nil
 	}
@@ -229,6 +219,60 @@ func LoadGenerationConfig(dir string) (*GenerationConfig, error) {
 		return nil, fmt.Errorf("%s: %v", p, err)
 	}
 	return g, nil
+}
+
+// explicitFields are the config.json fields whose absence means "use the
+// default" while an explicit value must be valid: an explicit 0 is refused,
+// not replaced by the default.
+type explicitFields struct {
+	NumKVHeads *int     `json:"num_key_value_heads"`
+	HeadDim    *int     `json:"head_dim"`
+	RopeTheta  *float64 `json:"rope_theta"`
+	RMSNormEps *float64 `json:"rms_norm_eps"`
+}
+
+// fillDefaults sets the fields config.json left out (or set to null) as
+// transformers does: one KV head per attention head, head_dim =
+// hidden_size / num_attention_heads (which must then divide evenly),
+// rope_theta from rope_parameters (or, failing that, rope_scaling) or
+// 10000, rms_norm_eps 1e-6. Explicit values are kept for Validate to check.
+func (c *Config) fillDefaults(given *explicitFields) error {
+	if c.NumHeads <= 0 {
+		return fmt.Errorf("num_attention_heads must be positive, got %d", c.NumHeads)
+	}
+	if given.NumKVHeads == nil {
+		c.NumKVHeads = c.NumHeads
+	} else if c.NumKVHeads <= 0 {
+		return fmt.Errorf("num_key_value_heads must be positive, got %d (leave it out for one KV head per attention head)", c.NumKVHeads)
+	}
+	if given.HeadDim == nil {
+		if c.HiddenSize%c.NumHeads != 0 {
+			return fmt.Errorf("hidden_size %d is not a multiple of num_attention_heads %d, and no head_dim is given", c.HiddenSize, c.NumHeads)
+		}
+		c.HeadDim = c.HiddenSize / c.NumHeads
+	}
+	if given.RopeTheta == nil {
+		c.RopeTheta = 10000
+		for _, rp := range []struct {
+			field string
+			m     map[string]any
+		}{{"rope_parameters", c.RopeParameters}, {"rope_scaling", c.RopeScaling}} {
+			v := rp.m["rope_theta"]
+			if v == nil {
+				continue
+			}
+			th, ok := v.(float64)
+			if !ok {
+				return fmt.Errorf("%s.rope_theta must be a number, got %v", rp.field, v)
+			}
+			c.RopeTheta = th
+			break
+		}
+	}
+	if given.RMSNormEps == nil {
+		c.RMSNormEps = 1e-6
+	}
+	return nil
 }
 
 // KVDim is the width of one position's keys (or values) in the KV cache.
@@ -244,10 +288,13 @@ func (c *Config) parseMRope() error {
 			continue
 		}
 		list, _ := v.([]any)
+		if len(list) != 3 {
+			return fmt.Errorf("mrope_section %v: want three sections (temporal, height, width) summing to head_dim/2 = %d", v, c.HeadDim/2)
+		}
 		sum := 0
 		for _, x := range list {
 			f, ok := x.(float64)
-			if !ok || f < 0 || f != float64(int(f)) {
+			if !ok || f < 0 || f > MaxHeadDim || f != math.Trunc(f) {
 				return fmt.Errorf("mrope_section %v: want three non-negative integers", v)
 			}
 			c.MRopeSection = append(c.MRopeSection, int(f))

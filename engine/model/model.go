@@ -181,6 +181,12 @@ func Load(dir string, opts LoadOptions) (Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Before anything is sized by the config: a config claiming more
+	// weights than the files hold is refused, not allocated for.
+	if err := cfg.checkWeightBytes(w.total); err != nil {
+		w.Close()
+		return nil, err
+	}
 	lm, err := languageModelWeights(cfg, w, opts)
 	if err != nil {
 		w.Close()

@@ -80,8 +80,12 @@ func OpenWeightsWith(dir string, opts LoadOptions) (*Weights, error) {
 	return w, nil
 }
 
+// openIndex opens the shards of a model.safetensors.index.json. Every shard
+// name is checked before any file is opened: it must be a plain file name in
+// the checkpoint directory, so a hostile index cannot make the loader open a
+// file elsewhere. Each tensor must be in the shard the index names.
 func (w *Weights) openIndex(index string) error {
-	b, err := os.ReadFile(index)
+	b, err := readBounded(index, MaxIndexBytes)
 	if err != nil {
 		return err
 	}
@@ -94,32 +98,62 @@ func (w *Weights) openIndex(index string) error {
 	if len(idx.WeightMap) == 0 {
 		return fmt.Errorf("%s: empty weight_map", index)
 	}
-	shards := map[string]*safetensors.File{}
 	names := make([]string, 0, len(idx.WeightMap))
 	for n := range idx.WeightMap {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	var shardNames []string
+	shards := map[string]*safetensors.File{}
 	for _, name := range names {
 		shard := idx.WeightMap[name]
-		if filepath.Base(shard) != shard {
-			return fmt.Errorf("%s: tensor %q: shard name %q must be a plain file name", index, name, shard)
+		if err := checkShardName(shard); err != nil {
+			return fmt.Errorf("%s: tensor %q: %v", index, name, err)
 		}
+		if _, ok := shards[shard]; !ok {
+			shards[shard] = nil
+			shardNames = append(shardNames, shard)
+		}
+	}
+	for _, shard := range shardNames { // in the order of their first tensor
+		f, err := safetensors.Open(filepath.Join(w.Dir, shard))
+		if err != nil {
+			return fmt.Errorf("%s: shard %s: %w", index, shard, err)
+		}
+		shards[shard] = f
+		w.files = append(w.files, f)
+	}
+	for _, name := range names {
+		shard := idx.WeightMap[name]
 		f := shards[shard]
-		if f == nil {
-			f, err = safetensors.Open(filepath.Join(w.Dir, shard))
-			if err != nil {
-				return fmt.Errorf("%s: shard for tensor %q: %w", index, name, err)
-			}
-			shards[shard] = f
-			w.files = append(w.files, f)
-		}
 		if f.Info(name) == nil {
-			return fmt.Errorf("%s: tensor %q is mapped to %s, which does not contain it", index, name, shard)
+			return fmt.Errorf("%s: tensor %q is mapped to %s, which does not contain it%s", index, name, shard, foundIn(name, w.files))
 		}
 		w.byName[name] = f
 	}
 	return nil
+}
+
+// checkShardName refuses a shard name that is not a plain file name inside
+// the checkpoint directory: empty, ".", "..", absolute, or holding a path
+// separator (either kind, on any OS) or a NUL byte. A shard may still be a
+// symbolic link, as the Hugging Face cache's snapshots are.
+func checkShardName(shard string) error {
+	if shard == "." || strings.ContainsAny(shard, "/\\\x00") || !filepath.IsLocal(shard) { // IsLocal refuses "", ".." and absolute paths
+		return fmt.Errorf("shard name %q must be a plain file name inside the checkpoint directory (no path separators, \"..\" or absolute paths)", shard)
+	}
+	return nil
+}
+
+// foundIn names the shard that does hold a tensor, for the error of an index
+// that maps it elsewhere.
+func foundIn(name string, files []*safetensors.File) string {
+	for _, f := range files {
+		if f.Info(name) != nil {
+			return fmt.Sprintf(" (it is in %s)", filepath.Base(f.Path))
+		}
+	}
+	return " (no shard holds it)"
 }
 
 func (w *Weights) add(f *safetensors.File) {

@@ -4,16 +4,20 @@
 // mapped read-only where the OS allows it, so multi-gigabyte checkpoints cost
 // page cache, not heap.
 //
-// Every header is validated before any tensor is handed out: dtype names,
-// shapes against byte ranges, offsets inside the file, no two tensors
-// overlapping, and a bounded header size. Errors name the file and tensor.
+// Every header is validated before any tensor is handed out, with the rules
+// of the reference implementation (huggingface/safetensors,
+// safetensors/src/tensor.rs): a header of at most MaxHeaderBytes that fits
+// the file; UTF-8 JSON holding exactly one object, with no key twice;
+// __metadata__ mapping strings to strings; known dtype names; shapes whose
+// byte size (computed without overflow) equals their data_offsets' span;
+// and tensors that, sorted by offset, tile the data section from byte 0 to
+// the end of the file with no gap, overlap or trailing byte. Errors name
+// the file and the tensor.
 package safetensors
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"unsafe"
@@ -21,10 +25,6 @@ import (
 	"dlmstream/engine/tensor"
 	"dlmstream/kernels/cpu"
 )
-
-// MaxHeaderBytes bounds the JSON header. Real checkpoints have headers of a
-// few hundred KB; anything far beyond is a corrupt or hostile file.
-const MaxHeaderBytes = 100 << 20
 
 // Info describes one tensor in a file.
 type Info struct {
@@ -53,113 +53,35 @@ type File struct {
 	unmap    func() error
 }
 
-type headerEntry struct {
-	DType       string  `json:"dtype"`
-	Shape       []int   `json:"shape"`
-	DataOffsets []int64 `json:"data_offsets"`
-}
-
-// Open maps the file and validates its header.
+// Open maps the file and validates its header (the package comment lists
+// the rules). The path must name a regular file (or a link to one): a FIFO
+// or device would block or map something that is not a checkpoint.
 func Open(path string) (*File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%v)", path, st.Mode().Type())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
+	if st, err = f.Stat(); err != nil {
 		return nil, err
 	}
 	size := st.Size()
-	if size < 8 {
-		return nil, fmt.Errorf("%s: truncated file: %d bytes, need at least the 8-byte header length", path, size)
-	}
-	var lenBuf [8]byte
-	if _, err := io.ReadFull(f, lenBuf[:]); err != nil {
-		return nil, fmt.Errorf("%s: reading header length: %w", path, err)
-	}
-	hlen := binary.LittleEndian.Uint64(lenBuf[:])
-	if hlen > MaxHeaderBytes {
-		return nil, fmt.Errorf("%s: header length %d bytes exceeds the %d-byte limit (corrupt or not a safetensors file)", path, hlen, MaxHeaderBytes)
-	}
-	if int64(hlen) > size-8 {
-		return nil, fmt.Errorf("%s: truncated file: header claims %d bytes but only %d follow", path, hlen, size-8)
-	}
-	hdr := make([]byte, hlen)
-	if _, err := io.ReadFull(f, hdr); err != nil {
-		return nil, fmt.Errorf("%s: reading header: %w", path, err)
-	}
-	sf := &File{Path: path}
-	dataLen := size - 8 - int64(hlen)
-	if err := sf.parseHeader(hdr, dataLen); err != nil {
+	h, err := readHeader(path, f, size)
+	if err != nil {
 		return nil, err
 	}
 	whole, unmap, err := mapFile(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	sf.data = whole[8+hlen:]
-	sf.unmap = unmap
-	return sf, nil
-}
-
-func (sf *File) parseHeader(hdr []byte, dataLen int64) error {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(hdr, &raw); err != nil {
-		return fmt.Errorf("%s: header is not a JSON object: %v", sf.Path, err)
-	}
-	sf.tensors = make(map[string]*Info, len(raw))
-	for name, msg := range raw {
-		if name == "__metadata__" {
-			if err := json.Unmarshal(msg, &sf.Metadata); err != nil {
-				return fmt.Errorf("%s: __metadata__ must map strings to strings: %v", sf.Path, err)
-			}
-			continue
-		}
-		var e headerEntry
-		if err := json.Unmarshal(msg, &e); err != nil {
-			return fmt.Errorf("%s: tensor %q: bad header entry: %v", sf.Path, name, err)
-		}
-		dt, err := tensor.ParseDType(e.DType)
-		if err != nil {
-			return fmt.Errorf("%s: tensor %q: %v", sf.Path, name, err)
-		}
-		if len(e.DataOffsets) != 2 {
-			return fmt.Errorf("%s: tensor %q: data_offsets must be [begin, end], got %v", sf.Path, name, e.DataOffsets)
-		}
-		info := &Info{Name: name, DType: dt, Shape: e.Shape, Begin: e.DataOffsets[0], End: e.DataOffsets[1]}
-		numel := int64(1)
-		for _, d := range e.Shape {
-			if d < 0 || (d > 0 && numel > (1<<50)/int64(d)) {
-				return fmt.Errorf("%s: tensor %q: invalid shape %v", sf.Path, name, e.Shape)
-			}
-			numel *= int64(d)
-		}
-		if info.Begin < 0 || info.End < info.Begin || info.End > dataLen {
-			return fmt.Errorf("%s: tensor %q: data_offsets [%d, %d] outside the %d-byte data section (truncated or corrupt file)", sf.Path, name, info.Begin, info.End, dataLen)
-		}
-		if want := numel * int64(dt.Size()); info.End-info.Begin != want {
-			return fmt.Errorf("%s: tensor %q: %v%v needs %d bytes but data_offsets [%d, %d] span %d", sf.Path, name, dt, e.Shape, want, info.Begin, info.End, info.End-info.Begin)
-		}
-		sf.tensors[name] = info
-	}
-	byBegin := make([]*Info, 0, len(sf.tensors))
-	for _, t := range sf.tensors {
-		byBegin = append(byBegin, t)
-	}
-	sort.Slice(byBegin, func(i, j int) bool {
-		if byBegin[i].Begin != byBegin[j].Begin {
-			return byBegin[i].Begin < byBegin[j].Begin
-		}
-		return byBegin[i].Name < byBegin[j].Name
-	})
-	for i := 1; i < len(byBegin); i++ {
-		a, b := byBegin[i-1], byBegin[i]
-		if b.Begin < a.End {
-			return fmt.Errorf("%s: tensors %q [%d, %d] and %q [%d, %d] overlap", sf.Path, a.Name, a.Begin, a.End, b.Name, b.Begin, b.End)
-		}
-	}
-	return nil
+	return &File{Path: path, Metadata: h.metadata, tensors: h.tensors, data: whole[h.dataStart:], unmap: unmap}, nil
 }
 
 // Close releases the mapping. Slices returned earlier must not be used after.

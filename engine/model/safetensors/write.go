@@ -18,6 +18,13 @@ type Tensor struct {
 	Data  []byte
 }
 
+// headerEntry is one tensor's entry in the JSON header.
+type headerEntry struct {
+	DType       string  `json:"dtype"`
+	Shape       []int   `json:"shape"`
+	DataOffsets []int64 `json:"data_offsets"`
+}
+
 // Write encodes tensors (in name order, data packed back to back) and
 // metadata as a safetensors file. The header is padded with spaces to a
 // multiple of 8 bytes, as the reference implementation does.
