@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -203,6 +204,9 @@ func TestExtractionFilesToJSONLAndParquet(t *testing.T) {
 	write("emma.txt", "Emma, Jane Austen, 1815")
 	write("emma.schema.json", schema)
 	write("broken.txt", "no schema for this one")
+	write("huge.txt", "a sidecar over the limit")
+	huge := `{"type":"object","description":"` + strings.Repeat("x", files.MaxSidecarBytes) + `"}`
+	write("huge.schema.json", huge)
 	for _, ext := range []string{".jsonl", ".parquet"} {
 		t.Run(ext, func(t *testing.T) {
 			outPath := filepath.Join(t.TempDir(), "out"+ext)
@@ -241,8 +245,10 @@ func TestExtractionFilesToJSONLAndParquet(t *testing.T) {
 				t.Fatalf("texts = %q, want %q", texts, want)
 			}
 			dlq := readLines(t, strings.TrimSuffix(outPath, ext)+".dlq.jsonl")
-			if len(dlq) != 1 || !strings.Contains(dlq[0], `"dlq-reason":"invalid-schema"`) || !strings.Contains(dlq[0], `"text":"no schema for this one"`) {
-				t.Fatalf("dead letters = %q", dlq)
+			sort.Strings(dlq) // broken.txt, then huge.txt
+			if len(dlq) != 2 || !strings.Contains(dlq[0], `"dlq-reason":"invalid-schema"`) || !strings.Contains(dlq[0], `"text":"no schema for this one"`) ||
+				!strings.Contains(dlq[1], `"dlq-reason":"bad-sidecar"`) || !strings.Contains(dlq[1], fmt.Sprintf("huge.schema.json is %d bytes, over the %d-byte sidecar limit", len(huge), files.MaxSidecarBytes)) {
+				t.Fatalf("dead letters = %.400q", dlq)
 			}
 		})
 	}

@@ -194,6 +194,8 @@ func TestPrepareDeadLetters(t *testing.T) {
 		{"schema id without registry", KindExtract, Config{}, env("text/plain", []byte("Dune"), kafka.HeaderSchemaID, "books-v1"), ReasonUnknownSchemaID},
 		{"text not UTF-8", KindExtract, Config{}, env("text/plain", []byte{0xff, 0xfe, 0x00}, kafka.HeaderSchema, schema), ReasonInvalidText},
 		{"oversize message", KindCaption, Config{MaxMessageBytes: 1000}, env("image/jpeg", make([]byte, 2000)), ReasonOversize},
+		{"sidecar over its limit", KindExtract, Config{}, env("text/plain", []byte("Dune"), kafka.HeaderSidecarError, "sidecar in/a.schema.json is 2000000 bytes, over the 1048576-byte sidecar limit"), ReasonBadSidecar},
+		{"unreadable draft sidecar", KindTranscribe, Config{}, env("audio/wav", wav, append(draft, kafka.HeaderSidecarError, "sidecar in/a.draft.txt: input/output error")...), ReasonBadSidecar},
 		{"wrong content-type for text", KindExtract, Config{}, env("audio/wav", []byte("Dune"), kafka.HeaderSchema, schema), ReasonContentType},
 	}
 	for _, tt := range tests {

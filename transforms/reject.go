@@ -28,6 +28,7 @@ const (
 	ReasonEngineError        = "engine-error"             // the engine returned an error
 	ReasonUnknownSchemaID    = "unknown-schema-id"        // schema-id header without a registry
 	ReasonInvalidRequestBody = "invalid-request"          // request fields out of range
+	ReasonBadSidecar         = "bad-sidecar"              // a file input's sidecar was too large or unreadable
 )
 
 // Rejection is why an input cannot be processed: a dead letter's stage, reason and error.

@@ -180,6 +180,9 @@ func Prepare(cfg Config, kind string, e kafka.Envelope) (Task, error) {
 	if len(e.Value) > cfg.MaxMessageBytes {
 		return t, reject(StageDecode, ReasonOversize, "%d bytes, limit %d", len(e.Value), cfg.MaxMessageBytes)
 	}
+	if se := e.Header(kafka.HeaderSidecarError); se != "" { // the file source could not use NAME.schema.json or NAME.draft.txt
+		return t, reject(StageDecode, ReasonBadSidecar, "%s", se)
+	}
 	if ct := e.Header(kafka.HeaderContentType); !acceptsContentType(kind, ct) {
 		return t, reject(StageDecode, ReasonContentType, "%s pipeline does not take content-type %q", kind, ct)
 	}

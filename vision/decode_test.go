@@ -246,38 +246,3 @@ func pngLying(t testing.TB, p []byte, w, h uint32) []byte {
 	copy(b[16:33], fixed[16:33])
 	return b
 }
-
-// FuzzDecode: no input panics, none allocates past the pixel bound, every error
-// carries a reason.
-func FuzzDecode(f *testing.F) {
-	for _, format := range []string{"png", "jpeg", "gif", "bmp", "tiff"} {
-		f.Add(encode(f, format, halves(8, 8)))
-	}
-	for _, name := range []string{"photo-64x48-lossy.webp", "rgba-40x24.webp", "photo-64x48-cmyk.jpg", "palette-30x20.png"} {
-		f.Add(golden(f, name))
-	}
-	f.Add(withEXIF(encode(f, "jpeg", halves(8, 4)), 6))
-	f.Add(webpClaiming(100, 100))
-	f.Add([]byte("RIFF0000WEBPVP8L000 /0A0\x10\xbc1(Y1200"))              // 33 bytes, 65 MB of Huffman groups
-	f.Add(append([]byte("II*\x00\x08\x01\x00\xff"), make([]byte, 40)...)) // once allocated 4 GB in x/image/tiff
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		m, _, err := Decode(data, DecodeOptions{MaxPixels: 1 << 16})
-		runtime.ReadMemStats(&after)
-		// x/image/vp8l sizes its Huffman group table from the stream (up to
-		// 65536 groups, ~170 MB) whatever the pixel count.
-		if a := after.TotalAlloc - before.TotalAlloc; a > 256<<20 {
-			t.Fatalf("%d bytes of input allocated %d MB", len(data), a>>20)
-		}
-		if err != nil {
-			if ReasonOf(err) == "" {
-				t.Fatalf("error without reason: %v", err)
-			}
-			return
-		}
-		if m.W*m.H > 1<<16 || len(m.Pix) != 3*m.W*m.H {
-			t.Fatalf("%dx%d image with %d bytes past the bound", m.W, m.H, len(m.Pix))
-		}
-	})
-}

@@ -49,6 +49,9 @@ func ContentType(name string) string {
 // the value is the file's bytes, the content type comes from the extension. A sidecar
 // file NAME.schema.json sets the json-schema header of NAME (for extraction), and
 // NAME.draft.txt the draft-transcript header (for transcription); sidecars are not inputs.
+// A sidecar over MaxSidecarBytes (or failing to read) sets no header but
+// kafka.HeaderSidecarError, naming the file, its size and the limit: the
+// input is still emitted, and dead-lettered downstream (see SidecarError).
 func Read(s beam.Scope, glob string) beam.PCollection {
 	s = s.Scope("files.Read")
 	matches := fileio.MatchFiles(s, glob)
@@ -72,13 +75,28 @@ func (fn *readFn) ProcessElement(ctx context.Context, f fileio.ReadableFile, emi
 		e = e.WithHeader(kafka.HeaderContentType, ct)
 	}
 	base := strings.TrimSuffix(path, filepath.Ext(path))
-	for suffix, header := range map[string]string{".schema.json": kafka.HeaderSchema, ".draft.txt": kafka.HeaderDraftTranscript} {
-		if side, err := readSidecar(ctx, base+suffix); err == nil {
-			e = e.WithHeader(header, strings.TrimSpace(string(side)))
+	var problems []string
+	for _, sc := range sidecars {
+		side, ok, err := readSidecar(ctx, base+sc.suffix, MaxSidecarBytes)
+		switch {
+		case err != nil:
+			problems = append(problems, err.Error())
+		case ok:
+			e = e.WithHeader(sc.header, strings.TrimSpace(string(side)))
 		}
+	}
+	if len(problems) > 0 {
+		e = e.WithHeader(kafka.HeaderSidecarError, strings.Join(problems, "; "))
 	}
 	emit(e)
 	return nil
+}
+
+// sidecars are the companion files of an input NAME.EXT and the headers
+// they set.
+var sidecars = []struct{ suffix, header string }{
+	{".schema.json", kafka.HeaderSchema},
+	{".draft.txt", kafka.HeaderDraftTranscript},
 }
 
 // Record is one JSON line: a result or dead letter with its headers.

@@ -23,6 +23,9 @@ const (
 	HeaderSchemaID = "schema-id"
 	// HeaderDraftTranscript is a draft transcript that guides ASR denoising (the prior).
 	HeaderDraftTranscript = "draft-transcript"
+	// HeaderSidecarError says why a file input's sidecar (NAME.schema.json,
+	// NAME.draft.txt; connectors/files) set no header: too large, or unreadable.
+	HeaderSidecarError = "sidecar-error"
 
 	// HeaderErrorStage names the stage that rejected a dead-lettered input (decode, engine, ...).
 	HeaderErrorStage = "dlq-stage"

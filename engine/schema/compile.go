@@ -1,7 +1,7 @@
 package schema
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/url"
@@ -100,11 +100,19 @@ var supported = map[string]bool{
 var formats = map[string]bool{"date": true, "date-time": true, "email": true, "uri": true}
 
 // Compile parses and compiles a JSON Schema (draft 2020-12). Unsupported
-// keywords, recursive references and unsatisfiable constraints give a
+// keywords, recursive references, unsatisfiable constraints, a key repeated
+// within an object and a schema over one of the limits (limits.go) give a
 // *CompileError naming the keyword and its JSON pointer.
 func Compile(schemaJSON []byte) (*Schema, error) {
+	if len(schemaJSON) > MaxSchemaBytes {
+		return nil, &CompileError{Keyword: "size", Msg: fmt.Sprintf("%d bytes, over the %d-byte limit (MaxSchemaBytes)", len(schemaJSON), MaxSchemaBytes)}
+	}
 	root, err := parseJSON(schemaJSON)
 	if err != nil {
+		var ce *CompileError
+		if errors.As(err, &ce) {
+			return nil, ce
+		}
 		return nil, &CompileError{Keyword: "json", Msg: err.Error()}
 	}
 	c := &compiler{root: root}
@@ -112,14 +120,16 @@ func Compile(schemaJSON []byte) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
-	if err != nil {
-		return nil, &CompileError{Keyword: "json", Msg: err.Error()}
+	items := Options{}.withDefaults().ArrayItems
+	if _, at := scaffoldValues(n, items, MaxScaffoldValues); at != nil {
+		return nil, cerr(at.Ptr, "scaffold", "more than %d values once arrays are expanded to %d items (MaxScaffoldValues)", MaxScaffoldValues, items)
 	}
+	// The validator compiles the very document the scaffold was built from
+	// (not a second parse of the bytes).
 	jc := jsonschema.NewCompiler()
 	jc.DefaultDraft(jsonschema.Draft2020)
 	jc.AssertFormat()
-	if err := jc.AddResource("mem:///schema.json", doc); err != nil {
+	if err := jc.AddResource("mem:///schema.json", root.doc()); err != nil {
 		return nil, &CompileError{Keyword: "$schema", Msg: err.Error()}
 	}
 	v, err := jc.Compile("mem:///schema.json")
@@ -174,7 +184,9 @@ func filterChoices(jc *jsonschema.Compiler, n *Node, seen map[*Node]bool) error 
 }
 
 type compiler struct {
-	root *jv
+	root  *jv
+	nodes int // subschemas compiled so far (MaxSubschemas)
+	depth int // subschemas being compiled, outermost first (MaxDepth)
 }
 
 func ptrJoin(p, tok string) string {
@@ -187,6 +199,14 @@ func cerr(ptr, kw, format string, args ...any) error {
 }
 
 func (c *compiler) node(v *jv, ptr string, refs []string) (*Node, error) {
+	if c.nodes++; c.nodes > MaxSubschemas {
+		return nil, cerr(ptr, "subschemas", "more than %d subschemas, each $ref counted once per use (MaxSubschemas)", MaxSubschemas)
+	}
+	if c.depth >= MaxDepth {
+		return nil, cerr(ptr, "depth", "subschemas nested deeper than %d levels, following $ref (MaxDepth)", MaxDepth)
+	}
+	c.depth++
+	defer func() { c.depth-- }()
 	if v.kind == 'b' {
 		return nil, cerr(ptr, "boolean schema", "true/false schemas are not supported")
 	}
@@ -195,8 +215,15 @@ func (c *compiler) node(v *jv, ptr string, refs []string) (*Node, error) {
 	}
 	for _, e := range v.obj {
 		if !annotations[e.key] && !supported[e.key] {
+			if e.key == "" {
+				return nil, cerr(ptrJoin(ptr, e.key), e.key, "unsupported keyword (the empty string)")
+			}
 			return nil, cerr(ptrJoin(ptr, e.key), e.key, "unsupported keyword")
 		}
+	}
+	if ptr != "" && v.get("$id") != nil {
+		// The validator would resolve the $refs below against this $id.
+		return nil, cerr(ptrJoin(ptr, "$id"), "$id", "only supported at the root (it changes what the $refs below it resolve against)")
 	}
 	if ref := v.get("$ref"); ref != nil {
 		for _, e := range v.obj {
@@ -222,6 +249,9 @@ func (c *compiler) node(v *jv, ptr string, refs []string) (*Node, error) {
 	if e := v.get("enum"); e != nil {
 		if e.kind != 'a' || len(e.arr) == 0 {
 			return nil, cerr(ptrJoin(ptr, "enum"), "enum", "must be a non-empty array")
+		}
+		if len(e.arr) > MaxEnumValues {
+			return nil, cerr(ptrJoin(ptr, "enum"), "enum", "%d values, over the limit of %d (MaxEnumValues)", len(e.arr), MaxEnumValues)
 		}
 		n := &Node{Kind: Choice, Ptr: ptr}
 		for _, a := range e.arr {
@@ -300,12 +330,18 @@ func (c *compiler) node(v *jv, ptr string, refs []string) (*Node, error) {
 	return n, nil
 }
 
+// resolve finds a local reference: a URI fragment holding a JSON pointer,
+// percent-decoded first as the validator does.
 func (c *compiler) resolve(ref string) (*jv, string, error) {
 	if !strings.HasPrefix(ref, "#/") {
 		return nil, "", fmt.Errorf("only local references (#/$defs/...) are supported, got %q", ref)
 	}
+	frag, err := url.PathUnescape(ref[1:])
+	if err != nil {
+		return nil, "", fmt.Errorf("reference %q: %v", ref, err)
+	}
 	v, ptr := c.root, ""
-	for _, tok := range strings.Split(ref[2:], "/") {
+	for _, tok := range strings.Split(frag[1:], "/") {
 		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
 		v = v.get(tok)
 		ptr = ptrJoin(ptr, tok)

@@ -156,12 +156,24 @@ type builder struct {
 	s    *Scaffold
 	sch  *Schema
 	opts Options
+
+	values, tokens int                // laid out so far (MaxScaffoldValues, MaxCanvasTokens)
+	enc            map[string][]int32 // choice alternatives already tokenized
+}
+
+func (b *builder) encode(alt string) []int32 {
+	ids, ok := b.enc[alt]
+	if !ok {
+		ids = b.s.tok.Encode(alt)
+		b.enc[alt] = ids
+	}
+	return ids
 }
 
 // newScaffold expands the schema's arrays and sizes its slots.
 func newScaffold(sch *Schema, tok *tokenizer.Tokenizer, v *vocab, opts Options) (*Scaffold, error) {
 	s := &Scaffold{v: v, tok: tok, opts: opts}
-	b := &builder{s: s, sch: sch, opts: opts}
+	b := &builder{s: s, sch: sch, opts: opts, enc: map[string][]int32{}}
 	root, err := b.build(sch.Root, "", false)
 	if err != nil {
 		return nil, err
@@ -175,7 +187,13 @@ func (b *builder) build(n *Node, path string, absentOK bool) (*inst, error) {
 	in := &inst{node: n}
 	switch n.Kind {
 	case Object:
+		if err := b.grow(n, 1, 2); err != nil {
+			return nil, err
+		}
 		for _, p := range n.Props {
+			if err := b.grow(n, 0, len(p.Name)+4); err != nil { // "name": and a comma, in bytes
+				return nil, err
+			}
 			c, err := b.build(p.Node, ptrJoin(path, p.Name), !p.Required)
 			if err != nil {
 				return nil, err
@@ -183,9 +201,9 @@ func (b *builder) build(n *Node, path string, absentOK bool) (*inst, error) {
 			in.props = append(in.props, instProp{name: p.Name, optional: !p.Required, v: c})
 		}
 	case Array:
-		k := max(n.MinItems, b.opts.ArrayItems)
-		if n.MaxItems >= 0 {
-			k = max(n.MinItems, min(n.MaxItems, b.opts.ArrayItems))
+		k := arrayItems(n, b.opts.ArrayItems)
+		if err := b.grow(n, 1, 2+k); err != nil {
+			return nil, err
 		}
 		for i := range k {
 			opt := i >= n.MinItems
@@ -206,9 +224,15 @@ func (b *builder) build(n *Node, path string, absentOK bool) (*inst, error) {
 		}
 	case Choice:
 		sl := &slot{path: path, node: n, choice: true, optional: absentOK, padOK: absentOK, pick: -1}
+		width := 1
 		for _, a := range n.Alts {
-			sl.alts = append(sl.alts, b.s.tok.Encode(a))
+			ids := b.encode(a)
+			width = max(width, len(ids))
+			sl.alts = append(sl.alts, ids)
 			sl.altText = append(sl.altText, a)
+		}
+		if err := b.grow(n, 1, width); err != nil {
+			return nil, err
 		}
 		if absentOK {
 			sl.alts = append(sl.alts, nil)
@@ -234,6 +258,9 @@ func (b *builder) build(n *Node, path string, absentOK bool) (*inst, error) {
 				return nil, cerr(n.Ptr, n.Kind.String(), "no value fits in %d tokens of this vocabulary", maxSlotWidth)
 			}
 			sl.width = min(maxSlotWidth, sl.width*2)
+		}
+		if err := b.grow(n, 1, sl.width+2); err != nil {
+			return nil, err
 		}
 		in.leaf = sl
 		b.s.slots = append(b.s.slots, sl)

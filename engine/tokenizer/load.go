@@ -9,13 +9,14 @@ import (
 	"strings"
 )
 
-// Load reads dir/tokenizer.json and, if present, dir/tokenizer_config.json.
+// Load reads dir/tokenizer.json and, if present, dir/tokenizer_config.json
+// (at most MaxTokenizerJSONBytes and MaxConfigJSONBytes).
 func Load(dir string) (*Tokenizer, error) {
-	tj, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
+	tj, err := readLimited(filepath.Join(dir, "tokenizer.json"), MaxTokenizerJSONBytes)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	cj, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
+	cj, err := readLimited(filepath.Join(dir, "tokenizer_config.json"), MaxConfigJSONBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		cj = nil
 	} else if err != nil {
@@ -56,15 +57,22 @@ func unsupported(path, what string) error {
 
 // FromJSON builds a Tokenizer from the bytes of tokenizer.json and,
 // optionally (nil), tokenizer_config.json. Components it cannot reproduce
-// exactly are rejected with an error naming the JSON path.
+// exactly, and files or tables over the limits (limits.go), are rejected
+// with an error naming the JSON path.
 func FromJSON(tokenizerJSON, configJSON []byte) (*Tokenizer, error) {
+	if len(tokenizerJSON) > MaxTokenizerJSONBytes {
+		return nil, fmt.Errorf("tokenizer: tokenizer.json is %d bytes, over the %d-byte limit (MaxTokenizerJSONBytes)", len(tokenizerJSON), MaxTokenizerJSONBytes)
+	}
+	if len(configJSON) > MaxConfigJSONBytes {
+		return nil, fmt.Errorf("tokenizer: tokenizer_config.json is %d bytes, over the %d-byte limit (MaxConfigJSONBytes)", len(configJSON), MaxConfigJSONBytes)
+	}
 	var f tokenizerFile
 	if err := json.Unmarshal(tokenizerJSON, &f); err != nil {
 		return nil, fmt.Errorf("tokenizer: parse tokenizer.json: %w", err)
 	}
 	t := &Tokenizer{}
 	var err error
-	if t.norm, err = parseNormalizer(f.Normalizer, "normalizer"); err != nil {
+	if t.norm, err = parseNormalizer(f.Normalizer, "normalizer", 0); err != nil {
 		return nil, err
 	}
 	if t.pre, err = parsePreTokenizer(f.PreTokenizer, "pre_tokenizer"); err != nil {
@@ -88,7 +96,7 @@ func FromJSON(tokenizerJSON, configJSON []byte) (*Tokenizer, error) {
 	return t, nil
 }
 
-func parseNormalizer(c jsonComponent, path string) (*normalizer, error) {
+func parseNormalizer(c jsonComponent, path string, depth int) (*normalizer, error) {
 	n := &normalizer{}
 	if c == nil {
 		return n, nil
@@ -97,12 +105,15 @@ func parseNormalizer(c jsonComponent, path string) (*normalizer, error) {
 	case "NFC", "NFD", "NFKC", "NFKD":
 		n.forms = append(n.forms, unicodeForms[typ])
 	case "Sequence":
+		if depth >= maxNesting {
+			return nil, nestedTooDeep(path)
+		}
 		var subs []jsonComponent
 		if err := c.field("normalizers", &subs); err != nil {
 			return nil, fmt.Errorf("tokenizer: %s.normalizers: %w", path, err)
 		}
 		for i, sc := range subs {
-			sub, err := parseNormalizer(sc, fmt.Sprintf("%s.normalizers[%d]", path, i))
+			sub, err := parseNormalizer(sc, fmt.Sprintf("%s.normalizers[%d]", path, i), depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -119,21 +130,24 @@ func parsePreTokenizer(c jsonComponent, path string) (*preTokenizer, error) {
 	if c == nil {
 		return p, nil
 	}
-	if err := p.add(c, path); err != nil {
+	if err := p.add(c, path, 0); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-func (p *preTokenizer) add(c jsonComponent, path string) error {
+func (p *preTokenizer) add(c jsonComponent, path string, depth int) error {
 	switch typ := c.typ(); typ {
 	case "Sequence":
+		if depth >= maxNesting {
+			return nestedTooDeep(path)
+		}
 		var subs []jsonComponent
 		if err := c.field("pretokenizers", &subs); err != nil {
 			return fmt.Errorf("tokenizer: %s.pretokenizers: %w", path, err)
 		}
 		for i, sc := range subs {
-			if err := p.add(sc, fmt.Sprintf("%s.pretokenizers[%d]", path, i)); err != nil {
+			if err := p.add(sc, fmt.Sprintf("%s.pretokenizers[%d]", path, i), depth+1); err != nil {
 				return err
 			}
 		}
@@ -229,6 +243,12 @@ func parseModel(c jsonComponent, byteLevel bool) (*bpe, error) {
 			return nil, fmt.Errorf("tokenizer: model.%s: %w", fd.name, err)
 		}
 	}
+	if err := checkVocab(vocab); err != nil {
+		return nil, err
+	}
+	if len(rawMerges) > MaxMerges {
+		return nil, fmt.Errorf("tokenizer: model.merges has %d entries, over the limit of %d (MaxMerges)", len(rawMerges), MaxMerges)
+	}
 	if dropout != nil && *dropout != 0 {
 		return nil, unsupported("model.dropout", "BPE dropout")
 	}
@@ -301,6 +321,9 @@ func parseMerge(raw json.RawMessage) (string, string, error) {
 // addTokens registers added_tokens, checking that ids do not collide with
 // different vocabulary entries.
 func (t *Tokenizer) addTokens(toks []*addedToken) error {
+	if len(toks) > MaxVocab {
+		return fmt.Errorf("tokenizer: added_tokens has %d entries, over the limit of %d (MaxVocab)", len(toks), MaxVocab)
+	}
 	t.added = toks
 	var raw, normed []*addedToken
 	for i, a := range toks {
@@ -309,6 +332,9 @@ func (t *Tokenizer) addTokens(toks []*addedToken) error {
 		}
 		if a.ID < 0 {
 			return fmt.Errorf("tokenizer: added_tokens[%d]: negative id %d", i, a.ID)
+		}
+		if a.ID >= MaxVocab {
+			return fmt.Errorf("tokenizer: added_tokens[%d]: id %d is not below %d (MaxVocab)", i, a.ID, MaxVocab)
 		}
 		if a.Normalized {
 			nt := *a

@@ -1,0 +1,109 @@
+package schema
+
+// Limits on what a schema may cost. Compile checks each one before, or
+// while, it allocates in proportion to it, and a schema over a limit gets a
+// *CompileError naming the JSON pointer where the limit was hit. The
+// largest schema of the corpus (testdata/schemas) is 2.8 KB, nests 10 JSON
+// levels and scaffolds about 60 values: the limits leave room for schemas
+// far larger than any extraction model can fill, and keep a hostile one to
+// a few MiB and milliseconds.
+const (
+	// MaxSchemaBytes bounds the schema document, checked before parsing.
+	// It is the file source's sidecar limit (connectors/files).
+	MaxSchemaBytes = 1 << 20
+
+	// MaxSchemaValues bounds the JSON values (objects, arrays, strings,
+	// numbers, booleans, nulls) of the document, counted as it is parsed: a
+	// 1 MiB array of zeros (half a million values) took 1.2 s and
+	// allocated 258 MiB to compile without it.
+	MaxSchemaValues = 1 << 16
+
+	// MaxNumberDigits bounds each number of the document, counted as the
+	// digits of its plain decimal expansion, checked before any arithmetic:
+	// an enum holding 1e999999 took 0.8 s to compile, and every output
+	// 75 ms to validate, without it. float64's largest is 309 digits.
+	MaxNumberDigits = 400
+
+	// MaxDepth bounds nesting, both of the document's JSON objects and
+	// arrays (checked as the parser descends, so the value below is never
+	// read) and of compiled subschemas, following $ref. The validator's
+	// compile time grows faster than quadratically with nesting: a
+	// 37 KB schema nesting properties 1000 deep took 16 s and allocated
+	// 9 GB before this limit existed.
+	MaxDepth = 64
+
+	// MaxSubschemas bounds the schema nodes compiled, a $ref counting once
+	// per use: it stops a few $defs that each refer to the next one twice
+	// from expanding into 2^n nodes.
+	MaxSubschemas = 4096
+
+	// MaxEnumValues bounds the alternatives of one enum; each is tokenized
+	// and scored under the model.
+	MaxEnumValues = 1024
+
+	// MaxScaffoldValues bounds the values a scaffold lays out (objects,
+	// arrays, strings, numbers and choices) after each array is expanded to
+	// its scaffolded items, which multiply with nesting. Compile checks it
+	// for the default Options; a scaffold for other Options checks it while
+	// it is built.
+	MaxScaffoldValues = 4096
+
+	// MaxCanvasTokens bounds a scaffold's canvas (fixed tokens and slots),
+	// checked while it is built.
+	MaxCanvasTokens = 1 << 15
+)
+
+// grow counts values and canvas tokens (fixed text counted in bytes, at
+// least its tokens) of node n against the scaffold limits.
+func (b *builder) grow(n *Node, values, tokens int) error {
+	b.values += values
+	b.tokens += tokens
+	switch {
+	case b.values > MaxScaffoldValues:
+		return cerr(n.Ptr, "scaffold", "more than %d values once arrays are expanded to %d items (MaxScaffoldValues)", MaxScaffoldValues, b.opts.ArrayItems)
+	case b.tokens > MaxCanvasTokens:
+		return cerr(n.Ptr, "scaffold", "canvas longer than %d tokens (MaxCanvasTokens)", MaxCanvasTokens)
+	}
+	return nil
+}
+
+// scaffoldValues counts the values a scaffold of n lays out with arrays of
+// items scaffolded items (see builder.build), stopping once over limit; at
+// is then the innermost node whose values went over it.
+func scaffoldValues(n *Node, items, limit int) (count int, at *Node) {
+	count = 1
+	add := func(c *Node) bool {
+		k, a := scaffoldValues(c, items, limit-count)
+		count += k
+		if at = a; at == nil && count > limit {
+			at = n
+		}
+		return at == nil
+	}
+	switch n.Kind {
+	case Object:
+		for _, p := range n.Props {
+			if !add(p.Node) {
+				return count, at
+			}
+		}
+	case Array:
+		for range arrayItems(n, items) {
+			if !add(n.Items) {
+				return count, at
+			}
+		}
+	}
+	if count > limit {
+		return count, n
+	}
+	return count, nil
+}
+
+// arrayItems is how many items a scaffold lays out for array node n.
+func arrayItems(n *Node, items int) int {
+	if n.MaxItems >= 0 {
+		return max(n.MinItems, min(n.MaxItems, items))
+	}
+	return max(n.MinItems, items)
+}
