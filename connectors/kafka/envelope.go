@@ -1,8 +1,11 @@
 package kafka
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -33,6 +36,10 @@ const (
 	HeaderErrorReason = "dlq-reason"
 	// HeaderError is the full error text.
 	HeaderError = "dlq-error"
+	// HeaderTruncated marks a dead letter whose value was cut to fit
+	// MaxDeadLetterBytes: how many bytes were kept of how many, and the
+	// SHA-256 of the original value (which stays in the input topic or file).
+	HeaderTruncated = "dlq-truncated"
 	// HeaderSource is topic/partition/offset of the input a result or dead letter came from.
 	HeaderSource = "source"
 
@@ -143,15 +150,49 @@ func (e Envelope) Result(topic string, value []byte) Envelope {
 	return r
 }
 
+// MaxDeadLetterBytes bounds a dead letter's key, value and headers together
+// so it fits a topic with Kafka's default max.message.bytes (1 MiB) with
+// room for the record batch: an input accepted from a file (up to
+// --max-message-bytes, 16 MiB) or rejected for its size would otherwise be
+// refused by the dead-letter topic and stall the stream.
+const MaxDeadLetterBytes = 960 << 10
+
+// maxErrorHeader bounds the error text a dead letter carries.
+const maxErrorHeader = 4 << 10
+
 // DeadLetter returns the dead-letter envelope for input e: the original key, value and
-// headers plus the error headers, addressed to topic.
+// headers plus the error headers, addressed to topic. A value that would take the
+// record past MaxDeadLetterBytes keeps its first bytes and gets HeaderTruncated.
 func (e Envelope) DeadLetter(topic, stage, reason string, err error) Envelope {
 	d := e.Result(topic, e.Value)
 	d = d.WithHeader(HeaderErrorStage, stage).WithHeader(HeaderErrorReason, reason)
 	if err != nil {
-		d = d.WithHeader(HeaderError, err.Error())
+		msg := err.Error()
+		if len(msg) > maxErrorHeader {
+			msg = strings.ToValidUTF8(msg[:maxErrorHeader], "") + " [cut]"
+		}
+		d = d.WithHeader(HeaderError, msg)
 	}
-	return d
+	return d.fitDeadLetter()
+}
+
+// fitDeadLetter cuts d's value so that the record is at most
+// MaxDeadLetterBytes, marking the cut in HeaderTruncated (whose own size is
+// reserved first).
+func (d Envelope) fitDeadLetter() Envelope {
+	const marker = 160 // "kept the first N of M bytes; sha256 <64 hex>" and its key
+	size := len(d.Key) + len(d.Value)
+	for _, h := range d.Headers {
+		size += len(h.Key) + len(h.Value)
+	}
+	if size <= MaxDeadLetterBytes {
+		return d
+	}
+	keep := max(len(d.Value)-(size-MaxDeadLetterBytes)-marker, 0)
+	sum := sha256.Sum256(d.Value)
+	note := fmt.Sprintf("kept the first %d of %d bytes; sha256 %x", keep, len(d.Value), sum)
+	d.Value = d.Value[:keep:keep]
+	return d.WithHeader(HeaderTruncated, note)
 }
 
 // fromMessage turns a fetched record into an envelope.

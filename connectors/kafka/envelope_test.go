@@ -1,11 +1,15 @@
 package kafka
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	kgo "github.com/segmentio/kafka-go"
 )
@@ -170,4 +174,64 @@ func FuzzEnvelopeRoundTrip(f *testing.F) {
 			t.Fatal("dead letter lost the original value or origin")
 		}
 	})
+}
+
+// TestDeadLetterFits: a dead letter stays within MaxDeadLetterBytes, key,
+// value and headers together; a cut value keeps its first bytes and says
+// what was cut, and a small one is untouched.
+func TestDeadLetterFits(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789"), 2<<20/10) // 2 MiB
+	sum := sha256.Sum256(big)
+	for _, c := range []struct {
+		name   string
+		value  []byte
+		schema string // a json-schema header also counts
+		err    error
+		cut    bool
+	}{
+		{"small", []byte("orig"), "", errors.New("no RIFF header"), false},
+		{"exactly fits", big[:MaxDeadLetterBytes-200], "", nil, false},
+		{"2 MiB value", big, "", errors.New("oversize: 2097152 bytes, limit 1048576"), true},
+		{"large schema header", big[:900<<10], strings.Repeat(" ", 200<<10), nil, true},
+		{"long error", []byte("x"), "", errors.New(strings.Repeat("é", 1<<20)), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := Envelope{Key: []byte("key"), Value: c.value, Topic: "in", Offset: 3,
+				Headers: []Header{{HeaderRequestID, []byte("r")}}}
+			if c.schema != "" {
+				in = in.WithHeader(HeaderSchema, c.schema)
+			}
+			d := in.DeadLetter("dlq", "decode", "oversize", c.err)
+			size := len(d.Key) + len(d.Value)
+			for _, h := range d.Headers {
+				size += len(h.Key) + len(h.Value)
+			}
+			if size > MaxDeadLetterBytes {
+				t.Fatalf("dead letter is %d bytes, over %d", size, MaxDeadLetterBytes)
+			}
+			if !bytes.HasPrefix(c.value, d.Value) {
+				t.Fatal("value is not a prefix of the original")
+			}
+			if !utf8.ValidString(d.Header(HeaderError)) {
+				t.Error("error header is not UTF-8 after the cut")
+			}
+			marker := d.Header(HeaderTruncated)
+			if !c.cut {
+				if marker != "" || len(d.Value) != len(c.value) {
+					t.Fatalf("cut %d -> %d bytes (%q)", len(c.value), len(d.Value), marker)
+				}
+				return
+			}
+			want := fmt.Sprintf("kept the first %d of %d bytes; sha256 %x", len(d.Value), len(c.value), sha256.Sum256(c.value))
+			if marker != want {
+				t.Fatalf("marker %q, want %q", marker, want)
+			}
+			if c.name == "2 MiB value" && !strings.Contains(marker, fmt.Sprintf("%x", sum)) {
+				t.Fatal("marker lacks the original's digest")
+			}
+			if len(d.Value) < MaxDeadLetterBytes/2 {
+				t.Errorf("kept only %d bytes", len(d.Value))
+			}
+		})
+	}
 }
