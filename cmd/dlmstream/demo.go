@@ -70,6 +70,7 @@ const (
 )
 
 func runDemo(args []string, stdout, stderr io.Writer) error {
+	stderr = syncWriter(stderr) // slog, the progress bar and prism's workers write to it at once
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	model := fs.String("model", "testdata/models/demo-text", "checkpoint directory of the extraction (and caption) pipeline")

@@ -115,6 +115,7 @@ func (f *runFlags) options() pipelines.Options {
 }
 
 func runRun(args []string, stdout, stderr io.Writer) error {
+	stderr = syncWriter(stderr) // slog, the progress bar and prism's workers write to it at once
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f runFlags
