@@ -223,12 +223,18 @@ func TestConsumerGroupWorkers(t *testing.T) {
 	env := func(in, out, dlq, group string) string {
 		return strings.Join([]string{strings.Join(tg.Brokers, ","), in, out, dlq, group}, "|")
 	}
-	waitAll := func(n int, out, dlq string, limit time.Duration) (map[string]int, int, time.Time) {
-		deadline := time.Now().Add(limit)
+	// waitAll waits for n inputs to have results, for as long as results
+	// keep coming: it gives up after stall without a new one (a shared
+	// machine under load may be slow; a lost input never arrives).
+	waitAll := func(n int, out, dlq string, stall time.Duration) (map[string]int, int, time.Time) {
+		deadline, seen := time.Now().Add(stall), 0
 		for {
 			ids, total, last := groupResults(t, tg.Brokers, out, dlq)
 			if len(ids) >= n || time.Now().After(deadline) {
 				return ids, total, last
+			}
+			if len(ids) > seen {
+				deadline, seen = time.Now().Add(stall), len(ids)
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
@@ -260,12 +266,12 @@ func TestConsumerGroupWorkers(t *testing.T) {
 				}
 				time.Sleep(200 * time.Millisecond)
 			}
-			ids, _, last := waitAll(backlog, out, dlq, 3*time.Minute)
+			ids, _, last := waitAll(backlog, out, dlq, time.Minute)
 			if len(ids) != backlog {
 				t.Fatalf("%d workers: %d of %d inputs have results", workers, len(ids), backlog)
 			}
 			n := backlog + produceAtRate(t, tg.Brokers, in, backlog, latRate, latSeconds)
-			ids, total, _ := waitAll(n, out, dlq, 3*time.Minute)
+			ids, total, _ := waitAll(n, out, dlq, time.Minute)
 			for _, w := range ws {
 				w.cmd.Process.Signal(syscall.SIGTERM)
 				<-w.done
@@ -328,7 +334,7 @@ func TestConsumerGroupWorkers(t *testing.T) {
 			}
 		}
 		n := <-produced
-		ids, total, _ := waitAll(n, out, dlq, 3*time.Minute)
+		ids, total, _ := waitAll(n, out, dlq, time.Minute)
 		for _, w := range ws {
 			w.cmd.Process.Signal(syscall.SIGTERM)
 		}
