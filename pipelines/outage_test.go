@@ -29,7 +29,7 @@ func TestBrokerOutages(t *testing.T) {
 	brokerPort := freePort(t)
 	proxy := kafkatest.NewProxy(t, "0", "127.0.0.1:"+brokerPort)
 	_, proxyPort, _ := net.SplitHostPort(proxy.Addr)
-	b := kafkatest.StartBroker(t, brokerPort, proxyPort)
+	b := kafkatest.StartBroker(t, kafkatest.BrokerOptions{Port: brokerPort, AdvertisedPort: proxyPort})
 	brokers := b.Brokers // the proxy's address, as the broker advertises it
 	in, out, dlq, group := kafkatest.Topic(t, "oin"), kafkatest.Topic(t, "oout"), kafkatest.Topic(t, "odlq"), kafkatest.Topic(t, "og")
 	for _, topic := range []string{in, out, dlq} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -151,12 +152,13 @@ func (w *Writer) writeRetry(ctx context.Context, msgs []kgo.Message) error {
 		if err == nil {
 			return nil
 		}
+		topic := failedTopic(msgs, err)
 		if ctx.Err() != nil {
-			return fmt.Errorf("kafka: write: %w", err)
+			return &writeError{topic: topic, err: err}
 		}
-		noteError("write", msgs[0].Topic, err)
+		noteError("write", topic, &writeError{topic: topic, err: err})
 		if !transient(err) {
-			return fmt.Errorf("kafka: write: %w", err)
+			return &writeError{topic: topic, err: err}
 		}
 		var werrs kgo.WriteErrors
 		if errors.As(err, &werrs) && len(werrs) == len(msgs) {
@@ -169,9 +171,58 @@ func (w *Writer) writeRetry(ctx context.Context, msgs []kgo.Message) error {
 			msgs = retry
 		}
 		if err := backoff(ctx, &wait, 5*time.Second); err != nil {
-			return fmt.Errorf("kafka: write: %w", err)
+			return &writeError{topic: topic, err: err}
 		}
 	}
+}
+
+// writeError is a failed produce, in one line: the topic that refused it
+// and each distinct error once, with how many records had it (kafka-go's
+// WriteErrors repeats the text for every record of the batch).
+type writeError struct {
+	topic string
+	err   error
+}
+
+func (e *writeError) Error() string {
+	var werrs kgo.WriteErrors
+	if !errors.As(e.err, &werrs) {
+		return fmt.Sprintf("kafka: write to %s: %v", e.topic, e.err)
+	}
+	var order []string
+	count := map[string]int{}
+	for _, we := range werrs {
+		if we == nil {
+			continue
+		}
+		m := we.Error()
+		if count[m] == 0 {
+			order = append(order, m)
+		}
+		count[m]++
+	}
+	parts := make([]string, len(order))
+	for i, m := range order {
+		parts[i] = fmt.Sprintf("%d x %s", count[m], m)
+	}
+	return fmt.Sprintf("kafka: write to %s: %d of %d records failed: %s", e.topic, werrs.Count(), len(werrs), strings.Join(parts, "; "))
+}
+
+func (e *writeError) Unwrap() error { return e.err }
+
+// failedTopic is the topic of the first record that err says failed (a
+// batch can hold results and dead letters, and only one topic may refuse
+// them), or of the first record when err is about the whole batch.
+func failedTopic(msgs []kgo.Message, err error) string {
+	var werrs kgo.WriteErrors
+	if errors.As(err, &werrs) && len(werrs) == len(msgs) {
+		for i, e := range werrs {
+			if e != nil {
+				return msgs[i].Topic
+			}
+		}
+	}
+	return msgs[0].Topic
 }
 
 // commit marks the origins done and commits the partitions whose commit point moved.

@@ -45,3 +45,25 @@ func TestTransient(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteErrorOneLine: a batch's per-record errors are summarised once
+// each, with the topic, and the cause stays reachable.
+func TestWriteErrorOneLine(t *testing.T) {
+	werrs := kgo.WriteErrors{kgo.MessageSizeTooLarge, nil, kgo.MessageSizeTooLarge, kgo.NotEnoughReplicas}
+	err := error(&writeError{topic: "dlq", err: werrs})
+	got := err.Error()
+	want := "kafka: write to dlq: 3 of 4 records failed: 2 x " + kgo.MessageSizeTooLarge.Error() + "; 1 x " + kgo.NotEnoughReplicas.Error()
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	var back kgo.WriteErrors
+	if !errors.As(err, &back) || back[0] != kgo.MessageSizeTooLarge || transient(err) {
+		t.Errorf("cause lost or judged transient: %v", err)
+	}
+	if got := failedTopic([]kgo.Message{{Topic: "out"}, {Topic: "dlq"}}, kgo.WriteErrors{nil, kgo.MessageSizeTooLarge}); got != "dlq" {
+		t.Errorf("failed topic = %s, want dlq", got)
+	}
+	if got := (&writeError{topic: "out", err: io.EOF}).Error(); got != "kafka: write to out: EOF" {
+		t.Errorf("plain error: %q", got)
+	}
+}

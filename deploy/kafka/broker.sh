@@ -25,6 +25,8 @@
 #   KAFKA_PARTITIONS default partitions of auto-created topics (default 4)
 #   KAFKA_ADVERTISED_PORT  port the PLAINTEXT listener advertises (default KAFKA_PORT): a fault
 #                    test puts a proxy it controls there
+#   KAFKA_AUTO_CREATE auto.create.topics.enable (default true); a fault test turns it off to
+#                    have a topic that does not exist until it creates it
 #
 # Jars come with mvn (dependency:copy-dependencies of kafka_2.13 and its runtime dependencies) and are
 # reused on later runs. Needs Java 17+ and mvn.
@@ -116,7 +118,7 @@ listener.name.sasl_ssl.ssl.keystore.type=PEM
 listener.name.sasl_ssl.ssl.keystore.location=$KAFKA_RUN_DIR/tls/broker-keystore.pem
 log.dirs=$KAFKA_RUN_DIR/data
 num.partitions=$KAFKA_PARTITIONS
-auto.create.topics.enable=true
+auto.create.topics.enable=${KAFKA_AUTO_CREATE:-true}
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=4
 transaction.state.log.replication.factor=1

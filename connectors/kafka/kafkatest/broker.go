@@ -19,12 +19,23 @@ type Broker struct {
 	env     []string
 }
 
-// StartBroker starts a broker listening on port ("": a free one) whose
-// PLAINTEXT listener advertises advertisedPort (""; its own port), so that
-// clients' connections can be routed through a Proxy the test controls. It
-// needs what the real-broker tests need (Java, the jars broker.sh fetches)
-// and skips without EnvBrokers, as they do.
-func StartBroker(t testing.TB, port, advertisedPort string) *Broker {
+// BrokerOptions configure a broker of the test's own.
+type BrokerOptions struct {
+	// Port is the listening port ("": a free one).
+	Port string
+	// AdvertisedPort is the port the PLAINTEXT listener advertises (""; its
+	// own port), so that clients' connections can be routed through a Proxy
+	// the test controls.
+	AdvertisedPort string
+	// NoAutoCreate turns auto.create.topics.enable off: a topic the test has
+	// not created is unavailable (UNKNOWN_TOPIC_OR_PARTITION) until it does.
+	NoAutoCreate bool
+}
+
+// StartBroker starts a broker configured by o. It needs what the
+// real-broker tests need (Java, the jars broker.sh fetches) and skips
+// without EnvBrokers, as they do.
+func StartBroker(t testing.TB, o BrokerOptions) *Broker {
 	t.Helper()
 	Real(t)
 	root, err := moduleRoot()
@@ -33,11 +44,14 @@ func StartBroker(t testing.TB, port, advertisedPort string) *Broker {
 	}
 	b := &Broker{script: filepath.Join(root, "deploy", "kafka", "broker.sh"),
 		env: append(os.Environ(), "KAFKA_RUN_DIR="+filepath.Join(t.TempDir(), "kafka"))}
-	if port != "" {
-		b.env = append(b.env, "KAFKA_PORT="+port)
+	if o.Port != "" {
+		b.env = append(b.env, "KAFKA_PORT="+o.Port)
 	}
-	if advertisedPort != "" {
-		b.env = append(b.env, "KAFKA_ADVERTISED_PORT="+advertisedPort)
+	if o.AdvertisedPort != "" {
+		b.env = append(b.env, "KAFKA_ADVERTISED_PORT="+o.AdvertisedPort)
+	}
+	if o.NoAutoCreate {
+		b.env = append(b.env, "KAFKA_AUTO_CREATE=false")
 	}
 	out, err := b.run("start")
 	if err != nil {

@@ -132,8 +132,11 @@ func ReadTopic(ctx context.Context, brokers []string, topic string, want int, ti
 	if err != nil {
 		return nil, fmt.Errorf("metadata of %s: %w", topic, err)
 	}
-	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
-		return nil, fmt.Errorf("topic %s: %v", topic, md.Topics)
+	if len(md.Topics) != 1 {
+		return nil, fmt.Errorf("topic %s: metadata for %d topics", topic, len(md.Topics))
+	}
+	if err := md.Topics[0].Error; err != nil {
+		return nil, fmt.Errorf("topic %s: %w", topic, err)
 	}
 	deadline := time.Now().Add(timeout)
 	var out []kgo.Message
@@ -227,4 +230,23 @@ func Secure(t testing.TB) SecureTarget {
 			EnvSecureBrokers, EnvCA, EnvSASLUser, EnvSASLPassword)
 	}
 	return st
+}
+
+// SetTopicConfig sets one configuration entry of topic (for example
+// min.insync.replicas, which a fault test raises above the replica count so
+// that the topic refuses writes with NOT_ENOUGH_REPLICAS, and lowers again).
+func SetTopicConfig(t testing.TB, brokers []string, topic, key, value string) {
+	t.Helper()
+	cl := &kgo.Client{Addr: kgo.TCP(brokers...), Timeout: 20 * time.Second}
+	resp, err := cl.IncrementalAlterConfigs(context.Background(), &kgo.IncrementalAlterConfigsRequest{
+		Resources: []kgo.IncrementalAlterConfigsRequestResource{{ResourceType: kgo.ResourceTypeTopic, ResourceName: topic,
+			Configs: []kgo.IncrementalAlterConfigsRequestConfig{{Name: key, Value: value, ConfigOperation: kgo.ConfigOperationSet}}}}})
+	if err != nil {
+		t.Fatalf("set %s=%s on %s: %v", key, value, topic, err)
+	}
+	for _, r := range resp.Resources {
+		if r.Error != nil {
+			t.Fatalf("set %s=%s on %s: %v", key, value, topic, r.Error)
+		}
+	}
 }
