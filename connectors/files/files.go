@@ -4,9 +4,11 @@
 package files
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"mime"
 	"path/filepath"
 	"strings"
@@ -16,8 +18,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/fileio"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local paths
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/textio"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 )
 
@@ -26,6 +28,8 @@ func init() {
 	register.Function1x2[kafka.Envelope, string, error](ToJSONLine)
 	register.Function2x0[kafka.Envelope, func(kafka.Envelope)](dropCommitOnly)
 	register.Emitter1[kafka.Envelope]()
+	register.DoFn3x1[context.Context, int, func(*string) bool, error](&writeJSONLFn{})
+	register.Iter1[string]()
 }
 
 // contentTypes maps file extensions to the content types the transforms accept.
@@ -133,10 +137,43 @@ func ToJSONLine(e kafka.Envelope) (string, error) {
 	return string(b), err
 }
 
-// WriteJSONL writes a PCollection<kafka.Envelope> to one JSON Lines file.
+// WriteJSONL writes a PCollection<kafka.Envelope> to one JSON Lines file
+// (bounded jobs: all lines pass through one worker, as with Beam's
+// textio.Write). The file is written under a temporary name in path's
+// folder and renamed to path only when every line is written and synced
+// (see outputFile): if the folder is unwritable or the disk fills, the
+// job fails with an error naming path and the cause, and nothing is at
+// path. No file is written when col is empty.
 func WriteJSONL(s beam.Scope, path string, col beam.PCollection) {
 	s = s.Scope("files.WriteJSONL")
-	textio.Write(s, path, beam.ParDo(s, ToJSONLine, Records(s, col)))
+	filesystem.ValidateScheme(path)
+	lines := beam.ParDo(s, ToJSONLine, Records(s, col))
+	beam.ParDo0(s, &writeJSONLFn{Path: path}, beam.GroupByKey(s, beam.AddFixedKey(s, lines)))
+}
+
+type writeJSONLFn struct {
+	Path string `json:"path"`
+}
+
+func (fn *writeJSONLFn) ProcessElement(ctx context.Context, _ int, lines func(*string) bool) error {
+	out, err := createOutput(ctx, fn.Path)
+	if err != nil {
+		return err
+	}
+	buf := bufio.NewWriterSize(out, 1<<20)
+	var line string
+	for lines(&line) {
+		if _, err := buf.WriteString(line); err != nil {
+			return errors.Join(err, out.Abort())
+		}
+		if err := buf.WriteByte('\n'); err != nil {
+			return errors.Join(err, out.Abort())
+		}
+	}
+	if err := buf.Flush(); err != nil {
+		return errors.Join(err, out.Abort())
+	}
+	return out.Commit()
 }
 
 // Records drops the commit-only acknowledgements (kafka.Envelope.CommitOnly)

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"dlmstream/connectors/kafka"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/parquet-go/parquet-go"
 )
@@ -67,7 +69,9 @@ func keyAll(e kafka.Envelope) (int, kafka.Envelope) { return 0, e }
 // property (see tableFor); everything else (and results without an
 // extracted "json" record) goes to path with the generic
 // Row columns. Files are created only when they get a row; at most
-// maxSchemaTables schema tables are open, further schemas use path.
+// maxSchemaTables schema tables are open, further schemas use path. Each
+// file is written under a temporary name and renamed to its final name
+// only when it is complete, footer included (see outputFile).
 func WriteParquet(s beam.Scope, path string, col beam.PCollection) {
 	s = s.Scope("files.WriteParquet")
 	grouped := beam.GroupByKey(s, beam.ParDo(s, keyAll, Records(s, col)))
@@ -82,32 +86,48 @@ type writeParquetFn struct {
 
 // parquetFile is one open output file.
 type parquetFile struct {
-	path  string
-	close func() error
+	out   *outputFile
 	write func(any) error
+	close func() error // the writer's: flushes the last row group, writes the footer
 }
 
 func (fn *writeParquetFn) open(ctx context.Context, path string, sch *parquet.Schema) (*parquetFile, error) {
-	fs, err := filesystem.New(ctx, path)
+	out, err := createOutput(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	f, err := fs.OpenWrite(ctx, path)
-	if err != nil {
-		fs.Close()
-		return nil, err
-	}
-	pf := &parquetFile{path: path}
+	pf := &parquetFile{out: out}
 	if sch == nil {
-		w := parquet.NewGenericWriter[Row](f)
-		pf.write = func(r any) error { _, err := w.Write([]Row{r.(Row)}); return err }
-		pf.close = func() error { return errors.Join(w.Close(), f.Close(), fs.Close()) }
+		w := parquet.NewGenericWriter[Row](out)
+		pf.write = func(r any) error { _, err := w.Write([]Row{r.(Row)}); return pf.fail(err) }
+		pf.close = w.Close
 	} else {
-		w := parquet.NewWriter(f, sch)
-		pf.write = w.Write
-		pf.close = func() error { return errors.Join(w.Close(), f.Close(), fs.Close()) }
+		w := parquet.NewWriter(out, sch)
+		pf.write = func(r any) error { return pf.fail(w.Write(r)) }
+		pf.close = w.Close
 	}
 	return pf, nil
+}
+
+// fail names the file in a Parquet writer's error; an error of the file
+// itself ("files: write PATH: no space left on device") already does.
+func (f *parquetFile) fail(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case f.out.err != nil:
+		return f.out.err
+	}
+	return fmt.Errorf("parquet %s: %w", f.out.path, err)
+}
+
+// finish writes the footer and renames the file to its final name: a
+// Parquet file is only ever at its final name whole, footer included.
+func (f *parquetFile) finish() error {
+	if err := f.close(); err != nil {
+		return errors.Join(f.fail(err), f.out.Abort())
+	}
+	return f.out.Commit()
 }
 
 func (fn *writeParquetFn) ProcessElement(ctx context.Context, _ int, rows func(*kafka.Envelope) bool) (err error) {
@@ -115,11 +135,20 @@ func (fn *writeParquetFn) ProcessElement(ctx context.Context, _ int, rows func(*
 	tables := map[string]*table{}      // schema document -> layout (nil: not tabular)
 	files := map[string]*parquetFile{} // schema document -> open file
 	defer func() {
-		for _, f := range files {
-			err = errors.Join(err, f.close())
-		}
+		// All or nothing per file: on an error every temporary file is
+		// removed; otherwise each is finished, the others still
+		// committed if one fails.
+		all := slices.SortedFunc(maps.Values(files), func(a, b *parquetFile) int { return strings.Compare(a.out.path, b.out.path) })
 		if generic != nil {
-			err = errors.Join(err, generic.close())
+			all = append(all, generic)
+		}
+		failed := err != nil
+		for _, f := range all {
+			if failed {
+				err = errors.Join(err, f.out.Abort())
+			} else {
+				err = errors.Join(err, f.finish())
+			}
 		}
 	}()
 	var e kafka.Envelope
@@ -142,7 +171,7 @@ func (fn *writeParquetFn) ProcessElement(ctx context.Context, _ int, rows func(*
 				files[doc] = f
 			}
 			if err := f.write(t.row(e)); err != nil {
-				return fmt.Errorf("parquet %s: %w", f.path, err)
+				return err
 			}
 			continue
 		}
@@ -152,7 +181,7 @@ func (fn *writeParquetFn) ProcessElement(ctx context.Context, _ int, rows func(*
 			}
 		}
 		if err := generic.write(ToRow(e)); err != nil {
-			return fmt.Errorf("parquet %s: %w", fn.Path, err)
+			return err
 		}
 	}
 	return nil
