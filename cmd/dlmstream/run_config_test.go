@@ -87,6 +87,8 @@ func TestRunChecksPaths(t *testing.T) {
 	}{
 		{"missing model", []string{"--pipeline", "extraction", "--model", filepath.Join(tmp, "none"), "--input-glob", "*.go", "--output-path", filepath.Join(tmp, "o.jsonl")}, "--model: no checkpoint"},
 		{"glob matches nothing", []string{"--pipeline", "extraction", "--model", demoTextModel, "--input-glob", filepath.Join(tmp, "*.txt"), "--output-path", filepath.Join(tmp, "o.jsonl")}, "matches no file"},
+		{"output folder is a file", []string{"--pipeline", "extraction", "--model", demoTextModel, "--input-glob", "*.go", "--output-path", filepath.Join("run.go", "o.jsonl")}, "does not exist"},
+		{"output folder read-only", []string{"--pipeline", "extraction", "--model", demoTextModel, "--input-glob", "*.go", "--output-path", "/proc/o.jsonl"}, "folder /proc does not take new files"},
 		{"output folder missing", []string{"--pipeline", "extraction", "--model", demoTextModel, "--input-glob", "*.go", "--output-path", filepath.Join(tmp, "no", "o.jsonl")}, "does not exist"},
 		{"tls ca missing", []string{"--pipeline", "caption", "--model", demoTextModel, "--brokers", "127.0.0.1:1", "--input-topics", "x", "--output-topic", "y", "--dlq-topic", "z", "--tls-ca", filepath.Join(tmp, "ca.pem")}, "--tls-ca"},
 	} {

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,14 +20,23 @@ func checkFile(flagName, path string) error {
 	return nil
 }
 
-// checkOutputDir reports an output file whose folder does not exist.
+// checkOutputDir reports an output file whose folder does not exist or
+// does not take a new file (read-only, no permission, full): the sink
+// writes a temporary file there and renames it into place at the end.
 func checkOutputDir(flagName, path string) error {
 	if path == "" {
 		return nil
 	}
-	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
-		return fmt.Errorf("--%s %s: folder %s does not exist", flagName, path, filepath.Dir(path))
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("--%s %s: folder %s does not exist", flagName, path, dir)
 	}
+	probe, err := os.CreateTemp(dir, ".dlmstream-write-check-*")
+	if err != nil {
+		return fmt.Errorf("--%s %s: folder %s does not take new files: %v", flagName, path, dir, errors.Unwrap(err))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
 	return nil
 }
 
