@@ -321,11 +321,23 @@ func (fn *groupReadFn) ProcessElement(ctx context.Context, we *WatermarkEstimato
 	if err != nil {
 		return sdf.ResumeProcessingIn(time.Second), err
 	}
+	// A position is claimed before a record is taken from the channel:
+	// a claim refused (the runner split the restriction while this call
+	// waited; prism does when a bundle shows no progress) then leaves the
+	// record for the residual's call instead of dropping it. A claimed
+	// position with no record is harmless: positions only count emissions.
 	pos := rt.GetRestriction().(offsetrange.Restriction).Start
+	claimed := false
 	deadline := time.Now().Add(fn.Cfg.pollFor())
 	idle := time.NewTimer(fn.Cfg.maxWait())
 	defer idle.Stop()
 	for time.Now().Before(deadline) {
+		if !claimed {
+			if !rt.TryClaim(pos) {
+				return sdf.StopProcessing(), rt.GetError()
+			}
+			claimed = true
+		}
 		select {
 		case <-ctx.Done():
 			return sdf.StopProcessing(), ctx.Err()
@@ -345,10 +357,7 @@ func (fn *groupReadFn) ProcessElement(ctx context.Context, we *WatermarkEstimato
 			if gen, _ := m.current(); rec.gen != gen {
 				continue // fetched for a generation that ended: the new owner re-reads it
 			}
-			if !rt.TryClaim(pos) {
-				return sdf.StopProcessing(), rt.GetError()
-			}
-			pos++
+			pos, claimed = pos+1, false
 			m.touch()
 			emit(beam.EventTime(rec.m.Time.UnixMilli()), fromMessage(rec.m, fn.Cfg.Group, rec.from, rec.base))
 			we.UpdateWatermark(rec.m.Time)
