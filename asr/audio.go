@@ -21,6 +21,29 @@ const (
 	maxChannels = 8      // FLAC's most, and L16's; WAV takes up to wavMaxChannels
 )
 
+// workPerSecond is the decoding work each second of DecodeOptions.MaxSeconds buys, in
+// source samples: 48 kHz stereo. A source frame (one sample of every channel) counts
+// max(channels, 2): decoding and averaging cost in proportion to the channels, the
+// resampler (about 68 multiply-adds a source frame whatever the rate) in proportion
+// to the frames, and a frame of resampling costs at least what two channels of FLAC
+// decoding do. Longer than MaxSeconds fails with ReasonTooLong; more work than this
+// with ReasonTooLarge, before any frame is decoded when the header gives the length,
+// else as soon as the decoded frames cross it (within one source frame).
+//
+// The default MaxSeconds, 600, makes the budget 57,600,000: ten minutes of 48 kHz
+// stereo, or of anything less (16 to 48 kHz, 1 or 2 channels: every speech
+// recording), is accepted, and no accepted input costs more work than that, which on
+// one shared core here is about 1.1 s for constant FLAC subframes and 2.6 s for real
+// 44.1 kHz stereo FLAC, most of it resampling. The budget is 600 s of 48 kHz mono,
+// 300 s of 96 kHz stereo, 150 s of 48 kHz 8-channel, 75 s of 384 kHz mono, or
+// 18.75 s of 384 kHz 8-channel audio. Without it a 131 KB FLAC file of constant
+// subframes (384 kHz, 8 channels, about 35 bytes a 65,535-sample frame) is 640 s of
+// audio: 1.8 billion samples, which took 28 s to reach the 600 s limit.
+const workPerSecond = 2 * 48000
+
+// frameWork is the work of decoding one frame of a source with the given channels.
+func frameWork(channels int) int64 { return int64(max(channels, 2)) }
+
 // Audio is decoded audio: 16 kHz mono samples and what the source was.
 type Audio struct {
 	Samples []float32 // [⌈Info.Seconds·16000⌉] mono at SampleRate, in [-1, 1]
@@ -56,7 +79,8 @@ type DecodeOptions struct {
 	// length the header declares before any sample is decoded (WAV data chunk size,
 	// FLAC STREAMINFO total, MP3 Xing frame count, or else an estimate from the file
 	// size, when known, and the first frame's bit rate) and enforced while decoding.
-	// The default is 600.
+	// The default is 600. It also sets the decoding work accepted: that many seconds
+	// of 48 kHz stereo (workPerSecond); beyond it decoding fails with ReasonTooLarge.
 	MaxSeconds float64
 }
 
@@ -75,16 +99,27 @@ func Decode(data []byte, opts DecodeOptions) (Audio, error) {
 	if err != nil {
 		return Audio{}, err
 	}
-	// Size the output from the declared length, bounded by MaxSeconds and by the bytes
-	// there are (2 samples a byte; past that the slice grows as samples arrive).
-	est := min(int64(2*len(data))+4096, r.limit*SampleRate/int64(r.info.SourceRate)+1)
+	// Size the output from the declared length, bounded by the most the limits let
+	// through and by the bytes there are (2 samples a byte). Past that the slice grows
+	// as samples arrive, doubling up to a quarter of the most and then straight to
+	// the most, so that an output of unknown length costs at most 1.5 times the most
+	// in all (57.6 MB at the default limits, 38.4 MB of it the longest output) and
+	// holds at most 1.25 times it at once.
+	most := (r.maxFrames()*SampleRate+int64(r.info.SourceRate)-1)/int64(r.info.SourceRate) + 2
+	est := min(int64(2*len(data))+4096, most)
 	if r.declared >= 0 {
 		est = min(est, r.declared*SampleRate/int64(r.info.SourceRate)+1)
 	}
 	out := make([]float32, 0, est) // [≈ seconds·16000]
 	for {
 		if len(out) == cap(out) {
-			out = append(out, 0)[:len(out)]
+			grow := int64(max(cap(out), 4096))
+			if int64(cap(out))+grow > most/4 {
+				grow = max(most-int64(cap(out)), 4096)
+			}
+			grown := make([]float32, len(out), int64(cap(out))+grow) // not slices.Grow: under -race it allocates the growth twice
+			copy(grown, out)
+			out = grown
 		}
 		n, err := r.Read(out[len(out):cap(out)])
 		out = out[:len(out)+n]
@@ -98,14 +133,15 @@ func Decode(data []byte, opts DecodeOptions) (Audio, error) {
 }
 
 // Reader streams 16 kHz mono samples from a WAV, FLAC or MP3 input in pieces, holding
-// only a few thousand samples (plus the resampler's kernel and one compressed frame)
-// however long the input is.
+// only a few thousand samples (plus the resampler's kernel and one frame) however long
+// the input is.
 type Reader struct {
 	src      source
 	rs       *Resampler
 	info     Info
 	declared int64 // source frames the header declares, -1 unknown
 	limit    int64 // most source frames accepted (MaxSeconds)
+	work     int64 // most decoding work accepted, in source samples (workPerSecond)
 	frames   int64 // source frames decoded
 	outN     int64 // output samples returned
 	sumSq    float64
@@ -159,9 +195,14 @@ func NewReader(r io.Reader, opts DecodeOptions) (*Reader, error) {
 	}
 	rd := &Reader{src: src, info: h.info, declared: h.frames, maxSecs: opts.maxSeconds()}
 	rd.limit = int64(math.Ceil(rd.maxSecs * float64(h.info.SourceRate)))
+	rd.work = int64(math.Ceil(rd.maxSecs * workPerSecond))
 	if h.frames > rd.limit {
 		return nil, newError(format, ReasonTooLong, "header declares %s of audio, limit %g s",
 			seconds(h.frames, h.info.SourceRate), rd.maxSecs)
+	}
+	if w := h.frames * frameWork(h.info.Channels); w > rd.work {
+		return nil, newError(format, ReasonTooLarge, "header declares %s of %s Hz %d-channel audio, %s samples to decode; limit %s (the work of %g s of 48 kHz stereo)",
+			seconds(h.frames, h.info.SourceRate), commas(int64(h.info.SourceRate)), h.info.Channels, commas(w), commas(rd.work), rd.maxSecs)
 	}
 	if rd.rs, err = NewResampler(h.info.SourceRate, SampleRate); err != nil {
 		return nil, newError(format, ReasonUnsupported, "%v", err)
@@ -171,6 +212,10 @@ func NewReader(r io.Reader, opts DecodeOptions) (*Reader, error) {
 	rd.outBuf = make([]float32, 0, chunk*SampleRate/h.info.SourceRate+64)
 	return rd, nil
 }
+
+// maxFrames is the most source frames the limits let through: MaxSeconds and the
+// work budget.
+func (r *Reader) maxFrames() int64 { return min(r.limit, r.work/frameWork(r.info.Channels)) }
 
 // Info describes the input; Seconds, Peak and RMS cover the samples decoded so far
 // and are final once Read has returned io.EOF.
@@ -211,6 +256,12 @@ func (r *Reader) fill() {
 	r.frames += int64(n)
 	if r.frames > r.limit {
 		r.err = newError(r.info.Format, ReasonTooLong, "more than %g s of audio", r.maxSecs)
+		r.srcErr = r.err
+		return
+	}
+	if r.frames > r.maxFrames() {
+		r.err = newError(r.info.Format, ReasonTooLarge, "%s Hz %d-channel audio: more than %s samples to decode (%g s of it), the work of %g s of 48 kHz stereo",
+			commas(int64(r.info.SourceRate)), r.info.Channels, commas(r.work), float64(r.maxFrames())/float64(r.info.SourceRate), r.maxSecs)
 		r.srcErr = r.err
 		return
 	}

@@ -16,7 +16,12 @@
 // an io.Seeker) before it is skipped or read, and WAV chunks, FLAC metadata blocks and
 // ID3 tags are walked by this package, passed over by seeking, never read whole (see
 // riff.go). Lengths are checked against DecodeOptions.MaxSeconds before any sample is
-// decoded, and again while decoding. Failures are *Error values with a stable Reason
-// (not-audio, truncated, corrupt, unsupported, too-long, empty) and a message naming
-// the problem, e.g. "wav: fmt chunk declares 65535 channels, at most 64".
+// decoded, and again while decoding, and so is the decoding work: MaxSeconds buys
+// that many seconds of 48 kHz stereo (source frames × max(channels, 2); see
+// workPerSecond), so a small file that expands to hours of 384 kHz 8-channel audio
+// (FLAC's constant subframes) is stopped within one frame of that budget. FLAC frames
+// are decoded by this package (flacframe.go) into buffers it reuses; decoding never
+// holds the whole source-rate signal. Failures are *Error values with a stable Reason
+// (not-audio, truncated, corrupt, unsupported, too-long, too-large, empty) and a
+// message naming the problem, e.g. "wav: fmt chunk declares 65535 channels, at most 64".
 package asr

@@ -18,6 +18,7 @@ const (
 	ReasonCorrupt     Reason = "corrupt"     // the header or frames are inconsistent, or the decoder failed
 	ReasonUnsupported Reason = "unsupported" // a real audio format, codec, rate or layout this package does not take
 	ReasonTooLong     Reason = "too-long"    // longer than DecodeOptions.MaxSeconds
+	ReasonTooLarge    Reason = "too-large"   // more decoding work than MaxSeconds of 48 kHz stereo (a high rate or many channels)
 )
 
 // Error is why audio could not be decoded: a Reason and a message naming what was wrong,

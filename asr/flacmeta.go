@@ -31,9 +31,9 @@ type flacInfo struct {
 }
 
 // readFLACMetadata reads the fLaC signature and the metadata blocks of in and returns
-// the STREAMINFO body. It walks the blocks itself rather than leaving it to
-// mewkiz/flac, which reads through to the end of the input when a block declares more
-// bytes than there are, and then reports no error at all: here each block's declared
+// the STREAMINFO body. It walks the blocks itself (github.com/mewkiz/flac, which this
+// package once used, reads through to the end of the input when a block declares more
+// bytes than there are, and then reports no error at all): each block's declared
 // length is checked against what the input holds (when known) before it is passed
 // over, by seeking when the input can, and only STREAMINFO's 34 bytes are read.
 func readFLACMetadata(in *input) ([]byte, error) {
@@ -87,8 +87,7 @@ func readFLACMetadata(in *input) ([]byte, error) {
 }
 
 // parseFLACStreamInfo validates a STREAMINFO body. Its block sizes are not checked:
-// they are informational, and openFLAC gives mewkiz/flac (which rejects sizes under
-// 16) valid ones.
+// they are informational (each frame header gives its own).
 func parseFLACStreamInfo(b []byte) (flacInfo, error) {
 	// Bytes 10..17: rate (20 bits), channels-1 (3), bits-1 (5), total samples (36).
 	x := binary.BigEndian.Uint64(b[10:])

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -69,6 +70,9 @@ func checkFuzzResult(t *testing.T, what string, data []byte, samples []float32, 
 		var e *Error
 		if !errors.As(err, &e) || e.Format == "" || e.Reason == "" || e.Msg == "" {
 			t.Fatalf("%s: error %T %v is not an *Error with a format, reason and message", what, err, err)
+		}
+		if e.Format == "flac" && strings.HasPrefix(e.Msg, "decoder failed") { // a panic in this package's FLAC decoder, recovered
+			t.Fatalf("%s: %v", what, err)
 		}
 		return
 	}
@@ -139,6 +143,18 @@ func fuzzSeeds(t testing.TB) map[string]map[string][]byte {
 	for _, c := range flacHostileCases(t, tiny, 1024) {
 		add("FuzzDecodeFLAC", c.name, c.in)
 	}
+	bomb := flacBomb(flacBombSpec{rate: 384000, channels: 8, frames: 100, block: 65535})
+	add("FuzzDecodeFLAC", "bomb 384 kHz 8 channels of constant subframes, length unknown", bomb)
+	add("FuzzDecodeFLAC", "bomb 384 kHz mono of constant subframes, length unknown", flacBomb(flacBombSpec{rate: 384000, channels: 1, frames: 200, block: 65535}))
+	add("FuzzDecodeFLAC", "bomb 48 kHz stereo, STREAMINFO declares 60 s", flacBomb(flacBombSpec{rate: 48000, channels: 2, frames: 50, block: 65535, total: 44 * 65535}))
+	add("FuzzDecode", "FLAC bomb 384 kHz 8 channels", bomb)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i, n := 0, 0; n < 8 && i < 100; i++ { // every subframe type and channel assignment, from mewkiz/flac's encoder
+		if b := randomFLAC(t, rng); len(b) <= 8<<10 {
+			add("FuzzDecodeFLAC", fmt.Sprintf("mewkiz random %d", i), b)
+			n++
+		}
+	}
 
 	mp3 := readFile(t, "testdata/tone-44k-stereo.mp3")
 	mp3First := 10 + (int(mp3[6])<<21 | int(mp3[7])<<14 | int(mp3[8])<<7 | int(mp3[9]))
@@ -159,6 +175,8 @@ func fuzzSeeds(t testing.TB) map[string]map[string][]byte {
 	add("FuzzDecodeMP3", "APE tag declaring 4 GiB after frames", slices.Concat(five, binary.LittleEndian.AppendUint32([]byte("APETAGEX\xd0\x07\x00\x00"), 0xFFFFFFF0), make([]byte, 20)))
 	add("FuzzDecodeMP3", "trailing ID3v1 tag", slices.Concat(five, []byte("TAG"), make([]byte, 125)))
 	add("FuzzDecodeMP3", "demo clip first 4 KB", readFile(t, "../testdata/demo/speech/clip.mp3")[:4096])
+	add("FuzzDecodeMP3", "bomb of 24-byte frames", mp3Bomb(mp3Tiny24k, 300))
+	add("FuzzDecodeMP3", "bomb of 24-byte frames after a 480-byte one", append(mp3Bomb([4]byte{0xFF, 0xF3, 0xE4, 0xC0}, 1), mp3Bomb(mp3Tiny24k, 300)...))
 	add("FuzzDecodeMP3", "MPEG-2.5 frame", []byte{0xFF, 0xE3, 0x18, 0xC4, 0, 0, 0, 0})
 	add("FuzzDecodeMP3", "MPEG-1 Layer II frames", bytes.Repeat(append([]byte{0xFF, 0xFD, 0x90, 0x04}, make([]byte, 518)...), 2))
 

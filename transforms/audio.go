@@ -96,7 +96,7 @@ func audioRejection(err error, n int) *Rejection {
 		reason = ReasonTruncated
 	case asr.ReasonUnsupported:
 		reason = ReasonUnsupportedFormat
-	case asr.ReasonTooLong:
+	case asr.ReasonTooLong, asr.ReasonTooLarge: // too-large: more decoding work than MaxAudioSeconds of 48 kHz stereo
 		reason = ReasonTooLong
 	case asr.ReasonEmpty:
 		if n == 0 {

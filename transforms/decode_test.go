@@ -180,6 +180,8 @@ func TestPrepareDeadLetters(t *testing.T) {
 		{"unsupported sample format (16-bit float)", KindTranscribe, Config{}, env("audio/wav", makeWAV(3, 16, 16000, 1, sine(440, 16000, 100, 1, 0.5)), draft...), ReasonUnsupportedFormat},
 		{"unsupported sample format (mu-law)", KindTranscribe, Config{}, env("audio/wav", makeWAV(7, 8, 8000, 1, sine(440, 8000, 100, 1, 0.5)), draft...), ReasonUnsupportedFormat},
 		{"audio too long", KindTranscribe, Config{MaxAudioSeconds: 0.5}, env("audio/wav", wav, draft...), ReasonTooLong},
+		{"audio under the length limit, over the decoding work (384 kHz, 8 channels)", KindTranscribe, Config{MaxAudioSeconds: 1},
+			env("audio/wav", makeWAV(1, 16, 384000, 8, sine(440, 384000, 76800, 8, 0.5)), draft...), ReasonTooLong},
 		{"audio without draft", KindTranscribe, Config{}, env("audio/wav", wav), ""}, // a speech checkpoint needs none
 		{"wrong content-type for audio", KindTranscribe, Config{}, env("image/png", wav, draft...), ReasonContentType},
 		{"good jpeg", KindCaption, Config{}, env("image/jpeg", jpg), ""},

@@ -18,7 +18,7 @@ const (
 	ReasonNotAudio           = "not-audio"                // not a RIFF/WAVE file
 	ReasonTruncated          = "truncated"                // data ends before the header says it does
 	ReasonUnsupportedFormat  = "unsupported-format"       // sample format or codec not supported
-	ReasonTooLong            = "too-long"                 // audio longer than Config.MaxAudioSeconds
+	ReasonTooLong            = "too-long"                 // audio longer than Config.MaxAudioSeconds, or more decoding work than that much 48 kHz stereo
 	ReasonNotImage           = "not-image"                // no known image format
 	ReasonTooManyPixels      = "too-many-pixels"          // header claims more than Config.MaxPixels
 	ReasonCorrupt            = "corrupt"                  // decoder rejected the data
