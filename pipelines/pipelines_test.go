@@ -42,6 +42,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envKillChild) != "" {
 		os.Exit(killChild())
 	}
+	if os.Getenv(envOverloadChild) != "" {
+		os.Exit(overloadChild())
+	}
 	ptest.MainWithDefault(m, "prism")
 }
 

@@ -347,6 +347,13 @@ type reader struct {
 	last time.Time    // when the last record arrived (or the reader opened)
 }
 
+// ReaderQueue is how many fetched records a partition reader holds before
+// its consumer takes them: while the pipeline downstream is busy (the
+// engine refusing with ErrBusy), fetching pauses once this many are
+// waiting, so a partition's reader holds at most this many records (and
+// one fetch response being decoded) whatever the lag.
+const ReaderQueue = 100
+
 func (c SourceConfig) newReader(topic string, partition int, offset int64) (*reader, error) {
 	d, err := c.dialer()
 	if err != nil {
@@ -354,7 +361,7 @@ func (c SourceConfig) newReader(topic string, partition int, offset int64) (*rea
 	}
 	r := kgo.NewReader(kgo.ReaderConfig{
 		Brokers: c.Brokers, Topic: topic, Partition: partition, Dialer: d,
-		MinBytes: 1, MaxBytes: c.maxBytes(), MaxWait: c.maxWait(), QueueCapacity: 1000,
+		MinBytes: 1, MaxBytes: c.maxBytes(), MaxWait: c.maxWait(), QueueCapacity: ReaderQueue,
 		ReadBackoffMin: 10 * time.Millisecond, ReadBackoffMax: c.maxWait(),
 	})
 	if err := r.SetOffset(offset); err != nil {
