@@ -335,14 +335,7 @@ func TestOverload(t *testing.T) {
 	n := backlog + int(produced.Load())
 
 	// Every input has its result; none is a dead letter.
-	ids := map[string]int{}
-	for _, m := range kafkatest.ReadAll(t, tg.Brokers, out, -1, 3*time.Second) {
-		for _, h := range m.Headers {
-			if h.Key == kafka.HeaderRequestID {
-				ids[string(h.Value)]++
-			}
-		}
-	}
+	ids, results, _ := groupResults(t, tg.Brokers, out)
 	missing := 0
 	for i := range n {
 		if ids["req-"+strconv.Itoa(i)] == 0 {
@@ -366,7 +359,7 @@ func TestOverload(t *testing.T) {
 	last1 := samples[len(samples)-1]
 	t.Logf("overload: sustained %.1f msgs/s; fed %d msgs/s (%.1fx) for %d s: %d inputs of %d KiB; engine busy refusals %.0f; peak lag %d at %.0f s; drained at %.0f s; records the source took from its readers ahead of those written at most %d; RSS %d MiB after the backlog, peak %d MiB (VmHWM); missing %d, dead letters %d, duplicates %d",
 		sustained, rate, float64(rate)/sustained, seconds, n-backlog, overloadValueBytes>>10, last1.busy, peakLag, peakLagAt.Seconds(), drainedAt.Seconds(),
-		peakAhead, base>>20, peak>>20, missing, len(dead), sumDup(ids))
+		peakAhead, base>>20, peak>>20, missing, len(dead), results-len(ids))
 	t.Logf("overload lag curve: %s", strings.Join(curve, "; "))
 
 	if missing != 0 {
@@ -394,15 +387,6 @@ func TestOverload(t *testing.T) {
 	if grown := peak - base; grown > 512<<20 {
 		t.Errorf("RSS grew %d MiB under overload (from %d MiB), want under 512 MiB", grown>>20, base>>20)
 	}
-}
-
-// sumDup is the number of results beyond the first per request id.
-func sumDup(ids map[string]int) int {
-	d := 0
-	for _, c := range ids {
-		d += c - 1
-	}
-	return d
 }
 
 // headerOf returns m's header key, or "".
