@@ -131,14 +131,22 @@ func groupResults(t *testing.T, brokers []string, topics ...string) (map[string]
 			if m.Time.After(last) {
 				last = m.Time
 			}
-			for _, h := range m.Headers {
-				if h.Key == kafka.HeaderRequestID {
-					ids[string(h.Value)]++
-				}
+			if id := headerOf(m, kafka.HeaderRequestID); id != "" {
+				ids[id]++
 			}
 		}
 	}
 	return ids, total, last
+}
+
+// headerOf returns m's header key, or "".
+func headerOf(m kgo.Message, key string) string {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
 }
 
 // produceAtRate writes groupInput(first), groupInput(first+1), ... to topic
@@ -161,14 +169,7 @@ func produceAtRate(t *testing.T, brokers []string, topic string, first, rate, se
 // groupLatencies is, for each input from number first on, the time from
 // its produce timestamp to its first result's, sorted.
 func groupLatencies(t *testing.T, brokers []string, in, out string, first int) []time.Duration {
-	requestID := func(m kgo.Message) string {
-		for _, h := range m.Headers {
-			if h.Key == kafka.HeaderRequestID {
-				return string(h.Value)
-			}
-		}
-		return ""
-	}
+	requestID := func(m kgo.Message) string { return headerOf(m, kafka.HeaderRequestID) }
 	produced := map[string]time.Time{}
 	for _, m := range kafkatest.ReadAll(t, brokers, in, -1, 3*time.Second) {
 		if i, err := strconv.Atoi(strings.TrimPrefix(requestID(m), "req-")); err == nil && i >= first {

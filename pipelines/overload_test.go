@@ -388,13 +388,3 @@ func TestOverload(t *testing.T) {
 		t.Errorf("RSS grew %d MiB under overload (from %d MiB), want under 512 MiB", grown>>20, base>>20)
 	}
 }
-
-// headerOf returns m's header key, or "".
-func headerOf(m kgo.Message, key string) string {
-	for _, h := range m.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
