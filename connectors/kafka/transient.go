@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	kgo "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
 )
 
 // transient reports whether err is one a broker restart, a leader move or a
@@ -22,7 +23,9 @@ import (
 // connection ended or timed out (EOF, reset, refused, broken pipe, a
 // deadline), or Kafka answered with an error it marks temporary (not
 // leader, leader not available, request timed out, coordinator loading,
-// unknown topic while it is created, ...). Everything else (authentication,
+// unknown topic while it is created, ...), or kafka-go's own metadata had no
+// leader, partition or topic for the record yet (as after a broker restart,
+// until the controller has elected leaders again). Everything else (authentication,
 // authorization, a record too large, a bad request) is not, and fails the
 // bundle so the runner and the user see it.
 func transient(err error) bool {
@@ -41,6 +44,9 @@ func transient(err error) bool {
 	var ke kgo.Error
 	if errors.As(err, &ke) {
 		return ke.Temporary()
+	}
+	if errors.Is(err, protocol.ErrNoLeader) || errors.Is(err, protocol.ErrNoPartition) || errors.Is(err, protocol.ErrNoTopic) {
+		return true
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||

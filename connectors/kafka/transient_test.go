@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	kgo "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	"github.com/segmentio/kafka-go/protocol/produce"
 )
 
 func TestTransient(t *testing.T) {
@@ -32,6 +34,13 @@ func TestTransient(t *testing.T) {
 		{"request timed out", kgo.RequestTimedOut, true},
 		{"unknown topic (auto-created)", kgo.UnknownTopicOrPartition, true},
 		{"coordinator loading", kgo.GroupCoordinatorNotAvailable, true},
+		// kafka-go's client-side errors while its metadata lags a restart,
+		// wrapped as Client.Produce returns them.
+		{"no leader yet", fmt.Errorf("kafka.(*Client).Produce: %w", produce.NewError(protocol.NewErrNoLeader("out", 2))), true},
+		{"no partition yet", fmt.Errorf("kafka.(*Client).Produce: %w", produce.NewError(protocol.NewErrNoPartition("out", 2))), true},
+		{"no topic yet", fmt.Errorf("kafka.(*Client).Produce: %w", protocol.NewErrNoTopic("out")), true},
+		{"write errors, no leader", kgo.WriteErrors{fmt.Errorf("kafka.(*Client).Produce: %w", produce.NewError(protocol.NewErrNoLeader("out", 2))), nil}, true},
+		{"empty record set", protocol.ErrNoRecord, false},
 		{"SASL failed", kgo.SASLAuthenticationFailed, false},
 		{"topic authorization", kgo.TopicAuthorizationFailed, false},
 		{"record too large", kgo.MessageSizeTooLarge, false},
