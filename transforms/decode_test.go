@@ -198,7 +198,8 @@ func TestPrepareDeadLetters(t *testing.T) {
 		{"oversize message", KindCaption, Config{MaxMessageBytes: 1000}, env("image/jpeg", make([]byte, 2000)), ReasonOversize},
 		{"sidecar over its limit", KindExtract, Config{}, env("text/plain", []byte("Dune"), kafka.HeaderSidecarError, "sidecar in/a.schema.json is 2000000 bytes, over the 1048576-byte sidecar limit"), ReasonBadSidecar},
 		{"unreadable draft sidecar", KindTranscribe, Config{}, env("audio/wav", wav, append(draft, kafka.HeaderSidecarError, "sidecar in/a.draft.txt: input/output error")...), ReasonBadSidecar},
-		{"wrong content-type for text", KindExtract, Config{}, env("audio/wav", []byte("Dune"), kafka.HeaderSchema, schema), ReasonContentType},
+		{"wrong content-type for text", KindExtract, Config{}, env("video/mp4", []byte("Dune"), kafka.HeaderSchema, schema), ReasonContentType},
+		{"audio for extraction without a speech model", KindExtract, Config{}, env("audio/wav", wav, kafka.HeaderSchema, schema), ReasonNoASREncoder},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -83,6 +83,11 @@ type Output struct {
 	Ended    string `json:"ended,omitempty"`
 	// JSON is the extracted record (schema-valid) for extraction tasks.
 	JSON json.RawMessage `json:"json,omitempty"`
+	// Transcript or Caption is the text an audio or image extraction input
+	// was turned into before extraction, by SourceModel (multimodal.go).
+	Transcript  string `json:"transcript,omitempty"`
+	Caption     string `json:"caption,omitempty"`
+	SourceModel string `json:"source_model,omitempty"`
 	// Final is false on the partial records of a caption or transcript as it
 	// forms (Config.Partials); true on every complete record.
 	Final bool `json:"final"`
@@ -117,6 +122,9 @@ func Run(ctx context.Context, g Generator, cfg Config, t Task) ([]byte, time.Dur
 // caption or transcript blocks are committed.
 func run(ctx context.Context, g Generator, cfg Config, t Task, partial func([]byte)) ([]byte, time.Duration, error) {
 	cfg = cfg.withDefaults()
+	if t.Kind == KindExtract && t.Media != MediaText {
+		return runMediaExtract(ctx, g, cfg, t) // multimodal.go
+	}
 	e, isEngine := g.(*engine.Engine)
 	if isEngine && t.Kind == KindExtract && t.Schema != "" {
 		return runExtract(ctx, e, cfg, t)

@@ -47,9 +47,20 @@ func compileSchema(doc string) (*schema.Schema, error) {
 // construction (engine/schema). A full engine queue is waited out.
 func runExtract(ctx context.Context, e *engine.Engine, cfg Config, t Task) ([]byte, time.Duration, error) {
 	start := time.Now()
-	s, err := compileSchema(t.Schema)
+	out, err := extractOutput(ctx, e, cfg, t, start)
 	if err != nil {
 		return nil, time.Since(start), err
+	}
+	b, err := json.Marshal(out)
+	return b, time.Since(start), err
+}
+
+// extractOutput extracts JSON from t.Input against t.Schema; start is when
+// the task began (its EngineMS counts from there).
+func extractOutput(ctx context.Context, e *engine.Engine, cfg Config, t Task, start time.Time) (Output, error) {
+	s, err := compileSchema(t.Schema)
+	if err != nil {
+		return Output{}, err
 	}
 	var res *schema.Result
 	err = untilNotBusy(ctx, func() (err error) {
@@ -57,10 +68,8 @@ func runExtract(ctx context.Context, e *engine.Engine, cfg Config, t Task) ([]by
 		return err
 	})
 	if err != nil {
-		return nil, time.Since(start), err
+		return Output{}, err
 	}
-	out := Output{RequestID: t.In.Header(kafka.HeaderRequestID), Task: t.Kind, Text: string(res.JSON), JSON: res.JSON, Final: true,
-		Tokens: res.Decoded, Forwards: res.Forwards, EngineMS: float64(time.Since(start).Microseconds()) / 1000, Model: cfg.Model}
-	b, err := json.Marshal(out)
-	return b, time.Since(start), err
+	return Output{RequestID: t.In.Header(kafka.HeaderRequestID), Task: t.Kind, Text: string(res.JSON), JSON: res.JSON, Final: true,
+		Tokens: res.Decoded, Forwards: res.Forwards, EngineMS: float64(time.Since(start).Microseconds()) / 1000, Model: cfg.Model}, nil
 }

@@ -32,6 +32,12 @@ const (
 type Config struct {
 	// Model is the checkpoint directory (engine.Shared), or a name given to RegisterGenerator.
 	Model string `json:"model"`
+	// SpeechModel and VisionModel are the checkpoints the extraction
+	// pipeline transcribes audio inputs and captions image inputs with,
+	// before Model extracts JSON from the text (see multimodal.go). Without
+	// one, such inputs are dead letters (ReasonNoASREncoder, ReasonNoVisionModel).
+	SpeechModel string `json:"speech_model,omitempty"`
+	VisionModel string `json:"vision_model,omitempty"`
 	// WeightType and MaxQueue are passed to engine.Options.
 	WeightType string `json:"weight_type,omitempty"`
 	MaxQueue   int    `json:"max_queue,omitempty"`
@@ -139,9 +145,12 @@ type Task struct {
 	Seq         int64
 	EndOfStream bool
 	// Schema is the validated, compacted JSON Schema for extraction; Input
-	// is the text to extract from.
+	// is the text to extract from. Media is what the extraction input is
+	// (MediaText, MediaAudio, MediaImage): audio and images are transcribed
+	// or captioned first, and Input is their text then.
 	Schema string
 	Input  string
+	Media  string
 	// RejectStage, RejectReason and RejectError are set when decoding rejected the
 	// input; the task then becomes a dead letter instead of an engine request.
 	RejectStage, RejectReason, RejectError string
@@ -158,6 +167,11 @@ var contentTypes = map[string][]string{
 	KindTranscribe: {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "audio/flac", "audio/x-flac", "audio/mpeg", "audio/mp3", "audio/l16"},
 	KindCaption:    {"image/jpeg", "image/png", "image/gif", "image/bmp", "image/x-ms-bmp", "image/tiff", "image/webp"},
 	KindExtract:    {"text/plain", "application/json", "text/markdown"},
+}
+
+func init() { // extraction also takes what it can transcribe or caption first (multimodal.go)
+	contentTypes[KindExtract] = append(contentTypes[KindExtract], contentTypes[KindTranscribe]...)
+	contentTypes[KindExtract] = append(contentTypes[KindExtract], contentTypes[KindCaption]...)
 }
 
 func acceptsContentType(kind, ct string) bool {
@@ -213,8 +227,11 @@ func Prepare(cfg Config, kind string, e kafka.Envelope) (Task, error) {
 		t.User = fmt.Sprintf("Caption this image. Known about it: %s image, %dx%d pixels after EXIF orientation, mean colour RGB(%.2f, %.2f, %.2f). (No vision encoder is loaded yet: only this description reaches the model.)",
 			strings.ToUpper(info.Format), info.Width, info.Height, info.MeanRGB[0], info.MeanRGB[1], info.MeanRGB[2])
 	case KindExtract:
-		if err := ValidateText(e.Value); err != nil {
-			return t, err
+		t.Media = mediaOf(e.Header(kafka.HeaderContentType), e.Value)
+		if t.Media == MediaText {
+			if err := ValidateText(e.Value); err != nil {
+				return t, err
+			}
 		}
 		doc := e.Header(kafka.HeaderSchema)
 		if doc == "" && e.Header(kafka.HeaderSchemaID) != "" {
@@ -228,8 +245,11 @@ func Prepare(cfg Config, kind string, e kafka.Envelope) (Task, error) {
 			return t, reject(StageDecode, ReasonInvalidSchema, "%v", err)
 		}
 		t.Schema = schema
-		t.Input = string(e.Value)
 		t.System = "You extract structured data. Answer with one JSON object that matches the JSON Schema."
+		if t.Media != MediaText {
+			return t, prepareMedia(cfg, &t) // multimodal.go; the text comes when it runs
+		}
+		t.Input = string(e.Value)
 		t.User = "JSON Schema:\n" + schema + "\n\nText:\n" + string(e.Value)
 	default:
 		return t, reject(StageDecode, ReasonInvalidRequestBody, "unknown task kind %q", kind)

@@ -102,10 +102,26 @@ type call struct {
 func (fn *generateFn) Setup() error {
 	g, err := openGenerator(fn.Cfg)
 	fn.gen = g
-	if err == nil {
-		monitor.SetReady(engineComponent(fn.Cfg.Model), true)
+	if err != nil {
+		return err
 	}
-	return err
+	monitor.SetReady(engineComponent(fn.Cfg.Model), true)
+	if fn.Kind != KindExtract {
+		return nil
+	}
+	// The checkpoints of audio and image inputs load now too: a wrong path
+	// fails the job at its start, not the first spoken input.
+	for _, m := range []string{MediaAudio, MediaImage} {
+		sc := sourceConfig(fn.Cfg, m)
+		if sc.Model == "" {
+			continue
+		}
+		if _, err := openGenerator(sc); err != nil {
+			return err
+		}
+		monitor.SetReady(engineComponent(sc.Model), true)
+	}
+	return nil
 }
 
 func (fn *generateFn) ProcessElement(ctx context.Context, t Task, ok, failed func(kafka.Envelope)) error {
@@ -241,13 +257,16 @@ func (fn *generateFn) emit(ctx context.Context, c *call, ok, failed func(kafka.E
 		if ctx.Err() != nil {
 			return c.err // the bundle is being cancelled: let the runner retry it
 		}
-		reason := ReasonEngineError
+		reason, stage := ReasonEngineError, StageEngine
 		var r *Rejection
 		if errors.As(c.err, &r) {
 			reason = r.Reason
+			if r.Stage == StageTranscribe || r.Stage == StageCaption { // an audio or image extraction's first stage
+				stage = r.Stage
+			}
 		}
-		countDeadLetter(ctx, fn.Kind, StageEngine, reason)
-		failed(c.t.In.DeadLetter(fn.Cfg.DeadLetterTopic, StageEngine, reason, c.err))
+		countDeadLetter(ctx, fn.Kind, stage, reason)
+		failed(c.t.In.DeadLetter(fn.Cfg.DeadLetterTopic, stage, reason, c.err))
 		return nil
 	}
 	if c.t.Stream != "" {

@@ -73,6 +73,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.opts.DeadLetterTopic, "dlq-topic", "", "dead-letter topic")
 	fs.StringVar(&f.opts.OutputPath, "output-path", "", "write results to this .jsonl or .parquet file instead of Kafka")
 	fs.StringVar(&f.modelPath, "model", "testdata/models/demo-text", "checkpoint directory (Hugging Face layout)")
+	fs.StringVar(&f.opts.Transforms.SpeechModel, "speech-model", "", "extraction pipeline: speech checkpoint that transcribes audio inputs before the JSON is extracted (empty: audio inputs are dead letters)")
+	fs.StringVar(&f.opts.Transforms.VisionModel, "vision-model", "", "extraction pipeline: vision checkpoint that captions image inputs before the JSON is extracted (empty: image inputs are dead letters)")
 	fs.StringVar(&f.opts.Transforms.WeightType, "weights", "", "engine weight type (bf16, int8; default: as stored)")
 	fs.StringVar(&f.opts.Transforms.Backend, "backend", "cpu", "where the engine's forward runs: cpu, cuda, or auto (CUDA where a device is usable)")
 	fs.IntVar(&f.opts.Transforms.MaxNewTokens, "max-new", transforms.DefaultMaxNewTokens, "largest answer in tokens")

@@ -86,6 +86,8 @@ func TestRunChecksPaths(t *testing.T) {
 		want string
 	}{
 		{"missing model", []string{"--pipeline", "extraction", "--model", filepath.Join(tmp, "none"), "--input-glob", "*.go", "--output-path", filepath.Join(tmp, "o.jsonl")}, "--model: no checkpoint"},
+		{"missing speech model", []string{"--pipeline", "extraction", "--model", demoTextModel, "--speech-model", filepath.Join(tmp, "none"), "--input-glob", "*.go", "--output-path", filepath.Join(tmp, "o.jsonl")}, "--speech-model: no checkpoint"},
+		{"missing vision model", []string{"--pipeline", "extraction", "--model", demoTextModel, "--vision-model", filepath.Join(tmp, "none"), "--input-glob", "*.go", "--output-path", filepath.Join(tmp, "o.jsonl")}, "--vision-model: no checkpoint"},
 		{"glob matches nothing", []string{"--pipeline", "extraction", "--model", demoTextModel, "--input-glob", filepath.Join(tmp, "*.txt"), "--output-path", filepath.Join(tmp, "o.jsonl")}, "matches no file"},
 		{"output folder is a file", []string{"--pipeline", "extraction", "--model", demoTextModel, "--input-glob", "*.go", "--output-path", filepath.Join("run.go", "o.jsonl")}, "does not exist"},
 		{"output folder read-only", []string{"--pipeline", "extraction", "--model", demoTextModel, "--input-glob", "*.go", "--output-path", "/proc/o.jsonl"}, "folder /proc does not take new files"},

@@ -64,6 +64,18 @@ func (f *runFlags) checkPaths() error {
 		return err
 	}
 	f.modelPath = m
+	tc := &f.opts.Transforms
+	for _, side := range []struct {
+		flag string
+		path *string
+	}{{"speech-model", &tc.SpeechModel}, {"vision-model", &tc.VisionModel}} {
+		if *side.path == "" {
+			continue
+		}
+		if *side.path, err = resolveModel(side.flag, *side.path); err != nil {
+			return err
+		}
+	}
 	for _, c := range []error{
 		checkGlob("input-glob", f.opts.InputGlob),
 		checkOutputDir("output-path", f.opts.OutputPath),
@@ -77,8 +89,10 @@ func (f *runFlags) checkPaths() error {
 	// or EXTERNAL environment runs in its own directory) finds them.
 	// A bundled checkpoint keeps its bundled name.
 	paths := []*string{&f.opts.InputGlob, &f.opts.OutputPath, &f.opts.Kafka.TLSCAFile}
-	if isCheckpoint(f.modelPath) {
-		paths = append(paths, &f.modelPath)
+	for _, m := range []*string{&f.modelPath, &tc.SpeechModel, &tc.VisionModel} {
+		if *m != "" && isCheckpoint(*m) {
+			paths = append(paths, m)
+		}
 	}
 	for _, p := range paths {
 		if *p != "" && !filepath.IsAbs(*p) {
