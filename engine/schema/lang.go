@@ -104,6 +104,55 @@ func isHex(b byte) bool {
 // JSON Schema's search semantics (unanchored unless the pattern anchors).
 type pattern struct {
 	prog *syntax.Prog
+	// prefixes are the incomplete UTF-8 encodings of the non-ASCII
+	// characters the expression names in literals and small classes: a
+	// slot may spell those byte by byte (a small vocabulary may have no
+	// token for é, € or 名), any other character only with tokens holding
+	// it whole.
+	prefixes map[string]bool
+}
+
+// maxSpelled bounds the characters of a pattern that may be spelled byte
+// by byte.
+const maxSpelled = 4096
+
+func spelledPrefixes(re *syntax.Regexp) map[string]bool {
+	out := map[string]bool{}
+	n := 0
+	add := func(lo, hi rune) {
+		lo = max(lo, 0x80)
+		if hi < lo || int(hi-lo) >= maxSpelled-n {
+			return
+		}
+		for r := lo; r <= hi; r++ {
+			if r >= 0xD800 && r <= 0xDFFF {
+				continue
+			}
+			n++
+			b := []byte(string(r))
+			for i := 1; i < len(b); i++ {
+				out[string(b[:i])] = true
+			}
+		}
+	}
+	var walk func(re *syntax.Regexp)
+	walk = func(re *syntax.Regexp) {
+		switch re.Op {
+		case syntax.OpLiteral:
+			for _, r := range re.Rune {
+				add(r, r)
+			}
+		case syntax.OpCharClass:
+			for i := 0; i+1 < len(re.Rune); i += 2 {
+				add(re.Rune[i], re.Rune[i+1])
+			}
+		}
+		for _, sub := range re.Sub {
+			walk(sub)
+		}
+	}
+	walk(re)
+	return out
 }
 
 func newPattern(expr string) (*pattern, error) {
@@ -125,7 +174,7 @@ func newPattern(expr string) (*pattern, error) {
 			return nil, errors.New(`word boundaries (\b, \B) are not regular over a slot`)
 		}
 	}
-	return &pattern{prog: prog}, nil
+	return &pattern{prog: prog, prefixes: spelledPrefixes(re)}, nil
 }
 
 const (
@@ -213,14 +262,19 @@ func (p *pattern) matchesAtEnd(pcs []uint32, atStart bool) bool {
 	return false
 }
 
-// patString is a string body matched by a pattern: no escapes, no quote or
-// control characters, code points assembled from bytes.
-// Key: cnt, number of partial bytes, 3 partial bytes, atStart, then the
-// NFA state as 2 bytes per pc.
+// patString is a JSON string body whose decoded value a pattern matches:
+// code points assembled from UTF-8 bytes or from escapes (\" \\ \/ \b \f
+// \n \r \t \uXXXX, no surrogates), so a pattern may need a quote, a
+// backslash, a control character or any non-ASCII character.
+// Key: cnt, number of partial bytes, 3 partial bytes, atStart, esc (0 none,
+// 1 after '\', 2..5 hex digits read + 2), the \u value so far (2 bytes),
+// then the NFA state as 2 bytes per pc.
 type patString struct {
 	p      *pattern
 	minLen int
 }
+
+const patHead = 9
 
 func encodePCs(head []byte, pcs []uint32) string {
 	for _, pc := range pcs {
@@ -238,36 +292,82 @@ func decodePCs(s string) []uint32 {
 }
 
 func (s patString) start() string {
-	return encodePCs([]byte{0, 0, 0, 0, 0, 1}, s.p.startSet())
+	return encodePCs([]byte{0, 0, 0, 0, 0, 1, 0, 0, 0}, s.p.startSet())
 }
 
 func (s patString) accept(k string) bool {
-	return k[1] == 0 && int(k[0]) >= s.minLen && s.p.matchesAtEnd(decodePCs(k[6:]), k[5] == 1)
+	return k[1] == 0 && k[6] == 0 && int(k[0]) >= s.minLen && s.p.matchesAtEnd(decodePCs(k[patHead:]), k[5] == 1)
+}
+
+// escapes maps the byte after a backslash to the code point it stands for.
+var escapes = map[byte]rune{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+func hexVal(b byte) int {
+	switch {
+	case b >= '0' && b <= '9':
+		return int(b - '0')
+	case b >= 'a' && b <= 'f':
+		return int(b-'a') + 10
+	case b >= 'A' && b <= 'F':
+		return int(b-'A') + 10
+	}
+	return -1
 }
 
 func (s patString) step(k string, b byte) (string, int, bool) {
-	cnt, np := int(k[0]), int(k[1])
-	part := append([]byte(k[2:2+np]), b)
-	if np == 0 && (b == '"' || b == '\\' || b < 0x20 || b == 0x7F) {
-		return "", 0, false
-	}
-	if !utf8.FullRune(part) {
-		if len(part) >= 4 || !utf8.RuneStart(part[0]) || part[0] < 0xC2 {
+	cnt, np, esc := int(k[0]), int(k[1]), k[6]
+	keep := func(head []byte) (string, int, bool) { return string(head) + k[patHead:], 0, true }
+	var r rune
+	switch {
+	case esc == 1:
+		if b == 'u' {
+			return keep([]byte{byte(cnt), 0, 0, 0, 0, k[5], 2, 0, 0})
+		}
+		e, ok := escapes[b]
+		if !ok {
 			return "", 0, false
 		}
-		head := []byte{byte(cnt), byte(len(part)), 0, 0, 0, k[5]}
-		copy(head[2:5], part)
-		return string(head) + k[6:], 0, true
-	}
-	r, _ := utf8.DecodeRune(part)
-	if r == utf8.RuneError {
+		r = e
+	case esc >= 2:
+		// \u00XX only for the characters that need it (U+0000-U+001F,
+		// U+007F): every other one has a shorter spelling, and tracking
+		// any 16-bit value would multiply the states.
+		h := hexVal(b)
+		v := int(k[8])<<4 | h
+		switch {
+		case h < 0, esc <= 3 && h != 0, esc == 4 && h > 7:
+			return "", 0, false
+		case esc < 5:
+			return keep([]byte{byte(cnt), 0, 0, 0, 0, k[5], esc + 1, 0, byte(v)})
+		case v >= 0x20 && v != 0x7F:
+			return "", 0, false
+		}
+		r = rune(v)
+	case np == 0 && b == '\\':
+		return keep([]byte{byte(cnt), 0, 0, 0, 0, k[5], 1, 0, 0})
+	case np == 0 && (b == '"' || b < 0x20 || b == 0x7F):
 		return "", 0, false
+	default:
+		part := append([]byte(k[2:2+np]), b)
+		if !utf8.FullRune(part) {
+			if !s.p.prefixes[string(part)] {
+				return "", 0, false
+			}
+			head := []byte{byte(cnt), byte(len(part)), 0, 0, 0, k[5], 0, 0, 0}
+			copy(head[2:5], part)
+			return keep(head)
+		}
+		var size int
+		r, size = utf8.DecodeRune(part)
+		if r == utf8.RuneError || size != len(part) {
+			return "", 0, false
+		}
 	}
-	pcs := s.p.stepRune(decodePCs(k[6:]), r)
+	pcs := s.p.stepRune(decodePCs(k[patHead:]), r)
 	if len(pcs) == 0 {
 		return "", 0, false
 	}
-	return encodePCs([]byte{byte(min(cnt+1, s.minLen)), 0, 0, 0, 0, 0}, pcs), 1, true
+	return encodePCs([]byte{byte(min(cnt+1, s.minLen)), 0, 0, 0, 0, 0, 0, 0, 0}, pcs), 1, true
 }
 
 // Patterns of the supported formats, narrower than the formats (every
@@ -493,7 +593,10 @@ func (n *number) accept(k string) bool {
 		c := s.c[j]
 		if s.phase != 5 {
 			c = n.intFinal(s, j)
-		} else if c == 0 && int(s.F) < len(m.fr) {
+		}
+		// Equal so far, but the bound has (more) fraction digits: the
+		// number is below it (1 < 1.5, 1.2 < 1.25).
+		if c == 0 && int(s.F) < len(m.fr) {
 			c = -1
 		}
 		if j == 0 && !(c < 0 || c == 0 && !m.excl) || j == 1 && !(c > 0 || c == 0 && !m.excl) {

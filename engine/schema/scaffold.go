@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"dlmstream/engine/decode"
 	"dlmstream/engine/tokenizer"
@@ -131,12 +132,17 @@ func langFor(sch *Schema, n *Node, v *vocab) (*dfa, error) {
 			if err != nil {
 				return nil, err
 			}
-			d = newDFA(patString{p: p, minLen: n.MinLen}, v, maxLen, func(b byte) bool { return b >= 0x20 && b != '"' && b != '\\' && b != 0x7F })
-			// Pattern slots take whole code points only.
+			// Escapes and multi-byte characters are assembled by the
+			// language, so any token of a JSON string body may take part.
+			d = newDFA(patString{p: p, minLen: n.MinLen}, v, maxLen, func(b byte) bool { return b >= 0x20 && b != 0x7F })
+			// Tokens of whole code points, and single bytes (which spell
+			// every character in a byte-level vocabulary) for the
+			// characters the pattern names (pattern.prefixes): pieces of
+			// any character would multiply the states of the token tables.
 			keep := d.cands[:0]
 			clear(d.candIx)
 			for _, id := range d.cands {
-				if s := string(v.bytes[id]); strings.ToValidUTF8(s, "\uFFFD") == s && !strings.ContainsRune(s, '\uFFFD') {
+				if s := v.bytes[id]; utf8.Valid(s) || len(s) == 1 && len(p.prefixes) > 0 {
 					d.candIx[id] = int32(len(keep))
 					keep = append(keep, id)
 				}

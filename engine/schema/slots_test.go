@@ -1,0 +1,76 @@
+package schema
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+)
+
+// decodeRandomly compiles src and decodes it n times with random logits in
+// random order; every output must validate in the first round (the slot
+// constraint alone makes it valid, no repair needed). It returns the
+// outputs.
+func decodeRandomly(t *testing.T, src string, n int) []string {
+	t.Helper()
+	tok, v := tinyVocab(t)
+	s, err := Compile([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outs []string
+	for seed := range uint64(n) {
+		r := rand.New(rand.NewPCG(seed, 11))
+		sc, err := newScaffold(s, tok, v, Options{}.withDefaults())
+		if err != nil {
+			t.Fatal(err)
+		}
+		randomPicks(r, sc)
+		res, err := sc.decode(context.Background(), s, &Result{}, fakeDecode(r, v), nil)
+		if err != nil {
+			t.Fatalf("seed %d: %v\n%s", seed, err, sc.Render())
+		}
+		if err := s.Validate(res.JSON); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if res.Rounds != 1 {
+			t.Errorf("seed %d: %s needed %d rounds", seed, res.JSON, res.Rounds)
+		}
+		outs = append(outs, string(res.JSON))
+	}
+	return outs
+}
+
+// A number range strictly between two integers: the slot may not end after
+// the integer part (1 is below minimum 1.5; 0 is below 0.0001).
+func TestNumberRangeBetweenIntegers(t *testing.T) {
+	for _, src := range []string{
+		`{"type":"object","properties":{"x":{"type":"number","minimum":1.5,"maximum":1.9}},"required":["x"]}`,
+		`{"type":"object","properties":{"x":{"type":"number","minimum":0.0001,"maximum":0.1}},"required":["x"]}`,
+		`{"type":"object","properties":{"x":{"type":"number","exclusiveMinimum":-2,"maximum":-1.25}},"required":["x"]}`,
+		`{"type":"object","properties":{"x":{"type":"number","minimum":2.5,"exclusiveMaximum":3}},"required":["x"]}`,
+	} {
+		t.Run(src[50:90], func(t *testing.T) { decodeRandomly(t, src, 40) })
+	}
+}
+
+// Patterns whose values need JSON escapes (quote, backslash, newline, tab)
+// or characters the tiny vocabulary has no token for (é, €, 名) compile and
+// decode to valid values, the escapes decoded before matching.
+func TestPatternEscapesAndUnicode(t *testing.T) {
+	for _, c := range []struct{ name, pattern string }{
+		{"backslash", `^[a-z]\\[a-z]$`},
+		{"quote", `^"[a-z]{1,3}"$`},
+		{"newline", `^a\nb$`},
+		{"tab", `^[0-9]\t[0-9]$`},
+		{"accented", `^caf[eé]{2}$`},
+		{"euro", `^[0-9]{1,3}€$`},
+		{"cjk", `^名[字前]$`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := `{"type":"object","properties":{"x":{"type":"string","pattern":` + jsonQuote(c.pattern) + `}},"required":["x"]}`
+			for _, out := range decodeRandomly(t, src, 20) {
+				t.Log(out)
+			}
+		})
+	}
+}
