@@ -120,6 +120,8 @@ func TestValidateSchema(t *testing.T) {
 		{"object with properties", `{"type":"object","properties":{"title":{"type":"string"},"year":{"type":"integer"}},"required":["title"]}`, true},
 		{"properties out of alphabetical order", `{"type":"object","properties":{"year":{"type":"integer"},"title":{"type":"string"}}}`, true},
 		{"array of strings", `{"type":"array","items":{"type":"string"}}`, true},
+		{"tuple (draft-07)", `{"type":"array","items":[{"type":"string"},{"type":"integer"}]}`, true},
+		{"bad tuple item", `{"type":"array","items":[{"type":"string"},7]}`, false},
 		{"type list", `{"type":["string","null"]}`, true},
 		{"boolean schema property", `{"properties":{"x":true}}`, true},
 		{"not JSON", `{"type":`, false},

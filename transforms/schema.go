@@ -15,7 +15,8 @@ var schemaTypes = map[string]bool{"object": true, "array": true, "string": true,
 
 // ValidateSchema checks that doc is a JSON Schema this project can scaffold: a JSON
 // object whose "type" (if any) names JSON types, whose "properties" map names to
-// schemas, whose "required" lists strings, and whose "items" is a schema. It returns
+// schemas, whose "required" lists strings, and whose "items" is a schema (or a
+// list of them). It returns
 // the compacted schema. Errors are *Rejection with ReasonInvalidSchema.
 func ValidateSchema(doc []byte) (string, error) {
 	if len(doc) == 0 {
@@ -89,8 +90,18 @@ func checkSchema(v any, path string, depth int) error {
 		}
 	}
 	if it, ok := m["items"]; ok {
-		if err := checkSchema(it, path+".items", depth+1); err != nil {
-			return err
+		tuple, isTuple := it.([]any) // draft-07's tuple form
+		if !isTuple {
+			tuple = []any{it}
+		}
+		for i, sub := range tuple {
+			p := path + ".items"
+			if isTuple {
+				p = fmt.Sprintf("%s.items[%d]", path, i)
+			}
+			if err := checkSchema(sub, p, depth+1); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

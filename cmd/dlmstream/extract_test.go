@@ -16,7 +16,7 @@ func TestInferSchema(t *testing.T) {
 		"contact.json":  contact,
 		"contact.jsonl": `{"input":"Bob, 42, VIP","output":{"name":"Bob","age":42,"vip":true}}` + "\n",
 		"tags.json":     `{"type":"array","items":{"enum":["a","b"]},"maxItems":2}`,
-		"bad.json":      `{"type":"object","properties":{"x":{"anyOf":[{"type":"string"}]}}}`,
+		"bad.json":      `{"type":"object","properties":{"x":{"not":{"type":"string"}}}}`,
 	}
 	for name, src := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
@@ -41,7 +41,7 @@ func TestInferSchema(t *testing.T) {
 		if err != nil {
 			t.Fatal(err, errb.String())
 		}
-		for _, want := range []string{"bad", "unsupported: schema: anyOf at /properties/x/anyOf", "coverage 2/3 schemas", "compliance 2/2 outputs valid", "field accuracy: scaffolded"} {
+		for _, want := range []string{"bad", "unsupported: schema: not at /properties/x/not", "coverage 2/3 schemas", "compliance 2/2 outputs valid", "field accuracy: scaffolded"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("output lacks %q:\n%s", want, out.String())
 			}
@@ -49,7 +49,7 @@ func TestInferSchema(t *testing.T) {
 	})
 	t.Run("unsupported", func(t *testing.T) {
 		err := runInfer([]string{"--model", model, "--schema", filepath.Join(dir, "bad.json"), "--prompt", "x"}, &bytes.Buffer{}, &bytes.Buffer{})
-		if err == nil || !strings.Contains(err.Error(), "/properties/x/anyOf") {
+		if err == nil || !strings.Contains(err.Error(), "/properties/x/not") {
 			t.Fatalf("error %v", err)
 		}
 	})

@@ -4,14 +4,28 @@
 // type-aware and constrained):
 //
 //   - Compile turns a schema into a tree of nodes (objects, arrays, strings,
-//     numbers, choices); unsupported keywords give a *CompileError naming the
-//     keyword and its JSON pointer. Supported: type (and type arrays with
-//     null), properties, required, additionalProperties true/false, enum,
-//     const, items, minItems, maxItems, minLength (<= 32), maxLength,
-//     pattern (regular: no \b, lookaround or backreferences), format date,
-//     date-time, email, uri, minimum, maximum, exclusiveMinimum,
-//     exclusiveMaximum, multipleOf (<= 4 significant, <= 8 fraction
-//     digits), $ref to local $defs (non-recursive), annotations.
+//     numbers, choices, unions). Drafts 04, 06, 07, 2019-09 and 2020-12
+//     are read as their $schema says (or as their keywords show: a boolean
+//     exclusiveMinimum is draft-04), and the validator uses the same draft
+//     (keywords.go). Keywords outside the validation vocabulary are
+//     annotations and ignored (id, x-*, nullable, readonly...); validation
+//     keywords the scaffold cannot honour (not, if/then/else, contains,
+//     dependentSchemas, $dynamicRef) give a *CompileError naming keyword and
+//     JSON pointer. Honoured: type (arrays with null; inferred from the
+//     keywords present when absent; no type at all admits any value, laid
+//     out as a string), true/false schemas, properties, required,
+//     additionalProperties and patternProperties (applied to the listed
+//     properties; no other key is laid out), propertyNames, min/maxProperties,
+//     dependentRequired, enum, const, items, prefixItems and tuple items,
+//     min/maxItems, uniqueItems, min/maxLength, pattern (regular: no ,
+//     lookaround or backreferences; escapes and any Unicode in values),
+//     formats (date, time, date-time, duration, email, hostname, ipv4,
+//     ipv6, uuid, uri, uri-reference, json-pointer... every format the
+//     validator asserts, node.go; others are annotations), numeric bounds
+//     and multipleOf, $ref (within the document: pointers, anchors, the
+//     root's $id; beside other keywords from 2019-09; recursion scaffolded
+//     maxRecursion levels deep), allOf (merged, merge.go), anyOf/oneOf
+//     (union.go).
 //   - A scaffold lays the tree out as a canvas: keys, braces, quotes and
 //     commas are fixed tokens; each string or number value is a slot of
 //     mask tokens with a token budget; unused budget is absorbed by a pad
@@ -20,6 +34,9 @@
 //     scaffold up to ArrayItems items (never more than maxItems, never fewer
 //     than minItems) and items beyond minItems whose first value is empty
 //     collapse. Numbers are unquoted.
+//   - A union's branch is chosen by scoring each branch's opening tokens
+//     under the model, in context like a choice (scaffold_union.go), and
+//     only that branch is laid out.
 //   - enum, const, boolean and null values are choices: each alternative's
 //     tokens, padded to the slot width, are scored by summed log-probability
 //     and the best is written into the canvas as fixed tokens. Models that

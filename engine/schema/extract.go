@@ -77,16 +77,29 @@ func Extract(ctx context.Context, e *engine.Engine, input string, s *Schema, opt
 			Policy: opts.Policy, Sampling: opts.Sampling, MaxNewTokens: len(template)})
 		return r.TokenIDs, r.Forwards, err
 	}
-	var score scorer
+	var score *scorers
+	branch := func(ctx context.Context, prefix []int32, heads [][]int32) ([]float64, int, error) {
+		return headScores(ctx, e, slices.Concat(prompt, prefix), heads, sc.v.mask)
+	}
 	switch {
 	case !sc.needsScoring():
 		sc.choose(nil)
 	case inContext(e.Model.Traits().Mask):
 		sc.chooseSingles()
-		score = func(ctx context.Context, prefix []int32, sl *slot, tail []int32) (int, int, error) {
+		score = &scorers{choice: func(ctx context.Context, prefix []int32, sl *slot, tail []int32) (int, int, error) {
 			return scoreInContext(ctx, e, slices.Concat(prompt, prefix), sl, tail, sc.v.pad, sc.v.mask)
-		}
+		}, branch: branch}
 	default:
+		// Bidirectional: unions are chosen on the masked canvas before
+		// them, outermost and first first, then every choice in one
+		// forward.
+		for u := sc.nextUnion(); u != nil; u = sc.nextUnion() {
+			f, err := sc.chooseBranch(ctx, u, sc.Template[:u.at], branch)
+			res.Forwards += f
+			if err != nil {
+				return nil, err
+			}
+		}
 		lp, err := scoreForward(ctx, e.Model, prompt, sc.Template, sc.scoredPositions())
 		if err != nil {
 			return nil, err
@@ -110,7 +123,7 @@ func errShortCanvas(got, want int) error {
 // re-decode failing slots.
 // With score, the first round scores the unpicked choices in context
 // (decodeInContext).
-func (sc *Scaffold) decode(ctx context.Context, s *Schema, res *Result, gen generator, score scorer) (*Result, error) {
+func (sc *Scaffold) decode(ctx context.Context, s *Schema, res *Result, gen generator, score *scorers) (*Result, error) {
 	var last *ValidationError
 	for round := 0; round <= sc.opts.Repairs; round++ {
 		res.Rounds = round + 1
@@ -279,6 +292,9 @@ func (sc *Scaffold) chooseSingles() {
 }
 
 func (sc *Scaffold) needsScoring() bool {
+	if len(sc.unions) > 0 {
+		return true
+	}
 	for _, sl := range sc.slots {
 		if sl.choice && len(sl.alts) > 1 {
 			return true

@@ -189,7 +189,28 @@ func fakeDecode(r *rand.Rand, v *vocab) generator {
 	}
 }
 
+// randomBranch scores union heads at random; the prefix must be decoded.
+func randomBranch(r *rand.Rand, v *vocab) branchScorer {
+	return func(_ context.Context, prefix []int32, heads [][]int32) ([]float64, int, error) {
+		if slices.Contains(prefix, v.mask) {
+			return nil, 0, fmt.Errorf("branch scorer's prefix holds a mask: %v", prefix)
+		}
+		out := make([]float64, len(heads))
+		for i := range out {
+			out[i] = r.NormFloat64()
+		}
+		return out, 1, nil
+	}
+}
+
+// randomPicks chooses every union branch (outermost first) and every
+// choice at random.
 func randomPicks(r *rand.Rand, sc *Scaffold) {
+	for u := sc.nextUnion(); u != nil; u = sc.nextUnion() {
+		if err := sc.resolve(u, r.IntN(len(u.node.Branches))); err != nil {
+			panic(err)
+		}
+	}
 	for _, sl := range sc.slots {
 		if sl.choice {
 			sl.pick = r.IntN(len(sl.alts))
@@ -224,13 +245,14 @@ func checkRandom(t *testing.T, seed uint64) {
 	}
 	// Half the seeds pick choices up front (bidirectional models), half score
 	// them in context between decoded segments (block-causal models).
-	var score scorer
+	var score *scorers
 	if seed%2 == 0 {
 		randomPicks(r, sc)
 	} else {
 		sc.chooseSingles()
 		sc.layout()
-		score = func(_ context.Context, prefix []int32, sl *slot, tail []int32) (int, int, error) {
+		score = &scorers{branch: randomBranch(r, v)}
+		score.choice = func(_ context.Context, prefix []int32, sl *slot, tail []int32) (int, int, error) {
 			if len(prefix) != sl.start || len(prefix)+sl.width+len(tail) != len(sc.Template) {
 				return 0, 0, fmt.Errorf("scorer got prefix %d, slot %d+%d, tail %d of a %d-token canvas", len(prefix), sl.start, sl.width, len(tail), len(sc.Template))
 			}

@@ -30,9 +30,19 @@ type scorer func(ctx context.Context, prefix []int32, sl *slot, tail []int32) (p
 // model trained with mask m.
 func inContext(m cpu.Mask) bool { return m.Kind != cpu.Bidirectional }
 
+// scorers score what the first round chooses in context: choices and
+// union branches.
+type scorers struct {
+	choice scorer
+	branch branchScorer
+}
+
 // decodeInContext runs the first round: it returns the decoded canvas (free
-// slots and choices), the masked tokens decoded and the forwards used.
-func (sc *Scaffold) decodeInContext(ctx context.Context, gen generator, score scorer) (out []int32, decoded, forwards int, err error) {
+// slots, choices and union branches), the masked tokens decoded and the
+// forwards used. The canvas is decoded up to the next unpicked choice or
+// unchosen union, which is then scored on that clean prefix; a chosen
+// branch is laid out before decoding goes on.
+func (sc *Scaffold) decodeInContext(ctx context.Context, gen generator, score *scorers) (out []int32, decoded, forwards int, err error) {
 	c := newConstraint(sc)
 	out = slices.Clone(sc.Template)
 	fill := func(from, to int) error {
@@ -52,18 +62,38 @@ func (sc *Scaffold) decodeInContext(ctx context.Context, gen generator, score sc
 		forwards += f
 		return nil
 	}
-	slots := slices.Clone(sc.slots)
-	slices.SortStableFunc(slots, func(a, b *slot) int { return a.start - b.start })
 	pos := 0
-	for _, sl := range slots {
-		if !sl.choice || sl.pick >= 0 {
+	for {
+		var next *slot
+		for _, sl := range sc.slots {
+			if sl.choice && sl.pick < 0 && sl.start >= pos && (next == nil || sl.start < next.start) {
+				next = sl
+			}
+		}
+		if u := sc.nextUnion(); u != nil && (next == nil || u.at <= next.start) {
+			if err := fill(pos, u.at); err != nil {
+				return nil, decoded, forwards, err
+			}
+			f, err := sc.chooseBranch(ctx, u, out[:u.at], score.branch)
+			forwards += f
+			if err != nil {
+				return nil, decoded, forwards, err
+			}
+			// The canvas after the union moved; nothing there was decoded.
+			out = append(out[:u.at], sc.Template[u.at:]...)
+			c = newConstraint(sc)
+			pos = u.at
 			continue
 		}
+		if next == nil {
+			break
+		}
+		sl := next
 		if err := fill(pos, sl.start); err != nil {
 			return nil, decoded, forwards, err
 		}
 		end := sl.start + sl.width
-		pick, f, err := score(ctx, out[:sl.start], sl, out[end:])
+		pick, f, err := score.choice(ctx, out[:sl.start], sl, out[end:])
 		if err != nil {
 			return nil, decoded, forwards, err
 		}

@@ -88,11 +88,26 @@ func scaffoldValues(n *Node, items, limit int) (count int, at *Node) {
 			}
 		}
 	case Array:
-		for range arrayItems(n, items) {
-			if !add(n.Items) {
+		for i := range arrayItems(n, items) {
+			item := n.Items
+			if i < len(n.Prefix) {
+				item = n.Prefix[i]
+			}
+			if !add(item) {
 				return count, at
 			}
 		}
+	case Union:
+		// One branch is laid out: the largest counts.
+		most := 0
+		for _, br := range n.Branches {
+			k, a := scaffoldValues(br, items, limit-count)
+			if a != nil {
+				return count + k, a
+			}
+			most = max(most, k)
+		}
+		count += most
 	}
 	if count > limit {
 		return count, n
@@ -102,6 +117,9 @@ func scaffoldValues(n *Node, items, limit int) (count int, at *Node) {
 
 // arrayItems is how many items a scaffold lays out for array node n.
 func arrayItems(n *Node, items int) int {
+	if len(n.Prefix) > 0 || n.Items == nil {
+		return max(len(n.Prefix), n.MinItems) // a tuple's items, all present
+	}
 	if n.MaxItems >= 0 {
 		return max(n.MinItems, min(n.MaxItems, items))
 	}

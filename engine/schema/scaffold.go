@@ -84,6 +84,14 @@ type inst struct {
 	props    []instProp
 	items    []*inst
 	presence *slot // array item beyond minItems: dropped if this slot is empty
+
+	// Union: the chosen branch (nil until scored), where it starts on the
+	// canvas, and what its branch is built with.
+	branch   *inst
+	at       int
+	path     string
+	absentOK bool
+	optItem  bool // an array item beyond minItems
 }
 
 type instProp struct {
@@ -101,6 +109,8 @@ type Scaffold struct {
 	root     *inst
 	slots    []*slot
 	opts     Options
+	b        *builder
+	unions   []*inst // unions whose branch is not chosen yet
 }
 
 // langKey names a slot automaton: slots of one node share it across the
@@ -180,6 +190,7 @@ func (b *builder) encode(alt string) []int32 {
 func newScaffold(sch *Schema, tok *tokenizer.Tokenizer, v *vocab, opts Options) (*Scaffold, error) {
 	s := &Scaffold{v: v, tok: tok, opts: opts}
 	b := &builder{s: s, sch: sch, opts: opts, enc: map[string][]int32{}}
+	s.b = b
 	root, err := b.build(sch.Root, "", false)
 	if err != nil {
 		return nil, err
@@ -212,22 +223,27 @@ func (b *builder) build(n *Node, path string, absentOK bool) (*inst, error) {
 			return nil, err
 		}
 		for i := range k {
-			opt := i >= n.MinItems
-			c, err := b.build(n.Items, path+"/"+strconv.Itoa(i), opt)
+			opt := i >= max(n.MinItems, len(n.Prefix))
+			item := n.Items
+			if i < len(n.Prefix) {
+				item = n.Prefix[i]
+			}
+			c, err := b.build(item, path+"/"+strconv.Itoa(i), opt)
 			if err != nil {
 				return nil, err
 			}
 			if opt {
-				if c.presence = presenceSlot(c); c.presence != nil {
-					c.presence.padOK, c.presence.optional = true, true
-					if c.presence.choice && c.presence.alts[len(c.presence.alts)-1] != nil {
-						c.presence.alts = append(c.presence.alts, nil)
-						c.presence.altText = append(c.presence.altText, "")
-					}
-				}
+				c.optItem = true
+				setPresence(c)
 			}
 			in.items = append(in.items, c)
 		}
+	case Union:
+		if err := b.grow(n, 1, 0); err != nil {
+			return nil, err
+		}
+		in.path, in.absentOK = path, absentOK
+		b.s.unions = append(b.s.unions, in)
 	case Choice:
 		sl := &slot{path: path, node: n, choice: true, optional: absentOK, padOK: absentOK, pick: -1}
 		width := 1
@@ -274,10 +290,26 @@ func (b *builder) build(n *Node, path string, absentOK bool) (*inst, error) {
 	return in, nil
 }
 
+// setPresence makes an optional array item's first value slot (reached
+// through objects and chosen union branches) its presence: the item is
+// dropped if that slot comes out empty.
+func setPresence(c *inst) {
+	if c.presence = presenceSlot(c); c.presence != nil {
+		c.presence.padOK, c.presence.optional = true, true
+		if c.presence.choice && c.presence.alts[len(c.presence.alts)-1] != nil {
+			c.presence.alts = append(c.presence.alts, nil)
+			c.presence.altText = append(c.presence.altText, "")
+		}
+	}
+}
+
 // presenceSlot is the first value slot of an item reached through objects.
 func presenceSlot(in *inst) *slot {
 	if in.leaf != nil {
 		return in.leaf
+	}
+	if in.branch != nil {
+		return presenceSlot(in.branch)
 	}
 	for _, p := range in.props {
 		if s := presenceSlot(p.v); s != nil {
@@ -335,6 +367,14 @@ func (s *Scaffold) layout() {
 			if quoted {
 				text.WriteByte('"')
 			}
+		case in.node.Kind == Union:
+			// A union always starts a new run of fixed text, so that the
+			// canvas before it keeps its tokens once a branch is laid out.
+			flush()
+			in.at = len(toks)
+			if in.branch != nil {
+				walk(in.branch)
+			}
 		case in.node.Kind == Object:
 			text.WriteByte('{')
 			for i, p := range in.props {
@@ -367,7 +407,32 @@ func (s *Scaffold) layout() {
 func (s *Scaffold) Render() string {
 	var sb strings.Builder
 	next := 0
+	type mark struct {
+		sl *slot
+		u  *inst
+	}
+	var marks []mark
 	for _, sl := range s.slots {
+		marks = append(marks, mark{sl: sl})
+	}
+	for _, u := range s.unions {
+		marks = append(marks, mark{u: u})
+	}
+	at := func(m mark) int {
+		if m.u != nil {
+			return m.u.at
+		}
+		return m.sl.start
+	}
+	slices.SortStableFunc(marks, func(a, b mark) int { return at(a) - at(b) })
+	for _, m := range marks {
+		if m.u != nil {
+			sb.WriteString(s.tok.Decode(s.Template[next:m.u.at], false))
+			fmt.Fprintf(&sb, "⟨union%d %s⟩", len(m.u.node.Branches), m.u.path)
+			next = m.u.at
+			continue
+		}
+		sl := m.sl
 		sb.WriteString(s.tok.Decode(s.Template[next:sl.start], false))
 		kind := sl.node.Kind.String()
 		if sl.choice {
@@ -462,115 +527,6 @@ func (c *constraint) Accept(gen []int32, pos int, tok int32) bool {
 	}
 	sl := c.s.slots[c.at[pos]]
 	return sl.lang.accepts(c.view(gen, sl), pos-sl.start, c.s.v.mask, sl.padOK, tok)
-}
-
-// assemble builds the JSON text from a decoded canvas; where records the
-// output pointer of every slot that produced a value, bad the slots whose
-// tokens are not a complete value (written as null, to be repaired).
-func (s *Scaffold) assemble(gen []int32) (text string, where map[*slot]string, bad []*slot, err error) {
-	where = map[*slot]string{}
-	var sb strings.Builder
-	var walk func(in *inst, ptr string) (bool, error)
-	// value writes the slot's JSON text, or reports it empty.
-	value := func(sl *slot) (string, bool, error) {
-		if sl.choice {
-			if sl.pick < 0 {
-				return "", false, fmt.Errorf("schema: choice at %s not made", sl.path)
-			}
-			t := sl.altText[sl.pick]
-			return t, t != "", nil
-		}
-		toks := gen[sl.start : sl.start+sl.width]
-		n := len(toks)
-		for n > 0 && toks[n-1] == s.v.pad {
-			n--
-		}
-		if !sl.lang.complete(toks, sl.padOK) {
-			if !slices.Contains(bad, sl) {
-				bad = append(bad, sl)
-			}
-			return "null", true, nil
-		}
-		if n == 0 && sl.padOK {
-			return "", false, nil
-		}
-		var body []byte
-		for _, t := range toks[:n] {
-			body = append(body, s.v.bytes[t]...)
-		}
-		if sl.node.Kind == String {
-			return `"` + string(body) + `"`, true, nil
-		}
-		return string(body), true, nil
-	}
-	walk = func(in *inst, ptr string) (bool, error) {
-		switch {
-		case in.leaf != nil:
-			t, ok, err := value(in.leaf)
-			if err != nil {
-				return false, err
-			}
-			if !ok {
-				if in.leaf.optional {
-					return false, nil
-				}
-				t = "null"
-				if !in.leaf.choice && !in.leaf.node.Nullable {
-					t = `""` // an empty string slot that may not be null
-				}
-			}
-			where[in.leaf] = ptr
-			sb.WriteString(t)
-		case in.node.Kind == Object:
-			sb.WriteByte('{')
-			n := 0
-			for _, p := range in.props {
-				mark := sb.Len()
-				if n > 0 {
-					sb.WriteByte(',')
-				}
-				sb.WriteString(jsonQuote(p.name))
-				sb.WriteByte(':')
-				ok, err := walk(p.v, ptrJoin(ptr, p.name))
-				if err != nil {
-					return false, err
-				}
-				if !ok {
-					cut := sb.String()[:mark]
-					sb.Reset()
-					sb.WriteString(cut)
-					continue
-				}
-				n++
-			}
-			sb.WriteByte('}')
-		case in.node.Kind == Array:
-			sb.WriteByte('[')
-			n := 0
-			for _, it := range in.items {
-				if it.presence != nil {
-					if _, ok, err := value(it.presence); err != nil {
-						return false, err
-					} else if !ok {
-						continue
-					}
-				}
-				if n > 0 {
-					sb.WriteByte(',')
-				}
-				if _, err := walk(it, ptr+"/"+strconv.Itoa(n)); err != nil {
-					return false, err
-				}
-				n++
-			}
-			sb.WriteByte(']')
-		}
-		return true, nil
-	}
-	if _, err := walk(s.root, ""); err != nil {
-		return "", nil, nil, err
-	}
-	return sb.String(), where, bad, nil
 }
 
 func jsonQuote(s string) string {

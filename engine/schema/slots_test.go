@@ -7,7 +7,7 @@ import (
 )
 
 // decodeRandomly compiles src and decodes it n times with random logits in
-// random order; every output must validate in the first round (the slot
+// random order, unions and choices picked at random; every output must validate in the first round (the slot
 // constraint alone makes it valid, no repair needed). It returns the
 // outputs.
 func decodeRandomly(t *testing.T, src string, n int) []string {
@@ -24,8 +24,19 @@ func decodeRandomly(t *testing.T, src string, n int) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		randomPicks(r, sc)
-		res, err := sc.decode(context.Background(), s, &Result{}, fakeDecode(r, v), nil)
+		// Even seeds choose up front (bidirectional models), odd ones in
+		// context between decoded segments (block-causal models).
+		var score *scorers
+		if seed%2 == 0 {
+			randomPicks(r, sc)
+		} else {
+			sc.chooseSingles()
+			sc.layout()
+			score = &scorers{branch: randomBranch(r, v), choice: func(_ context.Context, _ []int32, sl *slot, _ []int32) (int, int, error) {
+				return r.IntN(len(sl.alts)), 1, nil
+			}}
+		}
+		res, err := sc.decode(context.Background(), s, &Result{}, fakeDecode(r, v), score)
 		if err != nil {
 			t.Fatalf("seed %d: %v\n%s", seed, err, sc.Render())
 		}
@@ -71,6 +82,16 @@ func TestPatternEscapesAndUnicode(t *testing.T) {
 			for _, out := range decodeRandomly(t, src, 20) {
 				t.Log(out)
 			}
+		})
+	}
+}
+
+// Every format the compiler lays out decodes to values the validator's
+// format assertion accepts.
+func TestFormatsValidate(t *testing.T) {
+	for f := range formatPatterns {
+		t.Run(f, func(t *testing.T) {
+			decodeRandomly(t, `{"type":"object","properties":{"x":{"type":"string","format":"`+f+`"}},"required":["x"]}`, 15)
 		})
 	}
 }
