@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,7 +21,6 @@ import (
 	"dlmstream/transforms"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 )
 
 // faultEngine answers as echoEngine does; its first Generate calls fault
@@ -77,39 +77,20 @@ func setReadOnly(how, dir string, on bool) error {
 	return exec.Command("chattr", "-i", dir).Run()
 }
 
-// TestFileSinkFaults runs extraction from files to JSON Lines and to
-// Parquet while the output location fails: the folder becomes read-only or
-// is replaced by a file once the job runs, or the disk (a 64 KiB tmpfs)
-// fills while the results are written. The run fails with an error naming
-// the output file and the OS cause, and no partial output is presented:
-// nothing at the results' name, the dead-letter file absent or complete,
-// no temporary file left.
-func TestFileSinkFaults(t *testing.T) {
-	in := t.TempDir()
-	write := func(name, data string) {
-		if err := os.WriteFile(filepath.Join(in, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range 12 { // about 8 KiB of text each, not compressible
-		var text strings.Builder
-		for j := range 128 {
-			sum := sha256.Sum256(fmt.Appendf(nil, "%d.%d", i, j))
-			text.WriteString(hex.EncodeToString(sum[:]))
-		}
-		write(fmt.Sprintf("doc%02d.txt", i), text.String())
-		write(fmt.Sprintf("doc%02d.schema.json", i), `{"type":"object","properties":{"title":{"type":"string"}}}`)
-	}
-	write("broken.txt", "no schema for this one") // the one dead letter
-	readOnly := readOnlyMethod(t)
-	faults := []struct {
-		name string
-		// folder returns the output folder (it may skip the test).
-		folder func(t *testing.T) string
-		// midRun breaks the folder once the job runs (nil: nothing).
-		midRun func(dir string) error
-		causes []string // the error has one of them
-	}{
+// sinkFault is one way the output folder fails.
+type sinkFault struct {
+	name string
+	// folder returns the output folder (it may skip the test).
+	folder func(t *testing.T) string
+	// midRun breaks the folder once the job runs (nil: nothing).
+	midRun func(dir string) error
+	causes []string // the error has one of them
+}
+
+// sinkFaults are the faults of TestFileSinkFaults; readOnly is how this
+// process makes a folder read-only ("" if it cannot).
+func sinkFaults(readOnly string) []sinkFault {
+	return []sinkFault{
 		{
 			name: "folder becomes read-only",
 			folder: func(t *testing.T) string {
@@ -137,8 +118,108 @@ func TestFileSinkFaults(t *testing.T) {
 			causes: []string{"no space left on device"},
 		},
 	}
+}
+
+const envSinkFaultChild = "DLMSTREAM_SINKFAULT_CHILD" // ext|fault|input folder|output folder|read-only method
+
+// sinkFaultReport is what a sink-fault child prints on its last line.
+type sinkFaultReport struct {
+	Ran      bool   // the model ran (the mid-run fault was applied)
+	FaultErr string // applying the fault failed
+	RunErr   string // the job's error ("" if it succeeded)
+}
+
+const sinkFaultMarker = "sink-fault-report: "
+
+// sinkFaultChild runs one fault's job in its own process. A job that fails
+// stops its SDK worker while other bundles may still answer, and Beam's
+// harness (v2.77.0 harness.go: close(respc) against a late respc <- resp)
+// races there; in a child the parent can tell that upstream report from
+// one in our code.
+func sinkFaultChild() int {
+	flag.Parse()
+	beam.Init()
+	a := strings.Split(os.Getenv(envSinkFaultChild), "|")
+	ext, name, in, dir, readOnly := a[0], a[1], a[2], a[3], a[4]
+	var f sinkFault
+	for _, c := range sinkFaults(readOnly) {
+		if c.name == name {
+			f = c
+		}
+	}
+	model := testModel()
+	done := make(chan error, 1)
+	if f.midRun != nil {
+		model = "test:filesink-fault"
+		transforms.RegisterGenerator(model, faultEngine{once: &sync.Once{}, fault: func() error { return f.midRun(dir) }, done: done})
+	}
+	p, s := beam.NewPipelineWithRoot()
+	err := Build(s, Options{Name: Extraction, InputGlob: filepath.Join(in, "*.txt"), OutputPath: filepath.Join(dir, "out"+ext),
+		Transforms: transforms.Config{Model: model}})
+	if err == nil {
+		_, err = beam.Run(context.Background(), "prism", p)
+	}
+	var r sinkFaultReport
+	if err != nil {
+		r.RunErr = err.Error()
+	}
+	select {
+	case ferr := <-done:
+		r.Ran = true
+		if ferr != nil {
+			r.FaultErr = ferr.Error()
+		}
+	default:
+	}
+	b, _ := json.Marshal(r)
+	fmt.Printf("\n%s%s\n", sinkFaultMarker, b)
+	return 0
+}
+
+// runSinkFault runs fault f's job on in into dir in a child process and
+// returns its report; a data race in the child fails t unless it is Beam's.
+func runSinkFault(t *testing.T, ext string, f sinkFault, in, dir, readOnly string) sinkFaultReport {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envSinkFaultChild+"="+strings.Join([]string{ext, f.name, in, dir, readOnly}, "|"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	checkChildRaces(t, stderr.String())
+	var r sinkFaultReport
+	i := bytes.LastIndex(stdout.Bytes(), []byte(sinkFaultMarker))
+	if i < 0 || json.Unmarshal(bytes.TrimSpace(stdout.Bytes()[i+len(sinkFaultMarker):]), &r) != nil {
+		t.Fatalf("the child printed no report (%v):\n%s\n%s", runErr, tail(stdout.String(), 2000), tail(stderr.String(), 3000))
+	}
+	return r
+}
+
+// TestFileSinkFaults runs extraction from files to JSON Lines and to
+// Parquet while the output location fails: the folder becomes read-only or
+// is replaced by a file once the job runs, or the disk (a 64 KiB tmpfs)
+// fills while the results are written. The run fails with an error naming
+// the output file and the OS cause, and no partial output is presented:
+// nothing at the results' name, the dead-letter file absent or complete,
+// no temporary file left. Each job runs in a child process (sinkFaultChild).
+func TestFileSinkFaults(t *testing.T) {
+	in := t.TempDir()
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(in, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 12 { // about 8 KiB of text each, not compressible
+		var text strings.Builder
+		for j := range 128 {
+			sum := sha256.Sum256(fmt.Appendf(nil, "%d.%d", i, j))
+			text.WriteString(hex.EncodeToString(sum[:]))
+		}
+		write(fmt.Sprintf("doc%02d.txt", i), text.String())
+		write(fmt.Sprintf("doc%02d.schema.json", i), `{"type":"object","properties":{"title":{"type":"string"}}}`)
+	}
+	write("broken.txt", "no schema for this one") // the one dead letter
+	readOnly := readOnlyMethod(t)
 	for _, ext := range []string{".jsonl", ".parquet"} {
-		for _, f := range faults {
+		for _, f := range sinkFaults(readOnly) {
 			t.Run(ext+"/"+f.name, func(t *testing.T) {
 				dir := f.folder(t)
 				if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -146,46 +227,33 @@ func TestFileSinkFaults(t *testing.T) {
 				}
 				outPath := filepath.Join(dir, "out"+ext)
 				dlqPath := filepath.Join(dir, "out.dlq.jsonl")
-				model := testModel()
-				done := make(chan error, 1)
+				r := runSinkFault(t, ext, f, in, dir, readOnly)
 				if f.midRun != nil {
-					model = "test:filesink-fault/" + t.Name()
-					transforms.RegisterGenerator(model, faultEngine{once: &sync.Once{}, fault: func() error { return f.midRun(dir) }, done: done})
-				}
-				p, s := beam.NewPipelineWithRoot()
-				if err := Build(s, Options{Name: Extraction, InputGlob: filepath.Join(in, "*.txt"), OutputPath: outPath,
-					Transforms: transforms.Config{Model: model}}); err != nil {
-					t.Fatal(err)
-				}
-				err := ptest.Run(p)
-				if f.midRun != nil {
-					select {
-					case ferr := <-done:
-						if ferr != nil {
-							t.Fatalf("breaking the output folder: %v", ferr)
-						}
-					default:
+					if !r.Ran {
 						t.Fatal("the model never ran: the folder was not broken")
 					}
+					if r.FaultErr != "" {
+						t.Fatalf("breaking the output folder: %s", r.FaultErr)
+					}
 				}
-				if err == nil {
+				if r.RunErr == "" {
 					t.Fatal("the run succeeded")
 				}
-				msg := err.Error()
+				msg := r.RunErr
 				for _, l := range strings.Split(msg, "\n") {
 					if strings.Contains(l, "files: ") {
 						t.Logf("run error: %s", strings.TrimSpace(l))
 					}
 				}
 				if !strings.Contains(msg, "files: ") || !strings.Contains(msg, " "+outPath+": ") && !strings.Contains(msg, " "+dlqPath+": ") {
-					t.Errorf("the error names neither %s nor %s:\n%v", outPath, dlqPath, err)
+					t.Errorf("the error names neither %s nor %s:\n%s", outPath, dlqPath, msg)
 				}
 				found := false
 				for _, c := range f.causes {
 					found = found || strings.Contains(msg, c)
 				}
 				if !found {
-					t.Errorf("the error has none of %q:\n%v", f.causes, err)
+					t.Errorf("the error has none of %q:\n%s", f.causes, msg)
 				}
 				// No partial output: nothing at the results' name; the dead
 				// letters (small) are either not there or complete.

@@ -104,11 +104,28 @@ func finals(t *testing.T, brokers []string, out, dlq string) (map[string]int, in
 	return ids, total
 }
 
+// settled counts the final records once the dead child's last writes are in:
+// a produce request it had handed to the kernel before the SIGKILL can reach
+// the broker after the process is gone, so the count is taken when two reads
+// half a second apart agree.
+func settled(t *testing.T, brokers []string, out, dlq string) int {
+	_, n := finals(t, brokers, out, dlq)
+	for range 20 {
+		time.Sleep(500 * time.Millisecond)
+		_, again := finals(t, brokers, out, dlq)
+		if again == n {
+			return n
+		}
+		n = again
+	}
+	return n
+}
+
 func readFinals(brokers []string, out, dlq string) (map[string]int, int, error) {
 	ids := map[string]int{}
 	total := 0
 	for _, topic := range []string{out, dlq} {
-		msgs, err := kafkatest.ReadTopic(context.Background(), brokers, topic, -1, 3*time.Second)
+		msgs, err := kafkatest.ReadTopic(context.Background(), brokers, topic, -1, 30*time.Second)
 		if errors.Is(err, kgo.UnknownTopicOrPartition) {
 			continue // a fault test's topic that does not exist yet
 		}
@@ -180,7 +197,7 @@ func TestSIGKILLAtRandomPoints(t *testing.T) {
 				t.Fatal(err)
 			}
 			first.Wait()
-			_, atKill := finals(t, tg.Brokers, out, dlq)
+			atKill := settled(t, tg.Brokers, out, dlq)
 			var committed int64
 			for _, c := range kafkatest.Committed(t, tg.Brokers, group, in, 4) {
 				committed += max(c, 0)

@@ -45,6 +45,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envOverloadChild) != "" {
 		os.Exit(overloadChild())
 	}
+	if os.Getenv(envSinkFaultChild) != "" {
+		os.Exit(sinkFaultChild())
+	}
 	ptest.MainWithDefault(m, "prism")
 }
 

@@ -3,6 +3,7 @@ package transforms
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"time"
 
@@ -67,6 +68,9 @@ func extractOutput(ctx context.Context, e *engine.Engine, cfg Config, t Task, st
 		res, err = schema.Extract(ctx, e, t.Input, s, schema.Options{Policy: decode.Threshold{Tau: 0.9}})
 		return err
 	})
+	if ce := (*schema.CanvasError)(nil); errors.As(err, &ce) {
+		return Output{}, &Rejection{Stage: StageEngine, Reason: ReasonCanvasTooLarge, Err: err}
+	}
 	if err != nil {
 		return Output{}, err
 	}

@@ -61,3 +61,28 @@ func TestExtractUnsupportedSchemaIsRejected(t *testing.T) {
 		t.Fatalf("err = %v, want an invalid-schema rejection naming not at /properties/a", err)
 	}
 }
+
+// A schema whose canvas does not fit the model's positions (demo-text takes
+// 512) is a canvas-too-large dead letter naming the largest part, refused
+// before the engine runs.
+func TestExtractCanvasTooLargeIsRejected(t *testing.T) {
+	e, err := engine.Shared(filepath.Join("..", "testdata", "models", "demo-text"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const doc = `{"type":"object","properties":{"tags":{"type":"array","minItems":60,"maxItems":60,"items":{"type":"string","maxLength":20}}},"required":["tags"]}`
+	in := kafka.Envelope{Value: []byte("sixty tags")}.WithHeader(kafka.HeaderSchema, doc)
+	task, err := Prepare(Config{}, KindExtract, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.Stats().Forwards
+	_, _, err = Run(context.Background(), e, Config{Model: "demo-text"}, task)
+	var rej *Rejection
+	if !errors.As(err, &rej) || rej.Reason != ReasonCanvasTooLarge || !strings.Contains(err.Error(), "/properties/tags") {
+		t.Fatalf("err = %v, want a canvas-too-large rejection naming /properties/tags", err)
+	}
+	if n := e.Stats().Forwards - before; n != 0 {
+		t.Errorf("%d forwards before the refusal", n)
+	}
+}

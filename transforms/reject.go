@@ -29,6 +29,7 @@ const (
 	ReasonUnknownSchemaID    = "unknown-schema-id"        // schema-id header without a registry
 	ReasonInvalidRequestBody = "invalid-request"          // request fields out of range
 	ReasonBadSidecar         = "bad-sidecar"              // a file input's sidecar was too large or unreadable
+	ReasonCanvasTooLarge     = "canvas-too-large"         // the schema's canvas and prompt do not fit the model's positions or the KV budget
 )
 
 // Rejection is why an input cannot be processed: a dead letter's stage, reason and error.

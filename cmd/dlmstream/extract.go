@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"dlmstream/engine"
-	"dlmstream/engine/decode"
 	"dlmstream/engine/schema"
 )
 
@@ -22,8 +21,7 @@ import (
 // held-out cases ({"input": ..., "output": gold}) scored for field
 // accuracy against unscaffolded generation; schemas without cases use the
 // prompt (or a stock sentence) as input.
-func runSchema(ctx context.Context, e *engine.Engine, path, prompt string, pol decode.Policy, samp decode.Sampling, stdout, stderr io.Writer) error {
-	opts := schema.Options{Policy: pol, Sampling: samp}
+func runSchema(ctx context.Context, e *engine.Engine, path, prompt string, opts schema.Options, stdout, stderr io.Writer) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"dlmstream/engine"
 	"dlmstream/engine/decode"
 	"dlmstream/engine/model"
+	"dlmstream/engine/schema"
 	"dlmstream/engine/tokenizer"
 )
 
@@ -69,7 +70,8 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "%s: %s, %d layers, hidden %d, %.1f MB of weights, loaded in %v\n",
 		*dir, cfg.ModelType, cfg.NumLayers, cfg.HiddenSize, float64(e.Model.WeightBytes())/1e6, time.Since(start).Round(time.Millisecond))
 	if *schemaPath != "" {
-		return runSchema(context.Background(), e, *schemaPath, *prompt, req.Policy, req.Sampling, stdout, stderr)
+		return runSchema(context.Background(), e, *schemaPath, *prompt,
+			schema.Options{Policy: req.Policy, Sampling: req.Sampling, Autoregressive: *ar}, stdout, stderr)
 	}
 
 	if *maxNew <= 0 {

@@ -71,10 +71,15 @@ func Extract(ctx context.Context, e *engine.Engine, input string, s *Schema, opt
 	if err != nil {
 		return nil, err
 	}
+	// Pre-flight: a request the engine cannot hold is refused before any
+	// forward (a union's branch is counted at its largest).
+	if _, err := sc.preflight(e, len(prompt)); err != nil {
+		return nil, err
+	}
 	res := &Result{}
 	gen := func(ctx context.Context, prefix, template []int32, c decode.Constraint) ([]int32, int, error) {
 		r, err := e.Generate(ctx, engine.Request{Tokens: slices.Concat(prompt, prefix), Template: template, Constraint: c,
-			Policy: opts.Policy, Sampling: opts.Sampling, MaxNewTokens: len(template)})
+			Policy: opts.Policy, Sampling: opts.Sampling, MaxNewTokens: len(template), Autoregressive: opts.Autoregressive})
 		return r.TokenIDs, r.Forwards, err
 	}
 	var score *scorers

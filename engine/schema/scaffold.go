@@ -33,6 +33,10 @@ type Options struct {
 	// composes with the slot constraint).
 	Policy   decode.Policy
 	Sampling decode.Sampling
+	// Autoregressive decodes the free slots one token per forward, left to
+	// right (block size 1 on the same weights): the baseline that block
+	// decoding is measured against.
+	Autoregressive bool
 	// Instruction is the system message (default: asks for JSON matching
 	// the schema, which it quotes).
 	Instruction string

@@ -125,7 +125,8 @@ func ReadAll(t testing.TB, brokers []string, topic string, want int, timeout tim
 
 // ReadTopic is ReadAll for non-test code (the demo): it reads every partition of topic
 // from the earliest offset up to its high watermark, again until want records arrived
-// (want < 0: once) or timeout passed.
+// (want < 0: once, and an error when timeout passes before every partition's high
+// watermark is reached) or timeout passed.
 func ReadTopic(ctx context.Context, brokers []string, topic string, want int, timeout time.Duration) ([]kgo.Message, error) {
 	cl := &kgo.Client{Addr: kgo.TCP(brokers...), Timeout: 20 * time.Second}
 	md, err := cl.Metadata(ctx, &kgo.MetadataRequest{Topics: []string{topic}})
@@ -157,14 +158,22 @@ func ReadTopic(ctx context.Context, brokers []string, topic string, want int, ti
 		if err := r.SetOffset(first); err != nil {
 			return nil, err
 		}
+		next := first
 		for {
 			rctx, cancel := context.WithDeadline(ctx, deadline)
 			m, err := r.ReadMessage(rctx)
 			cancel()
+			if err != nil && want < 0 {
+				// Once means up to the high watermark: a read cut short by
+				// the deadline would undercount, so it is an error.
+				r.Close()
+				return nil, fmt.Errorf("topic %s partition %d: stopped at offset %d of %d..%d: %w", topic, p.ID, next, first, end, err)
+			}
 			if err != nil {
 				break
 			}
 			out = append(out, m)
+			next = m.Offset + 1
 			if m.Offset+1 >= end {
 				break
 			}

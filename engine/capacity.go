@@ -1,0 +1,29 @@
+package engine
+
+// Capacity is how large one request may be on an engine: what a caller
+// checks before it builds a request the engine would refuse only once it
+// ran (the model's positions) or at admission (the KV budget).
+type Capacity struct {
+	// Context is the positions the model takes (max_position_embeddings;
+	// 0: not limited). A forward past it fails.
+	Context int
+	// KVBudget is the bytes of KV pages all running requests share (0: not
+	// limited); a request needing more is refused with kvcache.ErrBudget.
+	KVBudget int64
+}
+
+// Capacity reports the engine's limits on one request.
+func (e *Engine) Capacity() Capacity {
+	return Capacity{Context: e.Model.Config().MaxPositionEmbeddings, KVBudget: e.pool.Budget()}
+}
+
+// KVBytes is the bytes of KV pages that a request of rows tokens (prompt
+// and new tokens together) holds at most while it runs: what admission
+// compares with Capacity().KVBudget.
+func (e *Engine) KVBytes(rows int) int64 {
+	return e.pool.BytesFor(e.needRows(rows))
+}
+
+// needRows is the KV rows a request of rows tokens reserves: its tokens and
+// two blocks of slack for the decoder's block rounding.
+func (e *Engine) needRows(rows int) int { return rows + 2*max(e.arch.Block, 1) }

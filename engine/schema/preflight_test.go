@@ -1,0 +1,110 @@
+package schema
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"dlmstream/engine"
+)
+
+// manyNotes is an object with a small id and an array of n strings: the
+// array is the canvas's largest part.
+func manyNotes(n int) string {
+	return fmt.Sprintf(`{"type":"object","properties":{"id":{"type":"integer","minimum":0,"maximum":99},
+	  "notes":{"type":"array","minItems":%d,"maxItems":%d,"items":{"type":"string","maxLength":20}}},
+	  "required":["id","notes"]}`, n, n)
+}
+
+// TestPreflight: an extraction whose canvas cannot fit the model's
+// positions or the engine's KV budget is refused with a *CanvasError
+// naming the largest part, before any forward (the engine's forward count
+// does not move); one that fits decodes as before.
+func TestPreflight(t *testing.T) {
+	demo, err := engine.New("../../testdata/models/demo-text", engine.Options{}) // 512 positions
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer demo.Close()
+	small, err := engine.New("../../testdata/models/tiny-sdar", engine.Options{KVBudget: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	unionBig := `{"type":"object","properties":{"v":{"anyOf":[{"type":"boolean"},
+	  {"type":"array","minItems":40,"maxItems":40,"items":{"type":"string","maxLength":12}}]}},"required":["v"]}`
+	cases := []struct {
+		name    string
+		e       *engine.Engine
+		schema  string
+		limit   string // "" fits
+		largest string
+	}{
+		{"past the model's positions", demo, manyNotes(60), "context", "/properties/notes"},
+		{"fits the model's positions", demo, manyNotes(4), "", ""},
+		{"past the KV budget", small, manyNotes(60), "kv budget", "/properties/notes"},
+		// The union's branch is not chosen before the check: its largest
+		// branch counts, so no scoring forward runs either.
+		{"a union's largest branch past the KV budget", small, unionBig, "kv budget", "/properties/v"},
+		{"fits the KV budget", small, manyNotes(2), "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Compile([]byte(c.schema))
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, perr := Preflight(c.e, "Ticket 7: three notes.", s, Options{})
+			before := c.e.Stats().Forwards
+			start := time.Now()
+			res, err := Extract(context.Background(), c.e, "Ticket 7: three notes.", s, Options{})
+			took := time.Since(start)
+			if c.limit == "" {
+				if err != nil || perr != nil {
+					t.Fatalf("refused: %v / %v", err, perr)
+				}
+				if plan.Bound < plan.Canvas || plan.Canvas != res.Canvas || plan.Forwards < 1 || plan.KVBytes <= 0 {
+					t.Errorf("plan %+v, result canvas %d", plan, res.Canvas)
+				}
+				return
+			}
+			var ce *CanvasError
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v, want a *CanvasError", err)
+			}
+			if !errors.As(perr, new(*CanvasError)) {
+				t.Errorf("Preflight: %v, want the same refusal", perr)
+			}
+			if got := c.e.Stats().Forwards - before; got != 0 {
+				t.Errorf("%d forwards ran before the refusal", got)
+			}
+			if ce.Limit != c.limit || ce.Largest != c.largest {
+				t.Errorf("limit %q at %q, want %q at %q", ce.Limit, ce.Largest, c.limit, c.largest)
+			}
+			if !strings.Contains(err.Error(), c.largest) {
+				t.Errorf("the message does not name %s: %v", c.largest, err)
+			}
+			t.Logf("refused in %s: %v", took.Round(time.Microsecond), err)
+		})
+	}
+}
+
+// TestPreflightBound: the bound of an unchosen union is its largest
+// branch; once chosen, the canvas holds the branch and the bound is exact.
+func TestPreflightBound(t *testing.T) {
+	e := tinyEngine(t)
+	s, err := Compile([]byte(`{"anyOf":[{"type":"boolean"},{"type":"array","minItems":5,"maxItems":5,"items":{"type":"integer","minimum":0,"maximum":9}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Preflight(e, "five digits", s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Unions != 1 || plan.Canvas != 0 || plan.Bound < 5*(8+1) {
+		t.Errorf("plan %+v: want one union, an empty canvas and a bound of at least the array's 5 number slots", plan)
+	}
+}
