@@ -136,17 +136,19 @@ type Engine struct {
 	Model model.Model
 	Tok   *tokenizer.Tokenizer
 	// Dir is the checkpoint directory (empty for NewWithModel).
-	Dir   string
-	arch  decode.Arch
-	stop  []int32
-	sch   *sched.Scheduler
-	pool  *kvcache.Pool
-	pc    *prefixCache // nil: disabled
-	quit  chan struct{}
-	stats statsBox
-	meter meters
-	wg    sync.WaitGroup
-	once  sync.Once
+	Dir  string
+	arch decode.Arch
+	stop []int32
+	sch  *sched.Scheduler
+	pool *kvcache.Pool
+	pc   *prefixCache // nil: disabled
+	// maxRunning is Options.MaxRunning with its default.
+	maxRunning int
+	quit       chan struct{}
+	stats      statsBox
+	meter      meters
+	wg         sync.WaitGroup
+	once       sync.Once
 }
 
 // New loads dir and starts the engine's loop.
@@ -210,6 +212,9 @@ func NewWithModel(m model.Model, tok *tokenizer.Tokenizer, opts Options) (*Engin
 	if opts.KVBudget <= 0 {
 		opts.KVBudget = 1 << 30
 	}
+	if opts.MaxRunning <= 0 {
+		opts.MaxRunning = 16 // the scheduler's default
+	}
 	pool := m.NewPool(opts.KVBudget)
 	if opts.PrefixCache == 0 {
 		opts.PrefixCache = opts.KVBudget / 8
@@ -219,7 +224,7 @@ func NewWithModel(m model.Model, tok *tokenizer.Tokenizer, opts Options) (*Engin
 		pc = newPrefixCache(opts.PrefixCache)
 	}
 	e := &Engine{
-		Model: m, Tok: tok, arch: arch, pool: pool, pc: pc, quit: make(chan struct{}), meter: newMeters(),
+		Model: m, Tok: tok, arch: arch, pool: pool, pc: pc, quit: make(chan struct{}), meter: newMeters(), maxRunning: opts.MaxRunning,
 		sch: sched.New(pool, sched.Limits{MaxQueue: opts.MaxQueue, MaxRunning: opts.MaxRunning, MaxRows: opts.MaxRows, MaxLogitRows: opts.MaxLogitRows}),
 	}
 	e.wg.Add(1)

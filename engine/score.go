@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"dlmstream/engine/decode"
 	"dlmstream/engine/sched"
@@ -50,7 +51,8 @@ type ScoreResult struct {
 }
 
 // Score runs req (see ScoreRequest). The prompt's prefill is fused into
-// the first pass's forward.
+// the first pass's forward; with the prefix cache, the other passes then
+// run side by side in shared forwards (scoreSpread).
 func (e *Engine) Score(ctx context.Context, req ScoreRequest) (ScoreResult, error) {
 	V := e.arch.Vocab
 	longest := 0
@@ -74,6 +76,64 @@ func (e *Engine) Score(ctx context.Context, req ScoreRequest) (ScoreResult, erro
 	if len(req.Passes) == 0 {
 		return ScoreResult{}, errors.New("engine: score request without passes")
 	}
+	// Spread over sequences where the prompt's KV is shared through the
+	// prefix cache, or never kept (bidirectional: every pass runs it).
+	if len(req.Passes) <= 2 || e.pc == nil && e.Model.Traits().Mask.Kind != cpu.Bidirectional {
+		return e.scoreRun(ctx, req, longest)
+	}
+	return e.scoreSpread(ctx, req)
+}
+
+// maxScoreGroups bounds the sequences one score request's passes are spread
+// over (the engine decodes at most Options.MaxRunning together).
+const maxScoreGroups = 8
+
+// scoreSpread runs the first pass alone, which prefills the prompt and
+// leaves its whole blocks in the prefix cache, then the other passes as up
+// to maxScoreGroups sequences that fork that prefix and run in the same
+// forwards: n passes take about 1 + (n-1)/groups forwards instead of n, and
+// the prompt is still prefilled once (a group whose prefix was evicted
+// meanwhile prefills it again, with the same scores).
+func (e *Engine) scoreSpread(ctx context.Context, req ScoreRequest) (ScoreResult, error) {
+	first, err := e.scoreRun(ctx, ScoreRequest{Prompt: req.Prompt, Passes: req.Passes[:1]}, len(req.Passes[0].Tokens))
+	if err != nil {
+		return ScoreResult{}, err
+	}
+	rest := req.Passes[1:]
+	groups := min(maxScoreGroups, max(e.maxRunning/2, 1), (len(rest)+1)/2)
+	out := ScoreResult{Scores: make([]float64, len(req.Passes)), CachedRows: first.CachedRows}
+	out.Scores[0] = first.Scores[0]
+	errs := make([]error, groups)
+	forwards := make([]int, groups)
+	var wg sync.WaitGroup
+	for g := range groups {
+		lo, hi := g*len(rest)/groups, (g+1)*len(rest)/groups
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			longest := 0
+			for _, p := range rest[lo:hi] {
+				longest = max(longest, len(p.Tokens))
+			}
+			r, err := e.scoreRun(ctx, ScoreRequest{Prompt: req.Prompt, Passes: rest[lo:hi]}, longest)
+			if errs[g] = err; err == nil {
+				copy(out.Scores[1+lo:1+hi], r.Scores)
+				forwards[g] = r.Forwards
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return ScoreResult{}, err
+	}
+	out.Forwards = first.Forwards + slices.Max(forwards)
+	return out, nil
+}
+
+// scoreRun runs req's passes one after the other in one sequence; longest
+// is its longest pass.
+func (e *Engine) scoreRun(ctx context.Context, req ScoreRequest, longest int) (ScoreResult, error) {
+	V := e.arch.Vocab
 	seq := &scoreSeq{prompt: req.Prompt, passes: req.Passes, mask: e.Model.Traits().Mask,
 		scores: make([]float64, len(req.Passes)), vocab: V}
 	ent := &sched.Entry{Ctx: ctx, NeedRows: len(req.Prompt) + longest, Seq: seq}

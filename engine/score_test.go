@@ -134,6 +134,32 @@ func TestScore(t *testing.T) {
 					}
 				}
 			}
+			// Many passes (an enum's values) are spread over sequences that
+			// share the prompt's prefill: fewer forwards, the same scores.
+			prompt := tok(7, 13)
+			var many ScoreRequest
+			many.Prompt = prompt
+			for k := range 40 {
+				n := 1 + k%5
+				p := ScorePass{Tokens: tok(300+k, n)}
+				for r := range n {
+					p.Rows = append(p.Rows, r)
+					p.Targets = append(p.Targets, tok(400+k, n)[r])
+				}
+				many.Passes = append(many.Passes, p)
+			}
+			res, err := e.Score(context.Background(), many)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Forwards >= len(many.Passes)/4 {
+				t.Errorf("%d forwards for %d passes: not spread", res.Forwards, len(many.Passes))
+			}
+			for i, p := range many.Passes {
+				if want := bruteScore(t, e.Model, prompt, p); math.Abs(res.Scores[i]-want) > 1e-4*max(1, math.Abs(want)) {
+					t.Errorf("spread pass %d: score %.6f, brute force %.6f", i, res.Scores[i], want)
+				}
+			}
 			// Concurrent requests (batched forwards) give what each gives alone.
 			var wg sync.WaitGroup
 			for g := range 6 {
