@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -72,14 +73,28 @@ func (s *Scaffold) assemble(gen []int32) (text string, where map[*slot]string, b
 		case in.node.Kind == Object:
 			sb.WriteByte('{')
 			n := 0
+			names := map[string]bool{}
 			for _, p := range in.props {
+				if p.key == nil {
+					names[p.name] = true
+				}
+			}
+			for _, p := range in.props {
+				name := p.name
+				if p.key != nil {
+					var ok bool
+					if name, ok = s.entryKey(p, names, value, &bad); !ok {
+						continue
+					}
+					where[p.key.leaf] = ptrJoin(ptr, name)
+				}
 				mark := sb.Len()
 				if n > 0 {
 					sb.WriteByte(',')
 				}
-				sb.WriteString(jsonQuote(p.name))
+				sb.WriteString(jsonQuote(name))
 				sb.WriteByte(':')
-				ok, err := walk(p.v, ptrJoin(ptr, p.name))
+				ok, err := walk(p.v, ptrJoin(ptr, name))
 				if err != nil {
 					return false, err
 				}
@@ -133,4 +148,47 @@ func (s *Scaffold) assemble(gen []int32) (text string, where map[*slot]string, b
 		return "", nil, nil, err
 	}
 	return sb.String(), where, bad, nil
+}
+
+// entryKey is a dynamic entry's key as decoded, and whether the entry is
+// written: an optional entry with an empty key, or a key already taken (a
+// listed property or an earlier entry), is left out; a required entry's
+// taken or incomplete key is written and its slot added to bad, to be
+// re-decoded.
+func (s *Scaffold) entryKey(p instProp, names map[string]bool, value func(*slot) (string, bool, error), bad *[]*slot) (string, bool) {
+	sl := p.key.leaf
+	had := len(*bad)
+	t, ok, err := value(sl)
+	if p.optional {
+		*bad = (*bad)[:had] // an incomplete optional key drops its entry
+	}
+	name := ""
+	if err == nil && ok {
+		if json.Unmarshal([]byte(t), &name) != nil {
+			name, ok = "", false
+		}
+	}
+	if sl.choice && names[name] && !p.optional {
+		// A required entry whose chosen key is taken takes the first
+		// alternative that is not (scored choices do not see each other).
+		for j, a := range sl.altText {
+			var alt string
+			if a != "" && json.Unmarshal([]byte(a), &alt) == nil && !names[alt] {
+				sl.pick, name = j, alt
+				break
+			}
+		}
+	}
+	switch {
+	case (err != nil || !ok || t == "null") && p.optional:
+		return "", false
+	case names[name] && p.optional:
+		return "", false
+	case err != nil || !ok || t == "null" || names[name]:
+		if !slices.Contains(*bad, sl) {
+			*bad = append(*bad, sl)
+		}
+	}
+	names[name] = true
+	return name, true
 }

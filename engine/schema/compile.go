@@ -34,6 +34,8 @@ type Node struct {
 	Nullable bool   // the type admits null
 
 	Props []Prop // Object, in schema order
+	// Dyn are an object's entries under keys it does not list (nil: none).
+	Dyn *Dynamic
 	// Names is the JSON pointer of the object's propertyNames schema ("":
 	// none), checked against Props at compile time.
 	Names string
@@ -161,7 +163,7 @@ func filterChoices(jc *jsonschema.Compiler, n *Node, seen map[*Node]bool) error 
 			return err
 		}
 	}
-	for _, c := range slices.Concat(n.Prefix, n.Branches, []*Node{n.Items}) {
+	for _, c := range slices.Concat(n.Prefix, n.Branches, []*Node{n.Items}, n.dynNodes()) {
 		if c == nil {
 			continue
 		}

@@ -21,7 +21,7 @@ func TestCompileErrors(t *testing.T) {
 		{"if", `{"if":{"type":"string"},"then":{"maxLength":3}}`, "if", "/if"},
 		{"false schema required", `{"type":"object","properties":{"a":false},"required":["a"]}`, "false schema", "/properties/a"},
 		{"dependentSchemas", `{"type":"object","dependentSchemas":{"a":{"required":["b"]}}}`, "dependentSchemas", "/dependentSchemas"},
-		{"minProperties", `{"type":"object","properties":{"a":{"type":"string"}},"minProperties":2}`, "minProperties", "/minProperties"},
+		{"minProperties", `{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false,"minProperties":2}`, "minProperties", "/minProperties"},
 		{"empty range", `{"type":"integer","minimum":5,"exclusiveMaximum":5}`, "minimum", ""},
 		{"multipleOf", `{"type":"number","multipleOf":0.123456789}`, "multipleOf", "/multipleOf"},
 		{"required unknown", `{"type":"object","properties":{},"required":["x"],"additionalProperties":false}`, "required", "/required"},

@@ -13,8 +13,9 @@ import (
 // order; one that admits no value here (a false schema, recursion past
 // maxRecursion) is left out if optional. patternProperties and
 // additionalProperties apply to the listed properties they match (merged
-// as allOf) and give the schema of required names not listed; no other
-// (dynamic) key is laid out, which every such schema admits.
+// as allOf) and give the schema of required names not listed; entries
+// under other keys are laid out for dictionaries and for minProperties
+// (see Dynamic).
 // minProperties makes the first optional properties required,
 // maxProperties leaves the last ones out, a dependentRequired
 // (dependencies) name makes its dependants required wherever it is laid
@@ -160,9 +161,6 @@ func (c *compiler) object(v *jv, ptr string, refs []string) (*Node, error) {
 			nreq++
 		}
 	}
-	if nreq < minP {
-		return nil, cerr(ptrJoin(ptr, "minProperties"), "minProperties", "%d properties needed but %d can be laid out (keys outside properties are not scaffolded)", minP, nreq)
-	}
 	if maxP >= 0 {
 		if nreq > maxP {
 			return nil, cerr(ptrJoin(ptr, "maxProperties"), "maxProperties", "%d required properties, over maxProperties %d", nreq, maxP)
@@ -181,6 +179,11 @@ func (c *compiler) object(v *jv, ptr string, refs []string) (*Node, error) {
 	}
 	if pn := v.get("propertyNames"); pn != nil {
 		n.Names = ptrJoin(ptr, "propertyNames")
+	}
+	// Entries under keys not listed: a dictionary's, or what minProperties
+	// needs beyond the listed properties.
+	if err := c.dynamic(v, ptr, refs, n, nreq, minP, maxP); err != nil {
+		return nil, err
 	}
 	return n, nil
 }
@@ -216,7 +219,7 @@ func checkNames(jc *jsonschema.Compiler, n *Node, seen map[*Node]bool) error {
 		return nil
 	}
 	seen[n] = true
-	for _, c := range slices.Concat(n.Prefix, n.Branches, []*Node{n.Items}) {
+	for _, c := range slices.Concat(n.Prefix, n.Branches, []*Node{n.Items}, n.dynNodes()) {
 		if c != nil {
 			if err := checkNames(jc, c, seen); err != nil {
 				return err

@@ -122,9 +122,10 @@ func TestAltScores(t *testing.T) {
 						t.Errorf("%+v alt %d: score %.5f, brute force %.5f", tc, a, got[a], want[a])
 					}
 				}
-				// One forward per alternative and block the slot touches (one per
-				// alternative for causal models), the prefix's prefill fused into
-				// the first.
+				// At most one forward per alternative and block the slot touches
+				// (one per alternative for causal models), the prefix's prefill
+				// fused into the first; the engine runs more than two side by
+				// side (engine.Score spreads them over up to 8 sequences).
 				B := 1
 				if m.Traits().Mask.Kind == cpu.BlockCausal {
 					B = m.Traits().Mask.Block
@@ -134,8 +135,8 @@ func TestAltScores(t *testing.T) {
 					wantFwd = (tc.prefix+tc.width-1)/B - tc.prefix/B + 1
 				}
 				wantFwd *= len(alts)
-				if fwd != wantFwd {
-					t.Errorf("%+v: %d forwards, want %d", tc, fwd, wantFwd)
+				if least := 1 + (wantFwd-1+7)/8; fwd > wantFwd || fwd < least {
+					t.Errorf("%+v: %d forwards, want %d..%d", tc, fwd, least, wantFwd)
 				}
 				far := slices.Clone(tail)
 				for i := range far {

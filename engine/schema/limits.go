@@ -87,6 +87,13 @@ func scaffoldValues(n *Node, items, limit int) (count int, at *Node) {
 				return count, at
 			}
 		}
+		if d := n.Dyn; d != nil {
+			for range dynEntries(d, items) {
+				if !add(d.Key) || !add(d.Value) {
+					return count, at
+				}
+			}
+		}
 	case Array:
 		for i := range arrayItems(n, items) {
 			item := n.Items

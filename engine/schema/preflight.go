@@ -124,6 +124,9 @@ func (sc *Scaffold) plan(prompt int) Plan {
 func (in *inst) children() []*inst {
 	var out []*inst
 	for _, p := range in.props {
+		if p.key != nil {
+			out = append(out, p.key)
+		}
 		out = append(out, p.v)
 	}
 	out = append(out, in.items...)

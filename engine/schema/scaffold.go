@@ -102,6 +102,7 @@ type instProp struct {
 	name     string
 	optional bool
 	v        *inst
+	key      *inst // a dynamic entry's key slot (name unused)
 }
 
 // Scaffold is a schema laid out as a canvas for one tokenizer: fixed
@@ -221,6 +222,26 @@ func (b *builder) build(n *Node, path string, absentOK bool) (*inst, error) {
 			}
 			in.props = append(in.props, instProp{name: p.Name, optional: !p.Required, v: c})
 		}
+		if d := n.Dyn; d != nil {
+			for i := range dynEntries(d, b.opts.ArrayItems) {
+				// An entry past Min is present if its key slot is not
+				// empty; its value is laid out whole.
+				opt := i >= d.Min
+				if err := b.grow(n, 0, 4); err != nil { // ": " and a comma
+					return nil, err
+				}
+				at := path + "/~" + strconv.Itoa(i)
+				key, err := b.build(d.Key, at+"~key", opt)
+				if err != nil {
+					return nil, err
+				}
+				val, err := b.build(d.Value, at, false)
+				if err != nil {
+					return nil, err
+				}
+				in.props = append(in.props, instProp{optional: opt, v: val, key: key})
+			}
+		}
 	case Array:
 		k := arrayItems(n, b.opts.ArrayItems)
 		if err := b.grow(n, 1, 2+k); err != nil {
@@ -316,6 +337,9 @@ func presenceSlot(in *inst) *slot {
 		return presenceSlot(in.branch)
 	}
 	for _, p := range in.props {
+		if p.key != nil {
+			return p.key.leaf
+		}
 		if s := presenceSlot(p.v); s != nil {
 			return s
 		}
@@ -385,7 +409,11 @@ func (s *Scaffold) layout() {
 				if i > 0 {
 					text.WriteString(", ")
 				}
-				text.WriteString(jsonQuote(p.name))
+				if p.key != nil {
+					walk(p.key)
+				} else {
+					text.WriteString(jsonQuote(p.name))
+				}
 				text.WriteString(": ")
 				walk(p.v)
 			}

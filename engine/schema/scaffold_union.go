@@ -158,6 +158,15 @@ func headText(n *Node, items int) (string, *Node) {
 					return stop
 				}
 			}
+			if d := n.Dyn; d != nil && dynEntries(d, items) > 0 {
+				if len(n.Props) > 0 {
+					sb.WriteString(", ")
+				}
+				if d.Key.Kind == String {
+					sb.WriteByte('"')
+				}
+				return d.Key
+			}
 			sb.WriteByte('}')
 		case Array:
 			sb.WriteByte('[')
