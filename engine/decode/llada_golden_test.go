@@ -11,6 +11,7 @@ import (
 
 	"dlmstream/engine/decode"
 	"dlmstream/engine/model"
+	"dlmstream/kernels/cpu"
 )
 
 // lladaGolden is testdata/golden/decode/tiny-llada.json, written by
@@ -66,28 +67,7 @@ func TestLLaDADecodeGoldens(t *testing.T) {
 	same, total := map[string]int{}, map[string]int{}
 	for _, c := range g.Cases {
 		t.Run(c.Name, func(t *testing.T) {
-			var pol decode.Policy
-			switch c.Policy.Kind {
-			case "static":
-				pol = decode.StaticTopK{Steps: c.Policy.Steps}
-			case "threshold":
-				pol = decode.Threshold{Tau: c.Policy.Tau} // Fast-dLLM v1: first always, then c >= tau
-			default:
-				t.Fatalf("unknown policy %+v", c.Policy)
-			}
-			kind, ok := lladaCaches[c.Cache]
-			if !ok {
-				t.Fatalf("unknown cache %q", c.Cache)
-			}
-			p := decode.CanvasParams{Params: decode.Params{MaxNew: c.GenLength, Policy: pol}, BlockLen: c.BlockLength, Cache: kind}
-			s, err := decode.NewCanvas(a, c.Prompt, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := decode.Run(context.Background(), m, m.NewPool(0).NewSequence(), s); err != nil {
-				t.Fatal(err)
-			}
-			got := s.Output()
+			got, forwards := lladaDecode(t, m, a, c.Prompt, c.GenLength, c.BlockLength, c.Policy.Kind, c.Policy.Steps, c.Policy.Tau, c.Cache)
 			total[c.Cache]++
 			if !slices.Equal(got, c.Output) {
 				msg := fmt.Sprintf("tokens differ from LLaDA's reference (%d of %d positions):\n got %v\nwant %v", tokensDiffering(got, c.Output), len(c.Output), got, c.Output)
@@ -97,12 +77,67 @@ func TestLLaDADecodeGoldens(t *testing.T) {
 				t.Fatal(msg)
 			}
 			same[c.Cache]++
-			if s.Forwards() != c.Forwards {
-				t.Errorf("%d forwards, reference %d", s.Forwards(), c.Forwards)
+			if forwards != c.Forwards {
+				t.Errorf("%d forwards, reference %d", forwards, c.Forwards)
 			}
 		})
 	}
 	for _, k := range []string{"none", "prefix", "dual"} {
 		t.Logf("cache %s: %d of %d cases token-identical to the reference", k, same[k], total[k])
 	}
+	if !cpu.PreferPacked() {
+		return
+	}
+	// The packed bf16 fast path rounds activations as a bf16 PyTorch run
+	// does, and the random model's decisions are close (confidences near
+	// 0.02, logit gaps of 3e-3): near-ties flip and the canvas diverges
+	// after them (measured on avx512bf16panel: 2-4 of 15 cases identical
+	// per cache mode, 78-81% of tokens). Reported, not asserted.
+	fm, fa := loadModel(t, g.Model, model.LoadOptions{})
+	for _, k := range []string{"none", "prefix", "dual"} {
+		n, agree, tokens, all := 0, 0, 0, 0
+		for _, c := range g.Cases {
+			if c.Cache != k {
+				continue
+			}
+			got, _ := lladaDecode(t, fm, fa, c.Prompt, c.GenLength, c.BlockLength, c.Policy.Kind, c.Policy.Steps, c.Policy.Tau, c.Cache)
+			n++
+			if slices.Equal(got, c.Output) {
+				agree++
+			}
+			if len(got) == len(c.Output) {
+				tokens += len(c.Output) - tokensDiffering(got, c.Output)
+			}
+			all += len(c.Output)
+		}
+		t.Logf("packed path %s, cache %s: %d of %d cases token-identical (%d tokens of %d)", cpu.Path(), k, agree, n, tokens, all)
+	}
+}
+
+// lladaDecode runs one golden case's full-canvas decoding and returns the
+// output and the forwards it took.
+func lladaDecode(t *testing.T, m model.Model, a decode.Arch, prompt []int32, gen, block int, kind string, steps int, tau float32, cache string) ([]int32, int) {
+	t.Helper()
+	var pol decode.Policy
+	switch kind {
+	case "static":
+		pol = decode.StaticTopK{Steps: steps}
+	case "threshold":
+		pol = decode.Threshold{Tau: tau} // Fast-dLLM v1: first always, then c >= tau
+	default:
+		t.Fatalf("unknown policy %q", kind)
+	}
+	ck, ok := lladaCaches[cache]
+	if !ok {
+		t.Fatalf("unknown cache %q", cache)
+	}
+	p := decode.CanvasParams{Params: decode.Params{MaxNew: gen, Policy: pol}, BlockLen: block, Cache: ck}
+	s, err := decode.NewCanvas(a, prompt, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := decode.Run(context.Background(), m, m.NewPool(0).NewSequence(), s); err != nil {
+		t.Fatal(err)
+	}
+	return s.Output(), s.Forwards()
 }

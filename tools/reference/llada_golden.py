@@ -27,7 +27,8 @@ Outputs (relative to the repository root):
                                 (make_goldens.py's BPE with <|mdm_mask|> as the mask token)
   testdata/golden/tiny-llada.safetensors
                                 input_ids.{0,1}, logits.{0,1} (bidirectional, fp32 from the
-                                stored weights), hidden.0.{0..L} (LLaDA's output_hidden_states)
+                                stored weights), hidden.0.{0..L} (LLaDA's output_hidden_states),
+                                logits_native.0 (the same forward natively in bf16)
   testdata/golden/decode/tiny-llada.json
                                 greedy decode outputs of the reference generate functions
 
@@ -205,16 +206,17 @@ def write_checkpoint(ref: Ref) -> None:
     mg.write_tokenizer(MODEL_DIR, MASK_TOKEN)
 
 
-def load_reference(ref: Ref):
-    """The stored checkpoint as LLaDA's code loads it, upcast to fp32."""
+def load_reference(ref: Ref, dtype: torch.dtype = torch.float32):
+    """The stored checkpoint as LLaDA's code loads it, upcast to fp32 (or kept in bf16)."""
     with open(os.path.join(MODEL_DIR, "config.json"), encoding="utf-8") as f:
         raw = json.load(f)
     model = ref.model(raw)
-    sd = {k: v.float() for k, v in load_file(os.path.join(MODEL_DIR, "model.safetensors")).items()}
+    model = model.to(dtype)
+    sd = {k: v.to(dtype) for k, v in load_file(os.path.join(MODEL_DIR, "model.safetensors")).items()}
     missing, unexpected = model.load_state_dict(sd, strict=True)
     assert not missing and not unexpected
     for n, p in model.named_parameters():
-        assert p.dtype == torch.float32, n
+        assert p.dtype == dtype, n
     return model
 
 
@@ -224,7 +226,7 @@ def load_reference(ref: Ref):
 
 
 @torch.no_grad()
-def logit_goldens(model) -> dict:
+def logit_goldens(model, native) -> dict:
     g = torch.Generator().manual_seed(SEED + 7)
     seq0 = torch.randint(0, MASK_ID, (20,), generator=g, dtype=torch.int64)
     prompt = torch.randint(0, PROMPT_VOCAB, (8,), generator=g, dtype=torch.int64)
@@ -246,6 +248,11 @@ def logit_goldens(model) -> dict:
         assert d > 1e-4, "attention is not bidirectional"
         stats[f"seq {i}: logits std"] = lg.std().item()
         if i == 0:
+            # LLaDA's code run natively in bf16 (PyTorch CPU): the bound for the
+            # engine's packed bf16 path.
+            nat = native(input_ids=ids[None]).logits[0].float()
+            tensors["logits_native.0"] = nat.contiguous()
+            stats["seq 0: max|native bf16 - fp32|"] = (nat - lg).abs().max().item()
             hs = out.hidden_states
             assert len(hs) == CONFIG["n_layers"] + 1
             for l, h in enumerate(hs):
@@ -422,7 +429,7 @@ def main(argv: list[str]) -> int:
         print(f"torch {torch.__version__}, transformers {transformers.__version__}")
         write_checkpoint(ref)
         model = load_reference(ref)
-        for k, v in logit_goldens(model).items():
+        for k, v in logit_goldens(model, load_reference(ref, torch.bfloat16)).items():
             print(f"  {k}: {v:.6g}")
         doc = decode_goldens(ref, model)
     finally:

@@ -227,3 +227,96 @@ func TestLoadLLaDAHead(t *testing.T) {
 		})
 	}
 }
+
+// The packed bf16 fast path (where the kernels prefer it) must be no
+// further from LLaDA's fp32 logits than LLaDA's own code run natively in
+// bf16 is.
+func TestLLaDAGoldenLogitsPacked(t *testing.T) {
+	if !cpu.PreferPacked() {
+		t.Skipf("kernel path %s does not pack bf16 weights", cpu.Path())
+	}
+	dir := filepath.Join("..", "..", "..", "testdata")
+	m, err := model.Load(filepath.Join(dir, "models", "tiny-llada"), model.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	g, err := safetensors.Open(filepath.Join(dir, "golden", "tiny-llada.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	got, want, native := lladaLogits(t, m, g, m.Forward)
+	d, at := maxAbsDiffAt(got, want)
+	dn, _ := maxAbsDiffAt(native, want)
+	t.Logf("packed path %s: max |Δlogit| %.3g at row %d; native bf16 LLaDA: %.3g", cpu.Path(), d, at/m.Config().VocabSize, dn)
+	if d > dn {
+		t.Errorf("packed max |Δlogit| %.3g > native bf16 LLaDA's %.3g", d, dn)
+	}
+}
+
+// On a CUDA device (skipped without one) LLaDA's forward stays within the
+// device tolerance of TestDeviceGoldenLogits: twice the CPU bf16 path's
+// error, at least deviceTolFP32.
+func TestDeviceLLaDAGoldenLogits(t *testing.T) {
+	b := deviceOrSkip(t)
+	dir := filepath.Join("..", "..", "..", "testdata")
+	hm, err := model.Load(filepath.Join(dir, "models", "tiny-llada"), model.LoadOptions{Exact: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hm.Close()
+	dm, err := hm.(*Model).OnDevice(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dm.Free()
+	fast, err := model.Load(filepath.Join(dir, "models", "tiny-llada"), model.LoadOptions{WeightType: "bf16"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Close()
+	g, err := safetensors.Open(filepath.Join(dir, "golden", "tiny-llada.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	cpuGot, want, _ := lladaLogits(t, fast, g, fast.Forward)
+	cpuErr, _ := maxAbsDiffAt(cpuGot, want)
+	tol := max(2*cpuErr, deviceTolFP32)
+	for run := range 3 { // eager, captured, replayed
+		got, _, _ := lladaLogits(t, hm, g, dm.Forward)
+		d, at := maxAbsDiffAt(got, want)
+		t.Logf("run %d: max |Δlogit| %.3g at row %d (CPU bf16 path %.3g, tolerance %.3g)", run, d, at/hm.Config().VocabSize, cpuErr, tol)
+		if d > tol {
+			t.Errorf("run %d: max |Δlogit| %.3g > %.3g", run, d, tol)
+		}
+	}
+}
+
+// lladaLogits runs the golden's first sequence through forward (m's
+// config and traits) and returns its logits, the fp32 reference's and the
+// native bf16 reference's.
+func lladaLogits(t *testing.T, m model.Model, g *safetensors.File, forward func(*model.Batch) error) (got, want, native []float32) {
+	t.Helper()
+	ids, err := g.Int64("input_ids.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks := make([]int32, len(ids))
+	for j, v := range ids {
+		toks[j] = int32(v)
+	}
+	T, V := len(toks), m.Config().VocabSize
+	s := model.Seq{Tokens: toks, Mask: m.Traits().Mask, LogitRows: allRows(T), Logits: make([]float32, T*V)}
+	if err := forward(&model.Batch{Seqs: []model.Seq{s}}); err != nil {
+		t.Fatal(err)
+	}
+	if want, err = g.Float32("logits.0"); err != nil {
+		t.Fatal(err)
+	}
+	if native, err = g.Float32("logits_native.0"); err != nil {
+		t.Fatal(err)
+	}
+	return s.Logits, want, native
+}
