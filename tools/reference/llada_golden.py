@@ -12,7 +12,7 @@ reference code is not committed here: fetch it and pass its directories.
 
     git clone https://github.com/NVlabs/Fast-dLLM /work/llada-ref/Fast-dLLM   # read at 24cc59e
     git clone https://github.com/ML-GSAI/LLaDA /work/llada-ref/LLaDA           # read at b7e6c35
-    pip install -r tools/reference/requirements.txt einops
+    pip install -r tools/reference/requirements-llada.txt
     python3 tools/reference/llada_golden.py \\
         --fastdllm /work/llada-ref/Fast-dLLM/llada --llada /work/llada-ref/LLaDA
 

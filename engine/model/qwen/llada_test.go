@@ -10,6 +10,7 @@ import (
 
 	"dlmstream/engine/model"
 	"dlmstream/engine/model/safetensors"
+	"dlmstream/engine/tensor"
 	"dlmstream/kernels/cpu"
 )
 
@@ -319,4 +320,20 @@ func lladaLogits(t *testing.T, m model.Model, g *safetensors.File, forward func(
 		t.Fatal(err)
 	}
 	return s.Logits, want, native
+}
+
+// Random builds LLaDA models as Load does: bidirectional, unshifted,
+// diffusion, no q/k/v biases by default, tied or not as asked.
+func TestRandomLLaDA(t *testing.T) {
+	for _, tied := range []bool{false, true} {
+		m, err := Random(tinyConfig("llada"), 5, tensor.F32, tied)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := m.Traits()
+		if tr.Mask.Kind != cpu.Bidirectional || tr.Shifted || !tr.Diffusion || tr.QKNorm || *m.cfg.AttentionBias || m.Layers[0].QBias != nil || (m.LMHead == m.Embed) != tied {
+			t.Errorf("tied %v: traits %+v, bias %v, head tied %v", tied, tr, *m.cfg.AttentionBias, m.LMHead == m.Embed)
+		}
+		m.Close()
+	}
 }
