@@ -83,7 +83,7 @@ type Request struct {
 	// SubBlock and BlockCache tune Fast-dLLM v2 decoding (see decode.Params).
 	SubBlock   int
 	BlockCache bool
-	// Canvas tunes full-canvas decoding of bidirectional models (Dream):
+	// Canvas tunes full-canvas decoding of bidirectional models (Dream, LLaDA):
 	// semi-autoregressive block length, prefix/dual cache, refresh period.
 	Canvas decode.CanvasParams
 	// Template and Constraint fix parts of the output and restrict the rest
@@ -198,7 +198,9 @@ func New(dir string, opts Options) (*Engine, error) {
 func NewWithModel(m model.Model, tok *tokenizer.Tokenizer, opts Options) (*Engine, error) {
 	mask := int32(-1)
 	if tok != nil {
-		for _, name := range []string{"<|MASK|>", "|<MASK>|", "<|mask|>", "<mask>"} {
+		// SDAR, Fast-dLLM v2, Dream-style spellings; LLaDA's <|mdm_mask|>
+		// (126336; llada configs carry mask_token_id, which wins).
+		for _, name := range []string{"<|MASK|>", "|<MASK>|", "<|mask|>", "<mask>", "<|mdm_mask|>"} {
 			if id, ok := tok.TokenID(name); ok {
 				mask = id
 				break

@@ -10,7 +10,9 @@ import (
 
 // Config is the subset of a Hugging Face config.json the engine reads, with
 // the diffusion fields of SDAR (block_size, mask_token_id) and Fast-dLLM v2
-// (bd_size) folded into BlockSize and MaskTokenID.
+// (bd_size) folded into BlockSize and MaskTokenID. LLaDA's config.json
+// (model_type "llada": d_model, n_layers, ...) is read into the same fields
+// (lladaConfig).
 type Config struct {
 	ModelType             string   `json:"model_type"`
 	Architectures         []string `json:"architectures"`
@@ -142,6 +144,13 @@ func parseConfig(path string, b []byte, nested bool) (*Config, error) {
 			return nil, fmt.Errorf("%s: no model_type", path)
 		}
 		return c, nil
+	}
+	if outer.ModelType == "llada" { // LLaDA's own keys (d_model, n_layers, ...)
+		lb, err := lladaConfig(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		b = lb
 	}
 	c := &Config{Path: path}
 	if err := json.Unmarshal(b, c); err != nil {

@@ -339,7 +339,13 @@ func (w *Weights) Flat(name string, shape ...int) (*Matrix, error) {
 // prefer packed weights: every weight except a token embedding that an
 // lm_head of its own makes a gather-only table (a tied one is multiplied).
 func (w *Weights) packs(name string) bool {
-	return !strings.HasSuffix(name, "embed_tokens.weight") || !w.Has("lm_head.weight")
+	switch {
+	case strings.HasSuffix(name, "embed_tokens.weight"):
+		return !w.Has("lm_head.weight")
+	case name == "model.transformer.wte.weight": // LLaDA; its head is transformer.ff_out
+		return !w.Has("model.transformer.ff_out.weight")
+	}
+	return true
 }
 
 // touch reads one byte per page so the mapping is resident.

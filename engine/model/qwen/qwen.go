@@ -4,9 +4,11 @@
 // Dream (Qwen2.5, shifted, fully bidirectional, "Dream"), and the language
 // models of Qwen2.5-VL checkpoints ("qwen2_5_vl_text"; Fast-dVLM and
 // DiffusionVL load as Fast-dLLM v2), whose multimodal rotary positions
-// (M-RoPE, Config.MRopeSection) any member runs.
-// The weights and their names are stock Hugging Face; only the attention
-// mask and the decoding rules differ (dllm-engine-spec.md sections 1-3, 6).
+// (M-RoPE, Config.MRopeSection) any member runs, and LLaDA ("llada": the
+// same layer under its own tensor names, bidirectional, unshifted).
+// The weights and their names are stock Hugging Face (LLaDA's are its
+// remote code's); only the attention mask and the decoding rules differ
+// (dllm-engine-spec.md sections 1-3, 6).
 package qwen
 
 import (
@@ -76,7 +78,7 @@ func newFamily(qkNorm, shifted, diffusion bool) func(*model.Config, *model.Weigh
 func newModel(cfg *model.Config, qkNorm, shifted, diffusion bool) *Model {
 	mask := cpu.Mask{Kind: cpu.Causal}
 	switch {
-	case cfg.ModelType == "Dream":
+	case cfg.ModelType == "Dream" || cfg.ModelType == "llada":
 		mask = cpu.Mask{Kind: cpu.Bidirectional}
 	case diffusion:
 		mask = cpu.Mask{Kind: cpu.BlockCausal, Block: max(cfg.BlockSize, 1)}
@@ -92,7 +94,10 @@ func newModel(cfg *model.Config, qkNorm, shifted, diffusion bool) *Model {
 	return m
 }
 
-func (m *Model) load(w *model.Weights) error {
+func (m *Model) load(w *model.Weights) error { return m.loadNamed(w, qwenNames) }
+
+// loadNamed reads the weights under a family's tensor names.
+func (m *Model) loadNamed(w *model.Weights, n *tensorNames) error {
 	c := m.cfg
 	H, D, I := c.HiddenSize, c.HeadDim, c.IntermediateSize
 	qd, kvd := c.NumHeads*D, c.NumKVHeads*D
@@ -113,37 +118,64 @@ func (m *Model) load(w *model.Weights) error {
 		x, err = w.Vector(name, n)
 		return x
 	}
-	m.Embed = mat("model.embed_tokens.weight", c.VocabSize, H)
+	m.Embed = mat(n.embed, c.VocabSize, H)
 	m.Layers = make([]Layer, c.NumLayers)
 	for i := range m.Layers {
-		p := fmt.Sprintf("model.layers.%d.", i)
+		p := fmt.Sprintf(n.layer, i)
 		l := &m.Layers[i]
-		l.InputNorm = vec(p+"input_layernorm.weight", H)
-		l.Q = mat(p+"self_attn.q_proj.weight", qd, H)
-		l.K = mat(p+"self_attn.k_proj.weight", kvd, H)
-		l.V = mat(p+"self_attn.v_proj.weight", kvd, H)
+		l.InputNorm = vec(p+n.inputNorm, H)
+		l.Q = mat(p+n.q+".weight", qd, H)
+		l.K = mat(p+n.k+".weight", kvd, H)
+		l.V = mat(p+n.v+".weight", kvd, H)
 		if *c.AttentionBias {
-			l.QBias = vec(p+"self_attn.q_proj.bias", qd)
-			l.KBias = vec(p+"self_attn.k_proj.bias", kvd)
-			l.VBias = vec(p+"self_attn.v_proj.bias", kvd)
+			l.QBias = vec(p+n.q+".bias", qd)
+			l.KBias = vec(p+n.k+".bias", kvd)
+			l.VBias = vec(p+n.v+".bias", kvd)
 		}
 		if m.traits.QKNorm {
 			l.QNorm = vec(p+"self_attn.q_norm.weight", D)
 			l.KNorm = vec(p+"self_attn.k_norm.weight", D)
 		}
-		l.O = mat(p+"self_attn.o_proj.weight", H, qd)
-		l.PostNorm = vec(p+"post_attention_layernorm.weight", H)
-		l.Gate = mat(p+"mlp.gate_proj.weight", I, H)
-		l.Up = mat(p+"mlp.up_proj.weight", I, H)
-		l.Down = mat(p+"mlp.down_proj.weight", H, I)
+		l.O = mat(p+n.o, H, qd)
+		l.PostNorm = vec(p+n.postNorm, H)
+		l.Gate = mat(p+n.gate, I, H)
+		l.Up = mat(p+n.up, I, H)
+		l.Down = mat(p+n.down, H, I)
 	}
-	m.Norm = vec("model.norm.weight", H)
-	if w.Has("lm_head.weight") {
-		m.LMHead = mat("lm_head.weight", c.VocabSize, H)
-	} else {
+	m.Norm = vec(n.norm, H)
+	switch {
+	case n.tieByConfig && c.TieWordEmbeddings:
+		m.LMHead = m.Embed // LLaDA's weight_tying: a stored head is unused
+	case w.Has(n.head):
+		m.LMHead = mat(n.head, c.VocabSize, H)
+	case n.tieByConfig && err == nil:
+		err = fmt.Errorf("%s: missing tensor %q (the config unties the LM head)", w.Dir, n.head)
+	default:
 		m.LMHead = m.Embed // tied (tie_word_embeddings, or lm_head absent)
 	}
 	return err
+}
+
+// tensorNames are a family's weight names; layer is a format taking the
+// layer index, the per-layer names follow it, and q, k, v take ".weight"
+// or ".bias".
+type tensorNames struct {
+	embed, norm, head               string
+	layer                           string
+	inputNorm, q, k, v, o, postNorm string
+	gate, up, down                  string
+	// tieByConfig: the config alone says whether the head is tied (an
+	// untied one must be stored); otherwise a missing head is tied.
+	tieByConfig bool
+}
+
+// qwenNames are stock transformers' Qwen2/Qwen3 names.
+var qwenNames = &tensorNames{
+	embed: "model.embed_tokens.weight", norm: "model.norm.weight", head: "lm_head.weight",
+	layer:     "model.layers.%d.",
+	inputNorm: "input_layernorm.weight", q: "self_attn.q_proj", k: "self_attn.k_proj", v: "self_attn.v_proj",
+	o: "self_attn.o_proj.weight", postNorm: "post_attention_layernorm.weight",
+	gate: "mlp.gate_proj.weight", up: "mlp.up_proj.weight", down: "mlp.down_proj.weight",
 }
 
 // Weights are the open checkpoint files (nil for in-memory models); a

@@ -117,6 +117,8 @@ func randomShell(cfg *model.Config) (*Model, error) {
 		qkNorm, diffusion = true, true
 	case "Fast_dLLM_Qwen", "Dream":
 		shifted, diffusion = true, true
+	case "llada":
+		diffusion = true
 	default:
 		return nil, fmt.Errorf("qwen: random model: unknown model_type %q", cfg.ModelType)
 	}
