@@ -27,6 +27,7 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 	top := fs.Int("top", 5, "how many next-token candidates to print when --max-new is 0")
 	weights := fs.String("weights", "", "convert linear weights at load: bf16 or int8 (default: keep the checkpoint dtype)")
 	ar := fs.Bool("ar", false, "decode autoregressively (block size 1) on the same weights")
+	calibrate := fs.Bool("calibrate", false, "with --schema: pick enum/boolean values by how much the input raises their probability (contextual calibration)")
 	var pf policyFlags
 	fs.StringVar(&pf.name, "policy", "static", "unmasking policy: "+policyNames())
 	fs.Float64Var(&pf.tau, "tau", 0.9, "threshold / factor / entropy bound of the policy")
@@ -71,7 +72,7 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 		*dir, cfg.ModelType, cfg.NumLayers, cfg.HiddenSize, float64(e.Model.WeightBytes())/1e6, time.Since(start).Round(time.Millisecond))
 	if *schemaPath != "" {
 		return runSchema(context.Background(), e, *schemaPath, *prompt,
-			schema.Options{Policy: req.Policy, Sampling: req.Sampling, Autoregressive: *ar}, stdout, stderr)
+			schema.Options{Policy: req.Policy, Sampling: req.Sampling, Autoregressive: *ar, Calibrate: *calibrate}, stdout, stderr)
 	}
 
 	if *maxNew <= 0 {

@@ -91,8 +91,17 @@ func Extract(ctx context.Context, e *engine.Engine, input string, s *Schema, opt
 		sc.choose(nil)
 	case inContext(e.Model.Traits().Mask):
 		sc.chooseSingles()
+		var null []int32
+		if opts.Calibrate {
+			if null, err = promptIDs(e.Tok, calibrationInput, s, opts); err != nil {
+				return nil, err
+			}
+		}
 		score = &scorers{choice: func(ctx context.Context, prefix []int32, sl *slot, tail []int32) (int, int, error) {
-			return scoreInContext(ctx, e, slices.Concat(prompt, prefix), sl, tail, sc.v.pad, sc.v.mask)
+			if null == nil {
+				return scoreInContext(ctx, e, slices.Concat(prompt, prefix), sl, tail, sc.v.pad, sc.v.mask)
+			}
+			return scoreCalibrated(ctx, e, prompt, null, prefix, sl, tail, sc.v.pad, sc.v.mask)
 		}, branch: branch}
 	default:
 		// Bidirectional: unions are chosen on the masked canvas before

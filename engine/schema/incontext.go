@@ -138,6 +138,33 @@ func scoreInContext(ctx context.Context, e *engine.Engine, prefix []int32, sl *s
 	return pick, forwards, nil
 }
 
+// calibrationInput is the content-free user text of calibrated scoring.
+const calibrationInput = "N/A"
+
+// scoreCalibrated picks sl's alternative by log p(alt | prompt, prefix) −
+// log p(alt | null, prefix): the same canvas before the slot, once after
+// the real prompt and once after the content-free one (calibrationInput).
+// What the schema in the prompt, or the slot's position, makes likely
+// whatever the text says is divided out (contextual calibration, Zhao et
+// al. 2021; domain-conditional PMI, Holtzman et al. 2021).
+func scoreCalibrated(ctx context.Context, e *engine.Engine, prompt, null, prefix []int32, sl *slot, tail []int32, pad, mask int32) (pick, forwards int, err error) {
+	real, f1, err := altScores(ctx, e, slices.Concat(prompt, prefix), sl, tail, pad, mask)
+	if err != nil {
+		return 0, f1, err
+	}
+	prior, f2, err := altScores(ctx, e, slices.Concat(null, prefix), sl, tail, pad, mask)
+	if err != nil {
+		return 0, f1 + f2, err
+	}
+	best := math.Inf(-1)
+	for a := range real {
+		if s := real[a] - prior[a]; s > best {
+			best, pick = s, a
+		}
+	}
+	return pick, f1 + f2, nil
+}
+
 // altScores returns log p(alternative | prefix) for each of sl's
 // alternatives (see scoreInContext).
 func altScores(ctx context.Context, e *engine.Engine, prefix []int32, sl *slot, tail []int32, pad, mask int32) (scores []float64, forwards int, err error) {

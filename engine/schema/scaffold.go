@@ -37,6 +37,10 @@ type Options struct {
 	// right (block size 1 on the same weights): the baseline that block
 	// decoding is measured against.
 	Autoregressive bool
+	// Calibrate picks enum/const/boolean alternatives by how much the input
+	// raises their probability (see scoreCalibrated) rather than by their
+	// probability alone, for models that score choices in context.
+	Calibrate bool
 	// Instruction is the system message (default: asks for JSON matching
 	// the schema, which it quotes).
 	Instruction string
