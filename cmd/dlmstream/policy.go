@@ -10,10 +10,11 @@ import (
 
 // policyFlags are the command-line knobs of the unmasking policies.
 type policyFlags struct {
-	name  string
-	tau   float64
-	steps int
-	k     int
+	name   string
+	tau    float64
+	tauLow float64 // localleap's relaxed bar
+	steps  int
+	k      int
 }
 
 // policies maps a --policy name to its constructor; the engine itself only
@@ -36,7 +37,12 @@ var policies = map[string]func(f policyFlags, block int) decode.Policy{
 	"sched": func(f policyFlags, b int) decode.Policy {
 		return decode.SchED{Inner: decode.Threshold{Tau: float32(f.tau)}, High: 8, Low: 2}
 	},
-	"oracle":     func(f policyFlags, b int) decode.Policy { return decode.Oracle{K: max(f.k, 1)} },
+	"oracle": func(f policyFlags, b int) decode.Policy { return decode.Oracle{K: max(f.k, 1)} },
+	// LocalLeap: anchors at --tau, their neighbours within --k positions at
+	// the relaxed bar --tau-low.
+	"localleap": func(f policyFlags, b int) decode.Policy {
+		return decode.LocalLeap{High: float32(f.tau), Low: float32(f.tauLow), Radius: max(f.k, 1)}
+	},
 	"sequential": func(f policyFlags, b int) decode.Policy { return decode.Sequential{} },
 }
 

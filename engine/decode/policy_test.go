@@ -38,6 +38,12 @@ func withMargin(m ...float32) func(*Candidates) {
 	}
 }
 
+// withPos places candidates at the given block offsets.
+func withPos(c *Candidates, pos ...int) *Candidates {
+	copy(c.Pos, pos)
+	return c
+}
+
 func step(s, masks0 int) func(*Candidates) {
 	return func(c *Candidates) { c.Step, c.Masks0 = s, masks0 }
 }
@@ -74,6 +80,13 @@ func TestPolicies(t *testing.T) {
 		{"oracle 3", Oracle{K: 3}, cands(conf), []int{0, 1, 2}},
 		{"oracle clamps", Oracle{K: 9}, cands(conf), []int{0, 1, 2, 3, 4}},
 		{"sequential", Sequential{}, cands(conf), []int{0}},
+		// conf 0.5 0.95 0.2 0.91 0.89: anchors at 1 and 3 (>= 0.9).
+		{"localleap neighbours at the relaxed bar", LocalLeap{High: 0.9, Low: 0.45, Radius: 1}, cands(conf), []int{0, 1, 3, 4}},
+		{"localleap radius 2 reaches further", LocalLeap{High: 0.9, Low: 0.15, Radius: 2}, cands(conf), []int{0, 1, 2, 3, 4}},
+		{"localleap far positions need the high bar", LocalLeap{High: 0.94, Low: 0.1, Radius: 1}, cands(conf), []int{0, 1, 2}},
+		{"localleap no anchor: top-1", LocalLeap{High: 0.99, Low: 0.1, Radius: 3}, cands(conf), []int{1}},
+		{"localleap only anchors", LocalLeap{High: 0.9, Low: 0.96, Radius: 1}, cands(conf), []int{1, 3}},
+		{"localleap gaps in positions", LocalLeap{High: 0.9, Low: 0.4, Radius: 1}, withPos(cands([]float32{0.95, 0.5, 0.5}), 0, 2, 3), []int{0}},
 		// mean logit margin .69; progress 0 → tau 2: inner decides
 		{"sched below schedule", SchED{Inner: Sequential{}, High: 2, Low: 0.5}, cands(conf), []int{0}},
 		// progress 3/5 decoded? Masks0 10, 5 left: progress .5 → tau .6 <= .69 → exit
