@@ -119,9 +119,8 @@ func Compile(schemaJSON []byte) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	items := Options{}.withDefaults().ArrayItems
-	if _, at := scaffoldValues(n, items, MaxScaffoldValues); at != nil {
-		return nil, cerr(at.Ptr, "scaffold", "more than %d values once arrays are expanded to %d items (MaxScaffoldValues)", MaxScaffoldValues, items)
+	if _, at := minValues(n, MaxScaffoldValues); at != nil {
+		return nil, cerr(at.Ptr, "scaffold", "more than %d values even with every optional part left out (MaxScaffoldValues)", MaxScaffoldValues)
 	}
 	// The validator compiles the very document the scaffold was built from
 	// (not a second parse of the bytes).

@@ -43,9 +43,11 @@ const (
 
 	// MaxScaffoldValues bounds the values a scaffold lays out (objects,
 	// arrays, strings, numbers and choices) after each array is expanded to
-	// its scaffolded items, which multiply with nesting. Compile checks it
-	// for the default Options; a scaffold for other Options checks it while
-	// it is built.
+	// its scaffolded items, which multiply with nesting. Compile refuses a
+	// schema whose required parts alone exceed it; optional parts are laid
+	// out, in schema order, while they fit (builder.afford), so a large
+	// schema of optional properties (a Kubernetes object) scaffolds its
+	// required fields and as many optional ones as fit.
 	MaxScaffoldValues = 4096
 
 	// MaxCanvasTokens bounds a scaffold's canvas (fixed tokens and slots),
@@ -68,12 +70,25 @@ func (b *builder) grow(n *Node, values, tokens int) error {
 }
 
 // scaffoldValues counts the values a scaffold of n lays out with arrays of
-// items scaffolded items (see builder.build), stopping once over limit; at
-// is then the innermost node whose values went over it.
+// items scaffolded items (see builder.build) and every optional part,
+// stopping once over limit; at is then the innermost node whose values
+// went over it.
 func scaffoldValues(n *Node, items, limit int) (count int, at *Node) {
+	return countValues(n, items, limit, true)
+}
+
+// minValues is scaffoldValues with every optional part left out (optional
+// properties, array items past minItems, dynamic entries past their Min):
+// what a scaffold of n lays out at least. A union counts its largest
+// branch either way.
+func minValues(n *Node, limit int) (count int, at *Node) {
+	return countValues(n, 0, limit, false)
+}
+
+func countValues(n *Node, items, limit int, all bool) (count int, at *Node) {
 	count = 1
 	add := func(c *Node) bool {
-		k, a := scaffoldValues(c, items, limit-count)
+		k, a := countValues(c, items, limit-count, all)
 		count += k
 		if at = a; at == nil && count > limit {
 			at = n
@@ -83,19 +98,27 @@ func scaffoldValues(n *Node, items, limit int) (count int, at *Node) {
 	switch n.Kind {
 	case Object:
 		for _, p := range n.Props {
-			if !add(p.Node) {
+			if (all || p.Required) && !add(p.Node) {
 				return count, at
 			}
 		}
 		if d := n.Dyn; d != nil {
-			for range dynEntries(d, items) {
+			k := d.Min
+			if all {
+				k = dynEntries(d, items)
+			}
+			for range k {
 				if !add(d.Key) || !add(d.Value) {
 					return count, at
 				}
 			}
 		}
 	case Array:
-		for i := range arrayItems(n, items) {
+		k := max(len(n.Prefix), n.MinItems)
+		if all {
+			k = arrayItems(n, items)
+		}
+		for i := range k {
 			item := n.Items
 			if i < len(n.Prefix) {
 				item = n.Prefix[i]
@@ -108,7 +131,7 @@ func scaffoldValues(n *Node, items, limit int) (count int, at *Node) {
 		// One branch is laid out: the largest counts.
 		most := 0
 		for _, br := range n.Branches {
-			k, a := scaffoldValues(br, items, limit-count)
+			k, a := countValues(br, items, limit-count, all)
 			if a != nil {
 				return count + k, a
 			}
@@ -120,6 +143,50 @@ func scaffoldValues(n *Node, items, limit int) (count int, at *Node) {
 		return count, n
 	}
 	return count, nil
+}
+
+// afford reports whether the optional parts n (a property, an array item,
+// a dynamic entry's key and value, with fixed canvas tokens around them)
+// can be laid out within the scaffold's MaxScaffoldValues and
+// MaxCanvasTokens, and charges what they need at least (measured by
+// building them on the side with no optional part of their own; those are
+// afforded one by one as the build reaches them). What the required parts
+// of the whole scaffold need was set aside first (reserve), and an
+// optional part that does not fit what is left is left out: the output
+// without it still validates. The first optional parts in schema order,
+// depth first, are kept.
+func (b *builder) afford(fixed int, n ...*Node) bool {
+	switch {
+	case b.charged > 0:
+		return true
+	case b.minimal:
+		return false
+	}
+	side := &Scaffold{v: b.s.v, tok: b.s.tok, opts: b.opts}
+	sb := &builder{s: side, sch: b.sch, opts: b.opts, enc: b.enc, minimal: true, tokens: fixed}
+	side.b = sb
+	for _, c := range n {
+		if _, err := sb.build(c, "", true); err != nil || sb.values > b.spare || sb.tokens > b.spareTokens {
+			return false
+		}
+	}
+	b.spare -= sb.values
+	b.spareTokens -= sb.tokens
+	return true
+}
+
+// reserve sets aside what the required parts of sch need: the scaffold
+// built with no optional part on the side; its error is the schema's when
+// they alone are over a limit.
+func (b *builder) reserve() error {
+	side := &Scaffold{v: b.s.v, tok: b.s.tok, opts: b.opts}
+	sb := &builder{s: side, sch: b.sch, opts: b.opts, enc: b.enc, minimal: true}
+	side.b = sb
+	if _, err := sb.build(b.sch.Root, "", false); err != nil {
+		return err
+	}
+	b.spare, b.spareTokens = MaxScaffoldValues-sb.values, MaxCanvasTokens-sb.tokens
+	return nil
 }
 
 // arrayItems is how many items a scaffold lays out for array node n.

@@ -76,7 +76,7 @@ func TestCompileLimits(t *testing.T) {
 		{"number over MaxNumberDigits", "number", "/enum/1", []byte(`{"enum":[1,1e999999]}`)},
 		{"long number over MaxNumberDigits", "number", "/maximum", []byte(`{"type":"integer","maximum":` + strings.Repeat("9", 200000) + `}`)},
 		{"enum over MaxEnumValues", "enum", "/enum", enumOf(MaxEnumValues + 1)},
-		{"arrays expanding past MaxScaffoldValues", "scaffold", "", nested(8, `{"type":"array","items":`, `{"type":"string"}`, `}`)},
+		{"required items expanding past MaxScaffoldValues", "scaffold", strings.Repeat("/items", 8), nested(8, `{"type":"array","minItems":3,"items":`, `{"type":"string"}`, `}`)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -117,9 +117,9 @@ func TestCompileWithinLimits(t *testing.T) {
 	}
 }
 
-// TestScaffoldLimits: a schema that compiles for the default Options can
-// still expand past the limits with more array items; the scaffold is
-// refused while it is built.
+// TestScaffoldLimits: a schema that compiles for the default Options would
+// expand past the limits with more array items; the scaffold leaves out the
+// optional items that do not fit instead (never fewer than minItems).
 func TestScaffoldLimits(t *testing.T) {
 	tok, v := tinyVocab(t)
 	long := `{"type":"array","items":{"enum":["` + strings.Repeat("word ", 3000) + `"]},"minItems":1}`
@@ -136,11 +136,75 @@ func TestScaffoldLimits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = newScaffold(s, tok, v, Options{ArrayItems: c.items}.withDefaults())
-			var ce *CompileError
-			if !errors.As(err, &ce) || ce.Keyword != "scaffold" {
-				t.Fatalf("error %v, want a scaffold CompileError", err)
+			if n, _ := scaffoldValues(s.Root, c.items, 1<<30); n <= MaxScaffoldValues && c.name == "values" {
+				t.Fatalf("%d values with every item: not past the limit", n)
 			}
+			sc, err := newScaffold(s, tok, v, Options{ArrayItems: c.items}.withDefaults())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc.b.values > MaxScaffoldValues || sc.b.tokens > MaxCanvasTokens || len(sc.root.items) < 1 {
+				t.Fatalf("%d values, %d canvas tokens, %d items", sc.b.values, sc.b.tokens, len(sc.root.items))
+			}
+			t.Logf("%d values, %d canvas tokens, %d top-level items of %d", sc.b.values, sc.b.tokens, len(sc.root.items), c.items)
 		})
+	}
+}
+
+// TestOptionalPartsWithinLimit: a schema whose optional properties expand
+// past MaxScaffoldValues (a Kubernetes-style object) compiles; its scaffold
+// holds every required value and as many optional ones as fit, and an
+// extraction validates. One whose required values alone exceed the limit
+// is refused at the pointer that overflowed.
+func TestOptionalPartsWithinLimit(t *testing.T) {
+	fields := func(n int) string {
+		var f []string
+		for j := range n {
+			f = append(f, fmt.Sprintf(`"f%d":{"type":"string","maxLength":4}`, j))
+		}
+		return strings.Join(f, ",")
+	}
+	var props []string
+	for i := range 100 { // optional arrays of 3 objects of 20 fields: 64 values each
+		props = append(props, fmt.Sprintf(`"p%03d":{"type":"array","items":{"type":"object","properties":{%s}}}`, i, fields(20)))
+	}
+	doc := `{"type":"object","properties":{"id":{"type":"integer","minimum":0,"maximum":9},` + strings.Join(props, ",") +
+		`,"last":{"type":"boolean"}},"required":["id","last"]}`
+	s, err := Compile([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := scaffoldValues(s.Root, 3, 1<<30); n <= MaxScaffoldValues {
+		t.Fatalf("the schema lays out %d values with every optional part: not past the limit", n)
+	}
+	e := tinyEngine(t)
+	a := e.Arch()
+	v, err := vocabOf(e.Tok, a.MaskID, a.Vocab, "<|endoftext|>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := newScaffold(s, e.Tok, v, Options{}.withDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	laid := len(sc.root.props)
+	if sc.b.values > MaxScaffoldValues || laid < 3 || laid >= 102 {
+		t.Fatalf("%d values, %d of 102 properties laid out", sc.b.values, laid)
+	}
+	if sc.root.props[0].name != "id" || sc.root.props[laid-1].name != "last" {
+		t.Errorf("required properties not laid out: first %q, last %q", sc.root.props[0].name, sc.root.props[laid-1].name)
+	}
+	t.Logf("%d values, %d of 102 properties laid out", sc.b.values, laid)
+
+	// Required values alone: 64 x (1 + 2 x 41) = 5,312.
+	var req []string
+	for j := range 40 {
+		req = append(req, fmt.Sprintf(`"f%d"`, j))
+	}
+	over := `{"type":"array","minItems":64,"items":{"type":"array","minItems":2,"items":{"type":"object","properties":{` +
+		fields(40) + `},"required":[` + strings.Join(req, ",") + `]}}}`
+	var ce *CompileError
+	if _, err := Compile([]byte(over)); !errors.As(err, &ce) || ce.Keyword != "scaffold" {
+		t.Fatalf("err = %v, want a scaffold CompileError", err)
 	}
 }

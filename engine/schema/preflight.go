@@ -175,7 +175,8 @@ func (sc *Scaffold) unionBound(n *Node, memo map[*Node]int) int {
 	most := 0
 	for _, br := range n.Branches {
 		side := &Scaffold{v: sc.v, tok: sc.tok, opts: sc.opts}
-		b := &builder{s: side, sch: sc.b.sch, opts: sc.opts, enc: sc.b.enc}
+		// charged: every optional part counts (an upper bound).
+		b := &builder{s: side, sch: sc.b.sch, opts: sc.opts, enc: sc.b.enc, charged: 1}
 		side.b = b
 		if _, err := b.build(br, "", false); err != nil {
 			most = MaxCanvasTokens

@@ -183,6 +183,10 @@ type builder struct {
 	opts Options
 
 	values, tokens int                // laid out so far (MaxScaffoldValues, MaxCanvasTokens)
+	spare          int                // values optional parts may still take (afford)
+	spareTokens    int                // canvas tokens optional parts may still take
+	charged        int                // > 0: every optional part is laid out (unionBound's upper bound)
+	minimal        bool               // no optional part (reserve, afford)
 	enc            map[string][]int32 // choice alternatives already tokenized
 }
 
@@ -200,6 +204,9 @@ func newScaffold(sch *Schema, tok *tokenizer.Tokenizer, v *vocab, opts Options) 
 	s := &Scaffold{v: v, tok: tok, opts: opts}
 	b := &builder{s: s, sch: sch, opts: opts, enc: map[string][]int32{}}
 	s.b = b
+	if err := b.reserve(); err != nil {
+		return nil, err
+	}
 	root, err := b.build(sch.Root, "", false)
 	if err != nil {
 		return nil, err
@@ -217,6 +224,9 @@ func (b *builder) build(n *Node, path string, absentOK bool) (*inst, error) {
 			return nil, err
 		}
 		for _, p := range n.Props {
+			if !p.Required && !b.afford(len(p.Name)+4, p.Node) {
+				continue // left out: over MaxScaffoldValues
+			}
 			if err := b.grow(n, 0, len(p.Name)+4); err != nil { // "name": and a comma, in bytes
 				return nil, err
 			}
@@ -231,6 +241,9 @@ func (b *builder) build(n *Node, path string, absentOK bool) (*inst, error) {
 				// An entry past Min is present if its key slot is not
 				// empty; its value is laid out whole.
 				opt := i >= d.Min
+				if opt && !b.afford(4, d.Key, d.Value) {
+					break
+				}
 				if err := b.grow(n, 0, 4); err != nil { // ": " and a comma
 					return nil, err
 				}
@@ -256,6 +269,9 @@ func (b *builder) build(n *Node, path string, absentOK bool) (*inst, error) {
 			item := n.Items
 			if i < len(n.Prefix) {
 				item = n.Prefix[i]
+			}
+			if opt && !b.afford(0, item) {
+				break // fewer optional items: over MaxScaffoldValues
 			}
 			c, err := b.build(item, path+"/"+strconv.Itoa(i), opt)
 			if err != nil {
