@@ -52,7 +52,9 @@ func (e *ValidationError) Error() string {
 // (strings, numbers) are decoded by the engine under a constraint that
 // keeps every slot completable. The result is validated; slots at failing
 // locations are re-decoded with twice the budget for up to opts.Repairs
-// rounds, after which a *ValidationError names the failing pointer.
+// rounds, after which a *ValidationError names the failing pointer. A
+// prompt and canvas longer than the model's max_position_embeddings are
+// refused before any forward.
 func Extract(ctx context.Context, e *engine.Engine, input string, s *Schema, opts Options) (*Result, error) {
 	if e.Tok == nil {
 		return nil, errors.New("schema: the engine has no tokenizer")
@@ -70,6 +72,11 @@ func Extract(ctx context.Context, e *engine.Engine, input string, s *Schema, opt
 	prompt, err := promptIDs(e.Tok, input, s, opts)
 	if err != nil {
 		return nil, err
+	}
+	if n, limit := len(prompt)+len(sc.Template), e.Model.Config().MaxPositionEmbeddings; limit > 0 && n > limit {
+		// Refused before any forward: the engine would fail at the first
+		// position past the limit, after decoding up to it.
+		return nil, fmt.Errorf("schema: prompt (%d tokens) and canvas (%d tokens) exceed the model's %d positions (max_position_embeddings)", len(prompt), len(sc.Template), limit)
 	}
 	res := &Result{}
 	gen := func(ctx context.Context, prefix, template []int32, c decode.Constraint) ([]int32, int, error) {
