@@ -39,7 +39,7 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 	topP := fs.Float64("top-p", 0, "nucleus sampling mass")
 	seed := fs.Uint64("seed", 1, "sampling seed")
 	backend := fs.String("backend", "cpu", "where the forward runs: cpu, cuda, or auto (CUDA where a device is usable)")
-	schemaPath := fs.String("schema", "", "JSON Schema file: extract JSON from --prompt that validates against it; a directory: measure coverage, compliance and tokens per forward over its schemas")
+	schemaPath := fs.String("schema", "", "JSON Schema file: extract JSON from --prompt that validates against it; a directory: measure coverage, compliance, tokens per forward and field accuracy per directory of schemas under it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -86,6 +86,7 @@ func (e *CompileError) Error() string {
 type Schema struct {
 	Root      *Node
 	Source    []byte
+	draft     draft
 	validator *jsonschema.Schema
 	langs     sync.Map // langKey -> *dfa
 }
@@ -146,8 +147,13 @@ func Compile(schemaJSON []byte) (*Schema, error) {
 	if err := checkNames(jc, n, map[*Node]bool{}); err != nil {
 		return nil, err
 	}
-	return &Schema{Root: n, Source: slices.Clone(schemaJSON), validator: v}, nil
+	return &Schema{Root: n, Source: slices.Clone(schemaJSON), draft: d, validator: v}, nil
 }
+
+// Draft is the JSON Schema version the document was read and is validated
+// as: 4, 6, 7, 2019 (2019-09) or 2020 (2020-12), from its $schema or, where
+// that names no draft, from its keywords (see Compile).
+func (s *Schema) Draft() int { return int(s.draft) }
 
 // filterChoices drops enum/const alternatives that fail their own schema
 // node (an enum value of the wrong type, too long...), so that a choice can

@@ -52,7 +52,10 @@ func (e *ValidationError) Error() string {
 // (strings, numbers) are decoded by the engine under a constraint that
 // keeps every slot completable. The result is validated; slots at failing
 // locations are re-decoded with twice the budget for up to opts.Repairs
-// rounds, after which a *ValidationError names the failing pointer.
+// rounds, after which a *ValidationError names the failing pointer. A
+// prompt and canvas longer than the model's max_position_embeddings, or
+// needing more KV memory than the engine's budget, are refused before any
+// forward with a *CanvasError (see Preflight).
 func Extract(ctx context.Context, e *engine.Engine, input string, s *Schema, opts Options) (*Result, error) {
 	if e.Tok == nil {
 		return nil, errors.New("schema: the engine has no tokenizer")

@@ -56,3 +56,31 @@ func TestRealWorldForms(t *testing.T) {
 		})
 	}
 }
+
+// Draft reports the draft a document is read as: its $schema, else what
+// its keywords show.
+func TestDraft(t *testing.T) {
+	tests := []struct {
+		name, schema string
+		want         int
+	}{
+		{"draft-04 $schema", `{"$schema":"http://json-schema.org/draft-04/schema#","type":"string"}`, 4},
+		{"draft-06 $schema", `{"$schema":"http://json-schema.org/draft-06/schema#","type":"string"}`, 6},
+		{"2019-09 $schema", `{"$schema":"https://json-schema.org/draft/2019-09/schema","type":"string"}`, 2019},
+		{"boolean exclusiveMinimum", `{"type":"integer","minimum":0,"exclusiveMinimum":true}`, 4},
+		{"definitions", `{"definitions":{"a":{"type":"string"}},"$ref":"#/definitions/a"}`, 7},
+		{"unknown $schema, tuple items", `{"$schema":"https://example.com/dialect","type":"array","items":[{"type":"string"}]}`, 7},
+		{"no marks", `{"type":"string"}`, 2020},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Compile([]byte(tt.schema))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Draft(); got != tt.want {
+				t.Errorf("Draft() = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"math/big"
 	"strings"
 
@@ -21,8 +20,9 @@ type Case struct {
 // tokens per forward, scaffolded and (optionally) unscaffolded.
 type Report struct {
 	Attempts int      // extractions tried
+	Refused  int      // extractions that returned no output (an error)
 	Valid    int      // scaffolded outputs that validate
-	Errors   []string // scaffolded failures
+	Errors   []string // scaffolded failures: refusals and invalid outputs
 	Decoded  int      // scaffolded: masked tokens decoded
 	Forwards int      // scaffolded: forwards, choice scoring included
 
@@ -39,7 +39,12 @@ type Report struct {
 }
 
 // Measure extracts every case with s and, if unscaffolded, also generates
-// freely (MaxNewTokens: twice the scaffold's canvas) for comparison.
+// freely (MaxNewTokens: twice the scaffold's canvas) for comparison. An
+// extraction that fails (a *ValidationError after the repair rounds, a
+// scaffold over a limit, a context the model cannot hold) is a refusal,
+// recorded in Errors, as is a failing unscaffolded generation, and the
+// next case is measured; only a cancelled ctx or a malformed gold output
+// stop it.
 func Measure(ctx context.Context, e *engine.Engine, s *Schema, cases []Case, opts Options, unscaffolded bool) (Report, error) {
 	var r Report
 	for _, c := range cases {
@@ -65,10 +70,10 @@ func Measure(ctx context.Context, e *engine.Engine, s *Schema, cases []Case, opt
 		}
 		switch {
 		case err != nil:
-			var ve *ValidationError
-			if !errors.As(err, &ve) {
+			if ctx.Err() != nil {
 				return r, err
 			}
+			r.Refused++
 			r.Errors = append(r.Errors, err.Error())
 		case s.Validate(res.JSON) != nil:
 			r.Errors = append(r.Errors, "unvalidated output "+string(res.JSON))
@@ -86,7 +91,11 @@ func Measure(ctx context.Context, e *engine.Engine, s *Schema, cases []Case, opt
 		}
 		free, err := e.Generate(ctx, engine.Request{Tokens: prompt, MaxNewTokens: 2 * canvas, Policy: o.Policy, Sampling: o.Sampling})
 		if err != nil {
-			return r, err
+			if ctx.Err() != nil {
+				return r, err
+			}
+			r.Errors = append(r.Errors, "unscaffolded: "+err.Error())
+			continue
 		}
 		r.FreeTokens += free.Tokens
 		r.FreeForwards += free.Forwards

@@ -46,7 +46,7 @@ func (e *CanvasError) Error() string {
 		where = "/"
 	}
 	if e.Limit == "context" {
-		return fmt.Sprintf("schema: prompt (%d tokens) and canvas (%d tokens) exceed the model's %d positions; the largest part is %s (%d tokens)",
+		return fmt.Sprintf("schema: prompt (%d tokens) and canvas (%d tokens) exceed the model's %d positions (max_position_embeddings); the largest part is %s (%d tokens)",
 			e.Prompt, e.Bound, e.Context, where, e.LargestTokens)
 	}
 	return fmt.Sprintf("schema: prompt (%d tokens) and canvas (%d tokens) need %d bytes of KV cache, over the engine's budget of %d; the largest part is %s (%d tokens)",
