@@ -120,6 +120,7 @@ func Compile(schemaJSON []byte) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.compileDicts()
 	if _, at := minValues(n, MaxScaffoldValues); at != nil {
 		return nil, cerr(at.Ptr, "scaffold", "more than %d values even with every optional part left out (MaxScaffoldValues)", MaxScaffoldValues)
 	}
@@ -141,7 +142,7 @@ func Compile(schemaJSON []byte) (*Schema, error) {
 	if err != nil {
 		return nil, &CompileError{Keyword: "$schema", Msg: "validator: " + err.Error()}
 	}
-	if err := filterChoices(jc, n, map[*Node]bool{}); err != nil {
+	if err := filterChoices(jc, n, map[*Node]error{}); err != nil {
 		return nil, err
 	}
 	if err := checkNames(jc, n, map[*Node]bool{}); err != nil {
@@ -157,18 +158,43 @@ func (s *Schema) Draft() int { return int(s.draft) }
 
 // filterChoices drops enum/const alternatives that fail their own schema
 // node (an enum value of the wrong type, too long...), so that a choice can
-// never make the output invalid; no valid alternative is a compile error.
-func filterChoices(jc *jsonschema.Compiler, n *Node, seen map[*Node]bool) error {
-	if seen[n] {
-		return nil
+// never make the output invalid. A node left without a valid alternative
+// admits no value: an optional property (or a dictionary's entries) there
+// is left out, anywhere else it is a compile error. seen holds each node
+// visited and the error it gave.
+func filterChoices(jc *jsonschema.Compiler, n *Node, seen map[*Node]error) error {
+	if err, ok := seen[n]; ok {
+		return err
 	}
-	seen[n] = true
+	seen[n] = nil
+	err := filterNode(jc, n, seen)
+	seen[n] = err
+	return err
+}
+
+func filterNode(jc *jsonschema.Compiler, n *Node, seen map[*Node]error) error {
+	var drop []string
 	for _, p := range n.Props {
 		if err := filterChoices(jc, p.Node, seen); err != nil {
-			return err
+			if p.Required || !noValue(err) {
+				return err
+			}
+			drop = append(drop, p.Name)
 		}
 	}
-	for _, c := range slices.Concat(n.Prefix, n.Branches, []*Node{n.Items}, n.dynNodes()) {
+	n.Props = slices.DeleteFunc(n.Props, func(p Prop) bool { return slices.Contains(drop, p.Name) })
+	if d := n.Dyn; d != nil {
+		for _, c := range n.dynNodes() {
+			if err := filterChoices(jc, c, seen); err != nil {
+				if d.Min > 0 || !noValue(err) {
+					return err
+				}
+				n.Dyn = nil
+				break
+			}
+		}
+	}
+	for _, c := range slices.Concat(n.Prefix, n.Branches, []*Node{n.Items}) {
 		if c == nil {
 			continue
 		}
@@ -191,10 +217,18 @@ func filterChoices(jc *jsonschema.Compiler, n *Node, seen map[*Node]bool) error 
 		}
 	}
 	if len(keep) == 0 {
-		return cerr(n.Ptr, "enum", "no enum/const value validates against its own schema")
+		return cerr(n.Ptr, "enum", noValueMsg)
 	}
 	n.Alts = keep
 	return nil
+}
+
+const noValueMsg = "no enum/const value validates against its own schema"
+
+// noValue reports whether err is filterChoices' "admits no value".
+func noValue(err error) bool {
+	var ce *CompileError
+	return errors.As(err, &ce) && ce.Keyword == "enum" && ce.Msg == noValueMsg
 }
 
 // subschema compiles the validator's schema at JSON pointer ptr.
@@ -213,6 +247,8 @@ type compiler struct {
 
 	nodes int // subschemas compiled so far (MaxSubschemas)
 	depth int // subschemas being compiled, outermost first (MaxDepth)
+
+	dicts []pendingDict // dictionaries whose entries are compiled last
 }
 
 func ptrJoin(p, tok string) string {

@@ -30,7 +30,7 @@ func TestCompileErrors(t *testing.T) {
 		{"schema dependency", `{"type":"object","properties":{"a":{"type":"string"}},"dependencies":{"a":{"required":["b"]}}}`, "dependencies", "/dependencies/a"},
 		{"escaped pointer", `{"type":"object","properties":{"a/b~c":{"not":{}}}}`, "not", "/properties/a~1b~0c/not"},
 		{"not json", `{"type":`, "json", ""},
-		{"enum of the wrong type", `{"type":"object","properties":{"a b":{"type":"integer","enum":["x","y"]}}}`, "enum", "/properties/a b"},
+		{"enum of the wrong type", `{"type":"object","properties":{"a b":{"type":"integer","enum":["x","y"]}},"required":["a b"]}`, "enum", "/properties/a b"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

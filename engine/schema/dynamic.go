@@ -43,12 +43,59 @@ func dynEntries(d *Dynamic, items int) int {
 // Max is counted against every laid-out property (each may be present).
 func (c *compiler) dynamic(v *jv, ptr string, refs []string, n *Node, nreq, minP, maxP int) error {
 	ap, pats := v.get("additionalProperties"), v.get("patternProperties")
+	dict := len(n.Props) == 0 && (pats != nil && len(pats.obj) > 0 || ap != nil && ap.kind == 'o')
+	need := minP - nreq
+	switch {
+	case !dict && need <= 0:
+		return nil
+	case need <= 0:
+		// A dictionary's entries are optional: compiled once the rest of
+		// the schema has (compileDicts), and left out ({}) if they cannot
+		// be, so an entry schema the compiler cannot honour never costs
+		// the schema.
+		c.dicts = append(c.dicts, pendingDict{v: v, ptr: ptr, refs: refs, n: n, nreq: nreq, minP: minP, maxP: maxP, depth: c.depth})
+		return nil
+	}
+	return c.dynamicNow(v, ptr, refs, n, nreq, minP, maxP)
+}
+
+// pendingDict is a dictionary whose entries compileDicts compiles.
+type pendingDict struct {
+	v                *jv
+	ptr              string
+	refs             []string
+	n                *Node
+	nreq, minP, maxP int
+	depth            int
+}
+
+// compileDicts compiles the pending dictionaries' entries (and those of
+// dictionaries inside them), each within what MaxSubschemas leaves: a
+// dictionary whose entries fail to compile stays {} and gives back the
+// subschemas it took. Work on failed ones is bounded by MaxSubschemas in
+// all; past it the remaining dictionaries stay {}.
+func (c *compiler) compileDicts() {
+	wasted := 0
+	for i := 0; i < len(c.dicts) && wasted <= MaxSubschemas; i++ {
+		p := c.dicts[i]
+		nodes, depth := c.nodes, c.depth
+		c.depth = p.depth
+		err := c.dynamicNow(p.v, p.ptr, p.refs, p.n, p.nreq, p.minP, p.maxP)
+		c.depth = depth
+		if err != nil {
+			wasted += c.nodes - nodes
+			c.nodes, p.n.Dyn = nodes, nil
+		}
+	}
+	c.dicts = nil
+}
+
+// dynamicNow compiles n's Dynamic entries (see dynamic).
+func (c *compiler) dynamicNow(v *jv, ptr string, refs []string, n *Node, nreq, minP, maxP int) error {
+	ap, pats := v.get("additionalProperties"), v.get("patternProperties")
 	apClosed := ap != nil && ap.kind == 'b' && !ap.b
 	dict := len(n.Props) == 0 && (pats != nil && len(pats.obj) > 0 || ap != nil && ap.kind == 'o')
 	need := minP - nreq
-	if !dict && need <= 0 {
-		return nil
-	}
 	d := &Dynamic{Min: max(need, 0), Max: -1, Dict: dict}
 	if maxP >= 0 {
 		d.Max = maxP - len(n.Props)

@@ -67,3 +67,35 @@ func TestDynamicEntries(t *testing.T) {
 		})
 	}
 }
+
+// TestNoValueLeftOut: an optional property, or a dictionary's entries,
+// whose enum admits no value of its own type is left out (the output
+// without it validates); a required one is a compile error.
+func TestNoValueLeftOut(t *testing.T) {
+	for _, c := range []struct {
+		name, schema string
+	}{
+		{"optional property", `{"type":"object","properties":{"a":{"type":"integer","enum":["x"]},"b":{"type":"boolean"}},"required":["b"]}`},
+		{"dictionary entries", `{"type":"object","additionalProperties":{"type":"array","enum":["x"]}}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Compile([]byte(c.schema))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(s.Root.Props) > 1 || s.Root.Dyn != nil {
+				t.Errorf("props %v, dynamic %v: the property that admits no value is laid out", s.Root.Props, s.Root.Dyn)
+			}
+			res, err := Extract(context.Background(), tinyEngine(t), "b is true", s, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Validate(res.JSON); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if _, err := Compile([]byte(`{"type":"object","properties":{"a":{"type":"integer","enum":["x"]}},"required":["a"]}`)); err == nil {
+		t.Fatal("a required property that admits no value compiled")
+	}
+}
