@@ -54,7 +54,7 @@ func TestExtractWithEngine(t *testing.T) {
 // A schema the scaffold compiler cannot honour is a dead letter naming the
 // keyword and where it is.
 func TestExtractUnsupportedSchemaIsRejected(t *testing.T) {
-	in := kafka.Envelope{Value: []byte("x")}.WithHeader(kafka.HeaderSchema, `{"type":"object","properties":{"a":{"not":{"type":"string"}}}}`)
+	in := kafka.Envelope{Value: []byte("x")}.WithHeader(kafka.HeaderSchema, `{"type":"object","properties":{"a":{"not":{"pattern":"^x"}}}}`)
 	_, err := Prepare(Config{}, KindExtract, in)
 	var rej *Rejection
 	if !errors.As(err, &rej) || rej.Reason != ReasonInvalidSchema || !strings.Contains(err.Error(), "schema: not at /properties/a/not") {

@@ -16,7 +16,7 @@ func TestInferSchema(t *testing.T) {
 		"contact.json":  contact,
 		"contact.jsonl": `{"input":"Bob, 42, VIP","output":{"name":"Bob","age":42,"vip":true}}` + "\n",
 		"tags.json":     `{"type":"array","items":{"enum":["a","b"]},"maxItems":2}`,
-		"bad.json":      `{"type":"object","properties":{"x":{"not":{"type":"string"}}}}`,
+		"bad.json":      `{"type":"object","properties":{"x":{"not":{"pattern":"^x"}}}}`,
 	}
 	for name, src := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
@@ -69,7 +69,7 @@ func TestInferSchemaDirs(t *testing.T) {
 		"a/long.json":       long,
 		"b/cases.json":      `{"type":"object","properties":{"n":{"type":"integer","minimum":0,"maximum":9}},"required":["n"]}`,
 		"b/cases.jsonl":     "not json\n",
-		"b/not.json":        `{"not":{"type":"string"}}`,
+		"b/not.json":        `{"not":{"pattern":"^x"}}`,
 		"b/deeper/tag.json": `{"enum":["x","y"]}`,
 	}
 	for name, src := range files {

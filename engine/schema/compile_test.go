@@ -10,7 +10,7 @@ func TestCompileErrors(t *testing.T) {
 	cases := []struct {
 		name, schema, keyword, pointer string
 	}{
-		{"not", `{"type":"object","properties":{"a":{"not":{"type":"string"}}}}`, "not", "/properties/a/not"},
+		{"not", `{"type":"object","properties":{"a":{"not":{"pattern":"^x"}}}}`, "not", "/properties/a/not"},
 		{"contains", `{"type":"array","items":{"type":"string"},"contains":{"const":"x"}}`, "contains", "/contains"},
 		{"recursive and required", `{"$ref":"#/$defs/n","$defs":{"n":{"type":"object","properties":{"c":{"$ref":"#/$defs/n"}},"required":["c"]}}}`, "$ref", "/$defs/n/properties/c/$ref"},
 		{"unresolved", `{"$ref":"#/$defs/missing"}`, "$ref", "/$ref"},
@@ -28,7 +28,7 @@ func TestCompileErrors(t *testing.T) {
 		{"ref siblings that cannot merge", `{"$ref":"#/$defs/a","pattern":"b","$defs":{"a":{"type":"string","pattern":"a"}}}`, "allOf", ""},
 		{"unions of unions in allOf", `{"allOf":[{"anyOf":[{"type":"string"},{"type":"integer"}]},{"anyOf":[{"type":"string"},{"type":"null"}]}]}`, "allOf", "/allOf"},
 		{"schema dependency", `{"type":"object","properties":{"a":{"type":"string"}},"dependencies":{"a":{"required":["b"]}}}`, "dependencies", "/dependencies/a"},
-		{"escaped pointer", `{"type":"object","properties":{"a/b~c":{"not":{}}}}`, "not", "/properties/a~1b~0c/not"},
+		{"escaped pointer", `{"type":"object","properties":{"a/b~c":{"not":{"minLength":3}}}}`, "not", "/properties/a~1b~0c/not"},
 		{"not json", `{"type":`, "json", ""},
 		{"enum of the wrong type", `{"type":"object","properties":{"a b":{"type":"integer","enum":["x","y"]}},"required":["a b"]}`, "enum", "/properties/a b"},
 	}

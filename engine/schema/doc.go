@@ -9,13 +9,17 @@
 //     exclusiveMinimum is draft-04), and the validator uses the same draft
 //     (keywords.go). Keywords outside the validation vocabulary are
 //     annotations and ignored (id, x-*, nullable, readonly...); validation
-//     keywords the scaffold cannot honour (not, if/then/else, contains,
-//     dependentSchemas, $dynamicRef) give a *CompileError naming keyword and
-//     JSON pointer. Honoured: type (arrays with null; inferred from the
+//     keywords the scaffold cannot honour (if/then/else, contains,
+//     dependentSchemas, $dynamicRef, not in other forms than below) give a
+//     *CompileError naming keyword and JSON pointer. Honoured: not as a
+//     forbidden property list, a type, or excluded enum/const values
+//     (not.go), type (arrays with null; inferred from the
 //     keywords present when absent; no type at all admits any value, laid
 //     out as a string), true/false schemas, properties, required,
 //     additionalProperties and patternProperties (applied to the listed
-//     properties; no other key is laid out), propertyNames, min/maxProperties,
+//     properties, and as key slots for dictionaries and for what
+//     minProperties needs beyond them, dynamic.go), propertyNames,
+//     min/maxProperties,
 //     dependentRequired, enum, const, items, prefixItems and tuple items,
 //     min/maxItems, uniqueItems, min/maxLength, pattern (regular: no ,
 //     lookaround or backreferences; escapes and any Unicode in values),
@@ -33,7 +37,12 @@
 //     nullable values may come out absent or null (an all-pad slot); arrays
 //     scaffold up to ArrayItems items (never more than maxItems, never fewer
 //     than minItems) and items beyond minItems whose first value is empty
-//     collapse. Numbers are unquoted.
+//     collapse. Numbers are unquoted. Optional parts are laid out while the
+//     scaffold stays within MaxScaffoldValues and MaxCanvasTokens (limits.go);
+//     an optional part that admits no value is left out.
+//   - Before any forward, Extract checks the prompt and canvas against the
+//     model's positions and the engine's KV budget (preflight.go: a
+//     *CanvasError naming the largest part).
 //   - A union's branch is chosen by scoring each branch's opening tokens
 //     under the model, in context like a choice (scaffold_union.go), and
 //     only that branch is laid out.

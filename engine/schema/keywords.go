@@ -29,8 +29,9 @@ var assertions = map[string]bool{
 	"multipleOf": true,
 	"$ref":       true, "$recursiveRef": true,
 	"allOf": true, "anyOf": true, "oneOf": true,
+	"not": true, // in the forms rewriteNot honours
 
-	"not": false, "if": false, "then": false, "else": false,
+	"if": false, "then": false, "else": false,
 	"contains": false, "minContains": false, "maxContains": false,
 	"dependentSchemas": false, "$dynamicRef": false,
 }

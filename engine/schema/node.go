@@ -56,6 +56,13 @@ func (c *compiler) node(v *jv, ptr string, refs []string) (*Node, error) {
 	if v.kind != 'o' {
 		return nil, cerr(ptr, "schema", "not an object")
 	}
+	if v.get("not") != nil {
+		w, err := c.rewriteNot(v, ptr)
+		if err != nil {
+			return nil, err
+		}
+		return c.node(w, ptr, refs)
+	}
 	for _, e := range v.obj {
 		if ok, known := assertions[e.key]; known && !ok {
 			return nil, cerr(ptrJoin(ptr, e.key), e.key, "not supported by the scaffold compiler")
