@@ -338,6 +338,11 @@ func (c *compiler) array(v *jv, ptr string, refs []string) (*Node, error) {
 	return n, nil
 }
 
+// maxMinLength bounds minLength: the slot languages count code points up
+// to it in one byte of their state, and a slot holds at most maxSlotWidth
+// tokens.
+const maxMinLength = 255
+
 func (c *compiler) str(v *jv, ptr string) (*Node, error) {
 	n := &Node{Kind: String, Ptr: ptr}
 	var err error
@@ -347,8 +352,8 @@ func (c *compiler) str(v *jv, ptr string) (*Node, error) {
 	if n.MaxLen, err = intKeyword(v, ptr, "maxLength", -1); err != nil {
 		return nil, err
 	}
-	if n.MinLen > 32 {
-		return nil, cerr(ptrJoin(ptr, "minLength"), "minLength", "above 32 is not supported")
+	if n.MinLen > maxMinLength {
+		return nil, cerr(ptrJoin(ptr, "minLength"), "minLength", "above %d is not supported", maxMinLength)
 	}
 	if n.MaxLen >= 0 && n.MaxLen < n.MinLen {
 		return nil, cerr(ptrJoin(ptr, "maxLength"), "maxLength", "below minLength")

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -93,5 +94,27 @@ func TestFormatsValidate(t *testing.T) {
 		t.Run(f, func(t *testing.T) {
 			decodeRandomly(t, `{"type":"object","properties":{"x":{"type":"string","format":"`+f+`"}},"required":["x"]}`, 15)
 		})
+	}
+}
+
+// TestLongMinLength: strings with minLength past a default slot (40, 100,
+// 255 code points) get slots wide enough and extract valid values.
+func TestLongMinLength(t *testing.T) {
+	e := tinyEngine(t)
+	for _, n := range []int{40, 100, 255} {
+		s, err := Compile([]byte(fmt.Sprintf(`{"type":"object","properties":{"s":{"type":"string","minLength":%d}},"required":["s"]}`, n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Extract(context.Background(), e, "a long text", s, Options{})
+		if err != nil {
+			t.Fatalf("minLength %d: %v", n, err)
+		}
+		if err := s.Validate(res.JSON); err != nil {
+			t.Fatalf("minLength %d: %s: %v", n, res.JSON, err)
+		}
+	}
+	if _, err := Compile([]byte(`{"type":"string","minLength":256}`)); err == nil {
+		t.Error("minLength 256 compiled")
 	}
 }
