@@ -370,10 +370,7 @@ func (c *compiler) str(v *jv, ptr string) (*Node, error) {
 	if f := v.get("format"); f != nil && f.kind == 's' && formatPatterns[f.str] != "" {
 		// Other formats are annotations: the validator asserts only the
 		// formats it knows, and formatPatterns covers all of those.
-		if n.Pattern != "" {
-			return nil, cerr(ptrJoin(ptr, "format"), "format", "format together with pattern is not supported")
-		}
-		n.Format = f.str
+		n.Format = f.str // with a pattern, both are matched (patString.and)
 	}
 	return n, nil
 }

@@ -270,7 +270,26 @@ func (p *pattern) matchesAtEnd(pcs []uint32, atStart bool) bool {
 // then the NFA state as 2 bytes per pc.
 type patString struct {
 	p      *pattern
+	and    *pattern // a second pattern the value must match too (a format with a pattern); nil: none
 	minLen int
+}
+
+// pcsOf and withPCs read and write the key's NFA states: p's, then (with
+// and) a separator-free second set after p's count in two bytes.
+func (s patString) pcsOf(k string) (p, q []uint32) {
+	rest := k[patHead:]
+	if s.and == nil {
+		return decodePCs(rest), nil
+	}
+	n := int(rest[0])<<8 | int(rest[1])
+	return decodePCs(rest[2 : 2+2*n]), decodePCs(rest[2+2*n:])
+}
+
+func (s patString) withPCs(head []byte, p, q []uint32) string {
+	if s.and == nil {
+		return encodePCs(head, p)
+	}
+	return encodePCs([]byte(encodePCs(append(head, byte(len(p)>>8), byte(len(p))), p)), q)
 }
 
 const patHead = 9
@@ -291,11 +310,19 @@ func decodePCs(s string) []uint32 {
 }
 
 func (s patString) start() string {
-	return encodePCs([]byte{0, 0, 0, 0, 0, 1, 0, 0, 0}, s.p.startSet())
+	var q []uint32
+	if s.and != nil {
+		q = s.and.startSet()
+	}
+	return s.withPCs([]byte{0, 0, 0, 0, 0, 1, 0, 0, 0}, s.p.startSet(), q)
 }
 
 func (s patString) accept(k string) bool {
-	return k[1] == 0 && k[6] == 0 && int(k[0]) >= s.minLen && s.p.matchesAtEnd(decodePCs(k[patHead:]), k[5] == 1)
+	if k[1] != 0 || k[6] != 0 || int(k[0]) < s.minLen {
+		return false
+	}
+	p, q := s.pcsOf(k)
+	return s.p.matchesAtEnd(p, k[5] == 1) && (s.and == nil || s.and.matchesAtEnd(q, k[5] == 1))
 }
 
 // escapes maps the byte after a backslash to the code point it stands for.
@@ -349,7 +376,7 @@ func (s patString) step(k string, b byte) (string, int, bool) {
 	default:
 		part := append([]byte(k[2:2+np]), b)
 		if !utf8.FullRune(part) {
-			if !s.p.prefixes[string(part)] {
+			if !s.p.prefixes[string(part)] || s.and != nil && !s.and.prefixes[string(part)] {
 				return "", 0, false
 			}
 			head := []byte{byte(cnt), byte(len(part)), 0, 0, 0, k[5], 0, 0, 0}
@@ -362,9 +389,15 @@ func (s patString) step(k string, b byte) (string, int, bool) {
 			return "", 0, false
 		}
 	}
-	pcs := s.p.stepRune(decodePCs(k[patHead:]), r)
-	if len(pcs) == 0 {
+	p, q := s.pcsOf(k)
+	p = s.p.stepRune(p, r)
+	if len(p) == 0 {
 		return "", 0, false
 	}
-	return encodePCs([]byte{byte(min(cnt+1, s.minLen)), 0, 0, 0, 0, 0, 0, 0, 0}, pcs), 1, true
+	if s.and != nil {
+		if q = s.and.stepRune(q, r); len(q) == 0 {
+			return "", 0, false
+		}
+	}
+	return s.withPCs([]byte{byte(min(cnt+1, s.minLen)), 0, 0, 0, 0, 0, 0, 0, 0}, p, q), 1, true
 }

@@ -137,9 +137,9 @@ func langFor(sch *Schema, n *Node, v *vocab) (*dfa, error) {
 	switch n.Kind {
 	case String:
 		maxLen := n.MaxLen
-		expr := n.Pattern
+		expr, and := n.Pattern, ""
 		if n.Format != "" {
-			expr = formatPatterns[n.Format]
+			expr, and = formatPatterns[n.Format], n.Pattern
 			if fm, ok := formatMaxLen[n.Format]; ok && (maxLen < 0 || fm < maxLen) {
 				maxLen = fm
 			}
@@ -151,9 +151,15 @@ func langFor(sch *Schema, n *Node, v *vocab) (*dfa, error) {
 			if err != nil {
 				return nil, err
 			}
+			ps := patString{p: p, minLen: n.MinLen}
+			if and != "" { // a format with a pattern: both must match
+				if ps.and, err = newPattern(and); err != nil {
+					return nil, err
+				}
+			}
 			// Escapes and multi-byte characters are assembled by the
 			// language, so any token of a JSON string body may take part.
-			d = newDFA(patString{p: p, minLen: n.MinLen}, v, maxLen, func(b byte) bool { return b >= 0x20 && b != 0x7F })
+			d = newDFA(ps, v, maxLen, func(b byte) bool { return b >= 0x20 && b != 0x7F })
 			// Tokens of whole code points, and single bytes (which spell
 			// every character in a byte-level vocabulary) for the
 			// characters the pattern names (pattern.prefixes): pieces of

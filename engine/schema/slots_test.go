@@ -2,8 +2,10 @@ package schema
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"testing"
 )
 
@@ -116,5 +118,36 @@ func TestLongMinLength(t *testing.T) {
 	}
 	if _, err := Compile([]byte(`{"type":"string","minLength":256}`)); err == nil {
 		t.Error("minLength 256 compiled")
+	}
+}
+
+// TestFormatWithPattern: a format and a pattern on one string are both
+// matched (the slot language runs both automata).
+func TestFormatWithPattern(t *testing.T) {
+	e := tinyEngine(t)
+	for _, c := range []struct{ format, pattern, re string }{
+		{"date", "^2026-", `^2026-\d\d-\d\d$`},
+		{"email", "@example\\.com$", `@example\.com$`},
+		{"uuid", "^[0-9a-f-]+$", `^[0-9a-f]{8}-`},
+	} {
+		doc, _ := json.Marshal(map[string]any{"type": "object", "required": []string{"v"},
+			"properties": map[string]any{"v": map[string]any{"type": "string", "format": c.format, "pattern": c.pattern}}})
+		s, err := Compile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seed := range 2 {
+			res, err := Extract(context.Background(), e, []string{"on 2026-03-05 ann@example.com", "id"}[seed], s, Options{})
+			if err != nil {
+				t.Fatalf("%s + %s: %v", c.format, c.pattern, err)
+			}
+			var out struct{ V string }
+			if err := json.Unmarshal(res.JSON, &out); err != nil || !regexp.MustCompile(c.re).MatchString(out.V) {
+				t.Fatalf("%s + %s: %s (%v)", c.format, c.pattern, res.JSON, err)
+			}
+			if err := s.Validate(res.JSON); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
