@@ -29,9 +29,9 @@ var assertions = map[string]bool{
 	"multipleOf": true,
 	"$ref":       true, "$recursiveRef": true,
 	"allOf": true, "anyOf": true, "oneOf": true,
-	"not": true, // in the forms rewriteNot honours
+	"not": true,                             // in the forms rewriteNot honours
+	"if":  true, "then": true, "else": true, // as a union (ifToAnyOf)
 
-	"if": false, "then": false, "else": false,
 	"contains": false, "minContains": false, "maxContains": false,
 	"dependentSchemas": false, "$dynamicRef": false,
 }

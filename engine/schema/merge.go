@@ -53,6 +53,7 @@ func (c *compiler) flatten(ptr string, parts []*jv, refs []string, depth int) ([
 		if c.nodes++; c.nodes > MaxSubschemas {
 			return nil, cerr(ptr, "subschemas", "more than %d subschemas, each $ref counted once per use (MaxSubschemas)", MaxSubschemas)
 		}
+		p = ifToAnyOf(p)
 		switch {
 		case p.kind == 'b' && p.b:
 			continue
@@ -263,12 +264,31 @@ func merge2(a, b *jv, ptr string) (*jv, error) {
 			default:
 				out.set(e.key, allOfJV(av, bv))
 			}
+		case "anyOf":
+			// (a1 ∨ a2 ...) ∧ (b1 ∨ b2 ...): every pair, while few.
+			if av.kind != 'a' || bv.kind != 'a' || len(av.arr)*len(bv.arr) > maxProductBranches {
+				return fail(e.key, "two unions of %d and %d branches cannot be merged (over %d pairs)", len(av.arr), len(bv.arr), maxProductBranches)
+			}
+			prod := &jv{kind: 'a'}
+			for _, x := range av.arr {
+				for _, y := range bv.arr {
+					prod.arr = append(prod.arr, allOfJV(x, y))
+				}
+			}
+			out.set("anyOf", prod)
+		case "not":
+			// not a ∧ not b = not (a ∨ b).
+			out.set("not", &jv{kind: 'o', obj: []kv{{"anyOf", &jv{kind: 'a', arr: []*jv{av, bv}}}}})
 		default:
 			return fail(e.key, "two different values (%s, %s) cannot be merged", av.compact(), bv.compact())
 		}
 	}
 	return out, nil
 }
+
+// maxProductBranches bounds the branches that merging two anyOfs (an
+// allOf of if/then/else conditions) makes.
+const maxProductBranches = 64
 
 // intersectTypes is the type keyword admitting what both a and b admit
 // (integer within number).

@@ -56,6 +56,15 @@ func (c *compiler) node(v *jv, ptr string, refs []string) (*Node, error) {
 	if v.kind != 'o' {
 		return nil, cerr(ptr, "schema", "not an object")
 	}
+	if w := ifToAnyOf(v); w != v {
+		n, err := c.node(w, ptr, refs)
+		var ce *CompileError
+		if errors.As(err, &ce) && strings.HasPrefix(ce.Pointer, ptr+"/anyOf") && v.get("anyOf") == nil {
+			// The union is the conditional's: name it.
+			ce.Pointer, ce.Msg = ptrJoin(ptr, "if"), "if/then/else: "+ce.Msg
+		}
+		return n, err
+	}
 	if v.get("not") != nil {
 		w, err := c.rewriteNot(v, ptr)
 		if err != nil {

@@ -49,7 +49,59 @@ func (c *compiler) rewriteNot(v *jv, ptr string) (*jv, error) {
 	if vals, ok := excludedValues(n); ok {
 		return excludeValues(rest, vals, nptr, unsupported)
 	}
+	if props := n.get("properties"); props != nil && props.kind == 'o' && len(props.obj) > 0 && onlyKeys(n, "properties", "required") {
+		// not {properties: {k: S, ...}} (an if's condition): k present and
+		// not S, for the first k; with required beside it, still enough.
+		k := props.obj[0]
+		cond := &jv{kind: 'o', obj: []kv{
+			{"required", &jv{kind: 'a', arr: []*jv{{kind: 's', str: k.key}}}},
+			{"properties", &jv{kind: 'o', obj: []kv{{k.key, &jv{kind: 'o', obj: []kv{{"not", k.val}}}}}}},
+		}}
+		return allOfJV(rest, cond), nil
+	}
 	return nil, unsupported
+}
+
+// onlyKeys reports whether every validation keyword of v is among keys.
+func onlyKeys(v *jv, keys ...string) bool {
+	for _, e := range v.obj {
+		if _, ok := assertions[e.key]; ok && !slices.Contains(keys, e.key) {
+			return false
+		}
+	}
+	return true
+}
+
+// ifToAnyOf rewrites if/then/else as the union it means: anyOf [allOf [if,
+// then], allOf [not if, else]] (a missing then or else admits anything);
+// then and else without if are ignored, as JSON Schema says. Each branch
+// is compiled as any union branch: one the scaffold cannot honour (a not
+// of a condition in another form) is left out.
+func ifToAnyOf(v *jv) *jv {
+	if v.kind != 'o' || v.get("if") == nil && v.get("then") == nil && v.get("else") == nil {
+		return v
+	}
+	rest := v.without("if", "then", "else")
+	cond := v.get("if")
+	if cond == nil {
+		return rest
+	}
+	then, els := v.get("then"), v.get("else")
+	if then == nil {
+		then = &jv{kind: 'b', b: true}
+	}
+	if els == nil {
+		els = &jv{kind: 'b', b: true}
+	}
+	branches := &jv{kind: 'a', arr: []*jv{
+		{kind: 'o', obj: []kv{{"allOf", &jv{kind: 'a', arr: []*jv{cond, then}}}}},
+		{kind: 'o', obj: []kv{{"allOf", &jv{kind: 'a', arr: []*jv{{kind: 'o', obj: []kv{{"not", cond}}}, els}}}}},
+	}}
+	if rest.get("anyOf") == nil && rest.get("oneOf") == nil {
+		rest.obj = append(rest.obj, kv{"anyOf", branches})
+		return rest
+	}
+	return &jv{kind: 'o', obj: []kv{{"allOf", &jv{kind: 'a', arr: []*jv{rest, {kind: 'o', obj: []kv{{"anyOf", branches}}}}}}}}
 }
 
 // requiredForms reads not's required lists: each inner list is a set of

@@ -62,3 +62,36 @@ func TestNot(t *testing.T) {
 		})
 	}
 }
+
+// TestIfThenElse: if/then/else is the union anyOf [allOf [if, then],
+// allOf [not if, else]]; conditions on a discriminator (several in an
+// allOf) compile, and every output satisfies the conditionals as written.
+func TestIfThenElse(t *testing.T) {
+	cases := []struct{ name, schema string }{
+		{"discriminator", `{"type":"object","properties":{"kind":{"enum":["card","bank"]},"number":{"type":"string","maxLength":8},"iban":{"type":"string","maxLength":8}},"required":["kind"],
+		  "if":{"properties":{"kind":{"const":"card"}}},"then":{"required":["number"]},"else":{"required":["iban"]}}`},
+		{"allOf of conditionals", `{"type":"object","properties":{"kind":{"enum":["a","b","c"]},"x":{"type":"integer"},"y":{"type":"boolean"}},"required":["kind"],
+		  "allOf":[{"if":{"properties":{"kind":{"const":"a"}}},"then":{"required":["x"]}},{"if":{"properties":{"kind":{"const":"b"}}},"then":{"required":["y"]}}]}`},
+		{"then without if is ignored", `{"type":"object","properties":{"a":{"type":"boolean"}},"then":{"required":["zzz"]}}`},
+		{"condition on a required flag", `{"type":"object","properties":{"on":{"type":"boolean"},"level":{"type":"integer","minimum":1,"maximum":5}},"required":["on"],
+		  "if":{"properties":{"on":{"const":true}}},"then":{"required":["level"]},"else":{"not":{"required":["level"]}}}`},
+	}
+	e := tinyEngine(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Compile([]byte(c.schema))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range []string{"pay by card 1234", "bank transfer DE12", "kind b, y true", "on, level 3"} {
+				res, err := Extract(context.Background(), e, in, s, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Validate(res.JSON); err != nil {
+					t.Fatalf("%s: %v", res.JSON, err)
+				}
+			}
+		})
+	}
+}
