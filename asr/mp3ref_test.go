@@ -1,0 +1,214 @@
+package asr
+
+import (
+	"bytes"
+	"io"
+	"math"
+	"os"
+	"testing"
+
+	"github.com/hajimehoshi/go-mp3"
+)
+
+// mp3Reference decodes data with github.com/hajimehoshi/go-mp3 (the decoder asr used
+// before its own), trims it as mp3Source does, averages the channels and resamples
+// to 16 kHz: the path Decode's MP3 output is checked against.
+func mp3Reference(t testing.TB, data []byte) []float32 {
+	t.Helper()
+	in := newInput(bytes.NewReader(data))
+	if _, err := sniff(in); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := in.Peek(4)
+	first, _ := parseMP3Header(b)
+	m := &mp3Frames{r: in, first: first}
+	if err := m.next(); err != nil {
+		t.Fatal(err)
+	}
+	skip, left := int64(0), int64(-1)
+	if total, delay, padding, ok := xingHeader(m.frame, first); ok {
+		m.off = len(m.frame)
+		if n := total * int64(first.samples()); total > 0 && delay >= 0 && int64(delay+padding) < n {
+			skip, left = int64(delay)+mp3DecoderDelay, n-int64(delay+padding)
+		}
+	}
+	dec, err := mp3.NewDecoder(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm, err := io.ReadAll(dec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mono := make([]float32, len(pcm)/4) // go-mp3 gives 16-bit stereo, mono streams doubled
+	for i := range mono {
+		l, r := int16(uint16(pcm[4*i])|uint16(pcm[4*i+1])<<8), int16(uint16(pcm[4*i+2])|uint16(pcm[4*i+3])<<8)
+		mono[i] = float32(int32(l)+int32(r)) * (1.0 / 65536)
+	}
+	mono = mono[min(skip, int64(len(mono))):]
+	if left >= 0 && int64(len(mono)) > left {
+		mono = mono[:left]
+	}
+	out, err := Resample(mono, first.rate, SampleRate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// snr compares got with want over their common length: the signal-to-noise ratio in
+// dB (want's energy over the difference's) and the largest difference.
+func snr(want, got []float32) (db, maxErr float64) {
+	var sig, noise float64
+	for i := range min(len(want), len(got)) {
+		d := float64(got[i]) - float64(want[i])
+		sig += float64(want[i]) * float64(want[i])
+		noise += d * d
+		maxErr = max(maxErr, math.Abs(d))
+	}
+	if noise == 0 {
+		return math.Inf(1), 0
+	}
+	return 10 * math.Log10(sig/noise), maxErr
+}
+
+// TestMP3MatchesReference decodes MP3 files at every MPEG-1 and MPEG-2 rate, mono,
+// L/R and M/S stereo, with short blocks (clicks, on one channel of the L/R file so
+// its channels' blocks differ), and speech, pink noise to 24 kHz and an 11 kHz tone
+// (which the 16 kHz output must drop), and requires the output to match the
+// reference path within 40 dB SNR, at the same length.
+func TestMP3MatchesReference(t *testing.T) {
+	const minSNR = 40 // dB
+	tests := []struct {
+		file string
+		want mp3Coding // at least this many of each
+	}{
+		{"testdata/noisy-48k-ms.mp3", mp3Coding{short: 5, ms: 100}},
+		{"testdata/noisy-44k-lr.mp3", mp3Coding{short: 5, lr: 50}},
+		{"testdata/noisy-32k-js.mp3", mp3Coding{short: 5, lr: 50}},
+		{"testdata/noisy-24k-mono.mp3", mp3Coding{short: 5}},
+		{"testdata/noisy-22k-ms.mp3", mp3Coding{short: 5, ms: 30}},
+		{"testdata/tone-44k-stereo.mp3", mp3Coding{ms: 10}},
+		{"testdata/speech-16k-mono.mp3", mp3Coding{}},
+		{"../testdata/demo/speech/clip.mp3", mp3Coding{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			data, err := os.ReadFile(tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := codingOf(data)
+			t.Logf("coding: %+v", got)
+			if got.short < tt.want.short || got.ms < tt.want.ms || got.lr < tt.want.lr || got.differ < tt.want.differ {
+				t.Errorf("the file codes %+v, want at least %+v", got, tt.want)
+			}
+			want := mp3Reference(t, data)
+			a, err := Decode(data, DecodeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			db, maxErr := snr(want, a.Samples)
+			t.Logf("%v: %d samples (reference %d), SNR %.1f dB, max error %.5f", a.Info, len(a.Samples), len(want), db, maxErr)
+			if len(a.Samples) != len(want) {
+				t.Errorf("%d samples, reference %d", len(a.Samples), len(want))
+			}
+			if db < minSNR {
+				t.Errorf("SNR %.1f dB against the reference, want >= %d", db, minSNR)
+			}
+		})
+	}
+}
+
+// TestMP3ChannelPaths decodes stereo files with every granule on the general path
+// (channels requantized, stereo processed and transformed apart, as when their
+// blocks differ, which LAME never writes) and requires the fast paths' output (the
+// mid channel alone for M/S, the channels summed before the IMDCT for L/R) to equal
+// it up to rounding.
+func TestMP3ChannelPaths(t *testing.T) {
+	for _, file := range []string{"testdata/noisy-48k-ms.mp3", "testdata/noisy-44k-lr.mp3", "testdata/noisy-22k-ms.mp3"} {
+		t.Run(file, func(t *testing.T) {
+			data := readFile(t, file)
+			fast, general := decodeFrames(data, false), decodeFrames(data, true)
+			db, maxErr := snr(general, fast)
+			t.Logf("%d samples, SNR %.1f dB, max difference %.2g", len(fast), db, maxErr)
+			if len(fast) != len(general) || db < 100 {
+				t.Errorf("fast paths differ from the general one: SNR %.1f dB", db)
+			}
+		})
+	}
+}
+
+// decodeFrames decodes every frame of data (after an ID3 tag) with mp3Decoder,
+// untrimmed.
+func decodeFrames(data []byte, separate bool) []float32 {
+	if bytes.HasPrefix(data, []byte("ID3")) {
+		data = data[10+(int(data[6])<<21|int(data[7])<<14|int(data[8])<<7|int(data[9])):]
+	}
+	first, _ := parseMP3Header(data)
+	d := newMP3Decoder(first, 0)
+	d.separate = separate
+	var out []float32
+	for off := 0; ; {
+		h, ok := parseMP3Header(data[off:])
+		if !ok || off+h.size() > len(data) {
+			return out
+		}
+		out = d.frame(data[off:off+h.size()], out)
+		off += h.size()
+	}
+}
+
+// mp3Coding counts how a file's granules are coded.
+type mp3Coding struct {
+	short  int // granule channels of short blocks
+	ms, lr int // stereo granules coded M/S, L/R
+	differ int // stereo granules whose channels' blocks differ
+}
+
+// codingOf reads the side information of the MPEG frames in data (after an ID3 tag).
+func codingOf(data []byte) (c mp3Coding) {
+	if bytes.HasPrefix(data, []byte("ID3")) {
+		data = data[10+(int(data[6])<<21|int(data[7])<<14|int(data[8])<<7|int(data[9])):]
+	}
+	for off := 0; ; {
+		h, ok := parseMP3Header(data[off:])
+		if !ok || off+h.size() > len(data) {
+			return c
+		}
+		f := data[off : off+h.size()]
+		off += h.size()
+		side := make([]byte, 32+mp3BitsPad)
+		at := 4
+		if h.crc {
+			at += 2
+		}
+		copy(side, f[at:])
+		var s mp3Side
+		parseSide(side, h, &s)
+		grs, nch := 2, 2
+		if h.version != 1 {
+			grs = 1
+		}
+		if h.mono {
+			nch = 1
+		}
+		for gr := range grs {
+			for ch := range nch {
+				if s.gr[gr][ch].isShort() {
+					c.short++
+				}
+			}
+			if nch == 2 {
+				if f[3]>>6 == 1 && f[3]>>4&2 != 0 {
+					c.ms++
+				} else {
+					c.lr++
+				}
+				if !sameBlocks(&s.gr[gr][0], &s.gr[gr][1]) {
+					c.differ++
+				}
+			}
+		}
+	}
+}
