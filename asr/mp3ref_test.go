@@ -84,6 +84,7 @@ func TestMP3MatchesReference(t *testing.T) {
 		want mp3Coding // at least this many of each
 	}{
 		{"testdata/noisy-48k-ms.mp3", mp3Coding{short: 5, ms: 100}},
+		{"testdata/noisy-48k-lr.mp3", mp3Coding{short: 5, lr: 100}},
 		{"testdata/noisy-44k-lr.mp3", mp3Coding{short: 5, lr: 50}},
 		{"testdata/noisy-32k-js.mp3", mp3Coding{short: 5, lr: 50}},
 		{"testdata/noisy-24k-mono.mp3", mp3Coding{short: 5}},
@@ -126,7 +127,7 @@ func TestMP3MatchesReference(t *testing.T) {
 // mid channel alone for M/S, the channels summed before the IMDCT for L/R) to equal
 // it up to rounding.
 func TestMP3ChannelPaths(t *testing.T) {
-	for _, file := range []string{"testdata/noisy-48k-ms.mp3", "testdata/noisy-44k-lr.mp3", "testdata/noisy-22k-ms.mp3"} {
+	for _, file := range []string{"testdata/noisy-48k-ms.mp3", "testdata/noisy-48k-lr.mp3", "testdata/noisy-22k-ms.mp3"} {
 		t.Run(file, func(t *testing.T) {
 			data := readFile(t, file)
 			fast, general := decodeFrames(data, false), decodeFrames(data, true)
@@ -211,4 +212,43 @@ func codingOf(data []byte) (c mp3Coding) {
 			}
 		}
 	}
+}
+
+// BenchmarkDecodeMP3Long decodes and resamples to 16 kHz mono ten minutes of MP3,
+// made by repeating a fixture's audio frames: 48 kHz stereo coded M/S (as LAME codes
+// nearly all frames of speech) or L/R, and 24 kHz mono. audio-s/s is seconds of audio
+// per second of wall time.
+func BenchmarkDecodeMP3Long(b *testing.B) {
+	for _, in := range []struct{ name, file string }{
+		{"48k-stereo-ms", "testdata/noisy-48k-ms.mp3"},
+		{"48k-stereo-lr", "testdata/noisy-48k-lr.mp3"},
+		{"24k-mono", "testdata/noisy-24k-mono.mp3"},
+	} {
+		data := repeatFrames(readFile(b, in.file), 600)
+		b.Run(in.name, func(b *testing.B) {
+			var secs float64
+			for b.Loop() {
+				a, err := Decode(data, DecodeOptions{MaxSeconds: 700})
+				if err != nil {
+					b.Fatal(err)
+				}
+				secs += a.Info.Seconds
+			}
+			b.ReportMetric(secs/b.Elapsed().Seconds(), "audio-s/s")
+		})
+	}
+}
+
+// repeatFrames is the audio frames of data (an MP3 file with an ID3 tag and a Xing
+// header, both dropped) repeated to secs seconds. Each repetition starts with a frame
+// whose main data begins in it, so no frame reads another repetition's reservoir.
+func repeatFrames(data []byte, secs float64) []byte {
+	if bytes.HasPrefix(data, []byte("ID3")) {
+		data = data[10+(int(data[6])<<21|int(data[7])<<14|int(data[8])<<7|int(data[9])):]
+	}
+	first, _ := parseMP3Header(data)
+	ends := mp3FrameEnds(data)
+	frames := data[ends[0]:ends[len(ends)-1]] // without the Xing frame
+	n := int(secs * float64(first.rate) / float64(first.samples()) / float64(len(ends)-1))
+	return bytes.Repeat(frames, n)
 }

@@ -3,6 +3,8 @@ package asr
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -149,11 +151,48 @@ func (r *Resampler) Process(dst, x []float32) []float32 {
 	}
 	r.buf = append(r.buf, x...)
 	r.n += int64(len(x))
-	for r.pos+r.reach < r.n { // every input sample the kernel can touch has arrived
-		dst = append(dst, r.sample())
+	// The outputs j = 0, 1, ... whose kernel has all its input (pos_j + reach < n),
+	// pos_j·to + rem_j = pos·to + rem + j·from.
+	count := int(0)
+	if lim := (r.n-r.reach-r.pos)*int64(r.to) - int64(r.rem); lim > 0 {
+		count = int((lim + int64(r.from) - 1) / int64(r.from))
+	}
+	if count >= parallelOutputs && runtime.GOMAXPROCS(0) > 1 {
+		// Two goroutines, each computing half of the outputs (from read-only state).
+		n := len(dst)
+		dst = slices.Grow(dst, count)[:n+count]
+		half := count / 2
+		second := *r
+		second.advance(half)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for i := range dst[n+half : n+count] {
+				dst[n+half+i] = second.sample()
+			}
+		})
+		for i := range dst[n : n+half] {
+			dst[n+i] = r.sample()
+		}
+		wg.Wait()
+		r.pos, r.rem = second.pos, second.rem
+	} else {
+		for range count { // every input sample the kernel can touch has arrived
+			dst = append(dst, r.sample())
+		}
 	}
 	r.discard()
 	return dst
+}
+
+// parallelOutputs is the fewest outputs of a Process call split between two
+// goroutines (about 0.1 ms of work at 44.1 kHz → 16 kHz).
+const parallelOutputs = 1024
+
+// advance moves the next output's time on by k outputs.
+func (r *Resampler) advance(k int) {
+	t := int64(r.rem) + int64(k)*int64(r.from)
+	r.pos += t / int64(r.to)
+	r.rem = int(t % int64(r.to))
 }
 
 // Flush appends the outputs that wait for input past the end of the stream, treating

@@ -54,6 +54,7 @@ noisy() { # rate channels seconds out.wav
 	fi
 }
 noisy 48000 2 1.5 "$tmp/n48.wav" && lame --quiet --resample 48 -m f -b 96 "$tmp/n48.wav" "$here/noisy-48k-ms.mp3"
+lame --quiet --resample 48 -m s -b 64 "$tmp/n48.wav" "$here/noisy-48k-lr.mp3"
 noisy 44100 2 1.0 "$tmp/n44.wav" && lame --quiet --resample 44.1 -m s -b 96 "$tmp/n44.wav" "$here/noisy-44k-lr.mp3"
 noisy 32000 2 1.0 "$tmp/n32.wav" && lame --quiet --resample 32 -m j -b 64 "$tmp/n32.wav" "$here/noisy-32k-js.mp3"
 noisy 24000 1 1.0 "$tmp/n24.wav" && lame --quiet --resample 24 -m m -b 32 "$tmp/n24.wav" "$here/noisy-24k-mono.mp3"
