@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"runtime"
+	"sync"
 )
 
 // MP3 (MPEG-1 and MPEG-2 Layer III) is decoded by mp3Decoder (mp3decode.go), frame by
@@ -180,9 +182,16 @@ type mp3Source struct {
 	frames  *mp3Frames
 	dec     *mp3Decoder
 	pending bool      // frames.frame is decoded next (the first audio frame)
-	pcm     []float32 // [≤ 1152/decim] decoded samples not yet returned
-	skip    int64     // samples still to drop at the start (encoder and decoder delay)
-	left    int64     // samples still to return before the encoder padding; -1 = all
+	ended   bool      // the frames have ended; end says how
+	pcm     []float32 // [≤ mp3Batch·1152/decim] decoded samples not yet returned
+	// A batch of frames is decoded in two halves at once: dec decodes the first,
+	// alt (warmed up on the frames before it) the second, and takes over from dec.
+	alt         *mp3Decoder
+	arena       []byte    // the batch's frames, back to back
+	ends        []int     // [≤ mp3Batch] where each frame ends in arena
+	pcm2, scrap []float32 // alt's output; its warm-up output, dropped
+	skip        int64     // samples still to drop at the start (encoder and decoder delay)
+	left        int64     // samples still to return before the encoder padding; -1 = all
 	// declared is the length the Xing/VBRI header gives, in samples (-1 without one);
 	// a stream that ends more than a frame short of it was cut.
 	declared, done int64
@@ -292,13 +301,13 @@ func (s *mp3Source) read(dst []float32) (n int, err error) {
 			return n, io.EOF
 		}
 		if len(s.pcm) == 0 {
-			if !s.pending {
-				if err := s.frames.next(); err != nil {
-					return n, s.end()
-				}
+			if s.ended {
+				return n, s.end()
 			}
-			s.pending = false
-			s.pcm = s.dec.frame(s.frames.frame, s.pcm[:0])
+			s.decodeBatch()
+			if len(s.pcm) == 0 {
+				continue
+			}
 			// Output sample m is source sample phase + decim·m, phase = skip mod decim:
 			// drop those before skip.
 			if drop := min(s.skip/decim, int64(len(s.pcm))); drop > 0 {
@@ -326,6 +335,65 @@ func (s *mp3Source) read(dst []float32) (n int, err error) {
 
 // sourceFrames is the source samples served so far, exactly.
 func (s *mp3Source) sourceFrames() int64 { return s.done }
+
+// mp3Batch is the frames decoded at a time: two halves of 24, which two goroutines
+// decode at once (the second one's warm-up costs a frame or two).
+const mp3Batch = 48
+
+// decodeBatch reads up to mp3Batch frames and decodes them into pcm.
+func (s *mp3Source) decodeBatch() {
+	s.arena, s.ends = s.arena[:0], s.ends[:0]
+	for len(s.ends) < mp3Batch {
+		if !s.pending {
+			if err := s.frames.next(); err != nil {
+				s.ended = true
+				break
+			}
+		}
+		s.pending = false
+		s.arena = append(s.arena, s.frames.frame...)
+		s.ends = append(s.ends, len(s.arena))
+	}
+	frame := func(i int) []byte {
+		if i == 0 {
+			return s.arena[:s.ends[0]]
+		}
+		return s.arena[s.ends[i-1]:s.ends[i]]
+	}
+	n, half := len(s.ends), len(s.ends)/2
+	s.pcm = s.pcm[:0]
+	if n < mp3Batch || runtime.GOMAXPROCS(0) < 2 {
+		for i := range n {
+			s.pcm = s.dec.frame(frame(i), s.pcm)
+		}
+		return
+	}
+	if s.alt == nil {
+		s.alt = newMP3Decoder(s.dec.header, s.dec.phase)
+		s.alt.separate = s.dec.separate
+	}
+	s.alt.restart(s.dec.res)
+	s.pcm2 = s.pcm2[:0]
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		warm := half - s.alt.warmFrames()
+		for i := range warm {
+			s.alt.prime(frame(i))
+		}
+		for i := warm; i < half; i++ {
+			s.scrap = s.alt.frame(frame(i), s.scrap[:0])
+		}
+		for i := half; i < n; i++ {
+			s.pcm2 = s.alt.frame(frame(i), s.pcm2)
+		}
+	})
+	for i := range half {
+		s.pcm = s.dec.frame(frame(i), s.pcm)
+	}
+	wg.Wait()
+	s.pcm = append(s.pcm, s.pcm2...)
+	s.dec, s.alt = s.alt, s.dec
+}
 
 // end is the error at the end of the frames: io.EOF, or why the stream was cut.
 func (s *mp3Source) end() error {

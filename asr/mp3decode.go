@@ -8,6 +8,8 @@ package asr
 // to 1/√2); L/R frames whose channels use the same blocks are summed before the
 // IMDCT; others after it (the overlap state is kept for the sum).
 type mp3Decoder struct {
+	header  mp3Header // the first frame's, and the output phase: what the decoder was made for
+	phase   int
 	version int
 	mono    bool
 	bands   *mp3Bands
@@ -42,7 +44,7 @@ func mp3Plan(rate int) (nsb, decim int) {
 // newMP3Decoder returns a decoder for the stream whose first frame has header h.
 // Output sample m of the stream is the source's sample phase + decim·m.
 func newMP3Decoder(h mp3Header, phase int) *mp3Decoder {
-	d := &mp3Decoder{version: h.version, mono: h.mono}
+	d := &mp3Decoder{header: h, phase: phase, version: h.version, mono: h.mono}
 	idx := 0
 	for i, r := range mp3Rates[h.version] {
 		if r == h.rate {
@@ -71,6 +73,7 @@ func (d *mp3Decoder) samples() int {
 // are not there (after a cut, or a corrupt main_data_begin) decodes as silence.
 func (d *mp3Decoder) frame(f []byte, out []float32) []float32 {
 	h, _ := parseMP3Header(f)
+	d.mono = h.mono // the channel mode may change from frame to frame
 	off := 4
 	if h.crc {
 		off += 2
@@ -92,11 +95,7 @@ func (d *mp3Decoder) frame(f []byte, out []float32) []float32 {
 	d.buf = append(d.buf, main...)
 	dataLen := len(d.buf)
 	d.buf = append(d.buf, make([]byte, mp3BitsPad)...)
-	// The reservoir: the last 511 bytes of main data (the most main_data_begin reaches).
-	d.res = append(d.res, main...)
-	if len(d.res) > 1024 {
-		d.res = append(d.res[:0], d.res[len(d.res)-511:]...)
-	}
+	d.keep(main)
 	b := mp3Bits{buf: d.buf, end: 8 * dataLen}
 	mode, ext := f[3]>>6, f[3]>>4&3
 	ms, is := mode == 1 && ext&2 != 0, mode == 1 && ext&1 != 0
@@ -112,6 +111,44 @@ func (d *mp3Decoder) frame(f []byte, out []float32) []float32 {
 		d.granule(&b, gr, ms, is, &out)
 	}
 	return out
+}
+
+// keep adds a frame's main data to the reservoir, which holds at least the last 511
+// bytes (the most main_data_begin reaches back).
+func (d *mp3Decoder) keep(main []byte) {
+	d.res = append(d.res, main...)
+	if len(d.res) > 1024 {
+		d.res = append(d.res[:0], d.res[len(d.res)-511:]...)
+	}
+}
+
+// prime adds frame f's main data to the reservoir without decoding it.
+func (d *mp3Decoder) prime(f []byte) {
+	h, _ := parseMP3Header(f)
+	off := 4 + h.sideInfo()
+	if h.crc {
+		off += 2
+	}
+	d.keep(f[min(off, len(f)):])
+}
+
+// restart makes d a decoder that has decoded nothing, its reservoir holding res.
+// After it primes the frames before frame k and decodes mp3WarmFrames frames (two
+// granules), its state, and so its output from frame k on, is exactly that of a
+// decoder that decoded every frame: the IMDCT overlap is the last granule's, and
+// the synthesis reads the last 16 time slots, all of that granule.
+func (d *mp3Decoder) restart(res []byte) {
+	d.res = append(d.res[:0], res...)
+	d.hyb.overlap = [32][18]float32{}
+	d.synth.lo, d.synth.hi = [16][32]float32{}, [16][32]float32{}
+}
+
+// warmFrames is the frames that hold two granules.
+func (d *mp3Decoder) warmFrames() int {
+	if d.version == 1 {
+		return 1
+	}
+	return 2
 }
 
 // granule decodes granule gr of the frame whose main data b holds, at its position.

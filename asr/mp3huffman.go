@@ -17,7 +17,7 @@ type mp3Bits struct {
 	end int // bits in buf before the padding
 }
 
-const mp3BitsPad = 24
+const mp3BitsPad = 64
 
 // peek is the next 32 bits, left aligned (bits past end read as 0). pos must be at
 // most end+64.

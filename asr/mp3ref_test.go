@@ -5,6 +5,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/hajimehoshi/go-mp3"
@@ -135,6 +137,31 @@ func TestMP3ChannelPaths(t *testing.T) {
 			t.Logf("%d samples, SNR %.1f dB, max difference %.2g", len(fast), db, maxErr)
 			if len(fast) != len(general) || db < 100 {
 				t.Errorf("fast paths differ from the general one: SNR %.1f dB", db)
+			}
+		})
+	}
+}
+
+// TestMP3Parallel decodes 20 s of MP3 (a fixture's frames repeated) with two
+// goroutines (batches of frames decoded in two halves, the second warmed up on the
+// frames before it; the resampler's outputs split in two) and with one, and requires
+// the same samples, bit for bit.
+func TestMP3Parallel(t *testing.T) {
+	for _, file := range []string{"testdata/noisy-48k-ms.mp3", "testdata/noisy-48k-lr.mp3", "testdata/noisy-24k-mono.mp3", "testdata/noisy-22k-ms.mp3"} {
+		t.Run(file, func(t *testing.T) {
+			data := repeatFrames(readFile(t, file), 20)
+			decode := func(procs int) []float32 {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				a, err := Decode(data, DecodeOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return a.Samples
+			}
+			one, two := decode(1), decode(2)
+			if !slices.Equal(one, two) {
+				db, maxErr := snr(one, two)
+				t.Errorf("two goroutines decode %d samples, one %d: SNR %.1f dB, max difference %.2g", len(two), len(one), db, maxErr)
 			}
 		})
 	}

@@ -16,10 +16,10 @@ import "math"
 // mp3Synth is the filterbank's state for one (downmixed) channel.
 type mp3Synth struct {
 	nsb, outs int // subbands used; outputs per slot, 32/decim
-	// src lists the distinct V entries computed (0 .. 15, 48 .. 63), rows their
-	// cosines: rows[s][k] for k < nsb. [len(src)][32]
+	// src lists the distinct V entries computed (0 .. 15, 48 .. 63), cols their
+	// cosines by subband: cols[k][s] for k < nsb. [32][len(src)]
 	src  []int
-	rows [][32]float32
+	cols [32][32]float32
 	// loSrc[m], hiSrc[m] is where V[j] and V[32+j] come from for output m at j =
 	// phase + decim·m: an index into the computed values, 1 + s, negated for -V,
 	// 0 for V = 0.
@@ -47,11 +47,9 @@ func newMP3Synth(nsb, decim, phase int) *mp3Synth {
 			k = len(s.src)
 			index[i] = k
 			s.src = append(s.src, i)
-			var row [32]float32
 			for sb := range nsb {
-				row[sb] = float32(math.Cos(float64((16+i)*(2*sb+1)) * math.Pi / 64))
+				s.cols[sb][k] = float32(math.Cos(float64((16+i)*(2*sb+1)) * math.Pi / 64))
 			}
-			s.rows = append(s.rows, row)
 		}
 		return sign * (k + 1)
 	}
@@ -68,38 +66,30 @@ func newMP3Synth(nsb, decim, phase int) *mp3Synth {
 // slot synthesises one time slot: sb holds the subband samples (sb[:nsb] used), out
 // receives outs samples.
 func (s *mp3Synth) slot(sb *[32]float32, out []float32) {
-	var u [33]float32 // u[1+k] is computed value k; u[0] = 0
-	x := sb[:s.nsb]
-	for k := range s.rows {
-		row := s.rows[k][:len(x)]
-		var a0, a1 float32
-		i := 0
-		for ; i+2 <= len(x); i += 2 {
-			a0 += row[i] * x[i]
-			a1 += row[i+1] * x[i+1]
+	var uu [33]float32 // uu[1+k] is computed value k; uu[0] = 0
+	u := uu[1 : 1+len(s.src)]
+	for k, x := range sb[:s.nsb] {
+		col := s.cols[k][:len(u)] // (the slicing lets the compiler drop bounds checks)
+		for r := range u {
+			u[r] += col[r] * x
 		}
-		if i < len(x) {
-			a0 += row[i] * x[i]
-		}
-		u[1+k] = a0 + a1
 	}
 	t := s.t
 	lo, hi := &s.lo[t&15], &s.hi[t&15]
 	for m := range s.outs {
-		lo[m] = value(&u, s.loSrc[m])
-		hi[m] = value(&u, s.hiSrc[m])
+		lo[m] = value(&uu, s.loSrc[m])
+		hi[m] = value(&uu, s.hiSrc[m])
 	}
-	out = out[:s.outs]
-	for m := range out {
-		out[m] = 0
-	}
+	var accs [32]float32
+	acc := accs[:s.outs]
 	for p := range 8 {
-		a, b := &s.lo[(t-2*p)&15], &s.hi[(t-2*p-1)&15]
-		da, db := &s.dlo[p], &s.dhi[p]
-		for m := range out {
-			out[m] += da[m]*a[m] + db[m]*b[m]
+		a, b := s.lo[(t-2*p)&15][:len(acc)], s.hi[(t-2*p-1)&15][:len(acc)]
+		da, db := s.dlo[p][:len(acc)], s.dhi[p][:len(acc)]
+		for m := range acc {
+			acc[m] += da[m]*a[m] + db[m]*b[m]
 		}
 	}
+	copy(out, acc)
 	s.t++
 }
 

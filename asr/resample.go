@@ -248,21 +248,27 @@ func (r *Resampler) samplePhase(lo, hi int64) float32 {
 	return y
 }
 
-// dot is Σ w[i]·x[i], four partial sums wide. len(x) >= len(w).
+// dot is Σ w[i]·x[i], eight partial sums wide (so that the additions, not their
+// latency, bound it). len(x) >= len(w).
 func dot(w, x []float32) float32 {
 	x = x[:len(w)]
-	var s0, s1, s2, s3 float32
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
 	i := 0
-	for ; i+4 <= len(w); i += 4 {
-		s0 += w[i] * x[i]
-		s1 += w[i+1] * x[i+1]
-		s2 += w[i+2] * x[i+2]
-		s3 += w[i+3] * x[i+3]
+	for ; i+8 <= len(w); i += 8 {
+		ww, xx := w[i:i+8:i+8], x[i:i+8:i+8] // (no bounds checks below)
+		s0 += ww[0] * xx[0]
+		s1 += ww[1] * xx[1]
+		s2 += ww[2] * xx[2]
+		s3 += ww[3] * xx[3]
+		s4 += ww[4] * xx[4]
+		s5 += ww[5] * xx[5]
+		s6 += ww[6] * xx[6]
+		s7 += ww[7] * xx[7]
 	}
 	for ; i < len(w); i++ {
 		s0 += w[i] * x[i]
 	}
-	return (s0 + s1) + (s2 + s3)
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }
 
 // sampleKernel is sample interpolating the kernel table for every tap.
