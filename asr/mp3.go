@@ -8,7 +8,7 @@ import (
 	"sync"
 )
 
-// MP3 (MPEG-1 and MPEG-2 Layer III) is decoded by mp3Decoder (mp3decode.go), frame by
+// MP3 (MPEG-1, 2 and 2.5 Layer III) is decoded by mp3Decoder (mp3decode.go), frame by
 // frame as mp3Frames finds them: it walks the frame headers itself, which is how a
 // file cut mid-frame is told apart from a clean end, how tags between or after frames
 // are skipped, and how the Xing/LAME header gives the length and the encoder delay to
@@ -216,8 +216,6 @@ func openMP3(r *input) (src source, h header, err error) {
 	switch {
 	case first.layer != 3:
 		return nil, h, newError("mp3", ReasonUnsupported, "MPEG-%s Layer %d (only Layer III is supported)", first.versionName(), first.layer)
-	case first.version == 25:
-		return nil, h, newError("mp3", ReasonUnsupported, "MPEG-2.5 (%d Hz) is not supported", first.rate)
 	case first.bitrate == 0:
 		return nil, h, newError("mp3", ReasonUnsupported, "free-format bit rate is not supported")
 	}
@@ -295,6 +293,11 @@ func xingHeader(frame []byte, h mp3Header) (frames int64, delay, padding int, ok
 }
 
 func (s *mp3Source) read(dst []float32) (n int, err error) {
+	defer func() { // a decoder bug on hostile input fails the stream, not the process
+		if p := recover(); p != nil {
+			n, err = 0, recovered("mp3", p)
+		}
+	}()
 	decim := int64(s.dec.decim)
 	for n < len(dst) {
 		if s.left == 0 {
@@ -375,7 +378,9 @@ func (s *mp3Source) decodeBatch() {
 	s.alt.restart(s.dec.res)
 	s.pcm2 = s.pcm2[:0]
 	var wg sync.WaitGroup
+	var failed any // the second goroutine's panic, raised again here
 	wg.Go(func() {
+		defer func() { failed = recover() }()
 		warm := half - s.alt.warmFrames()
 		for i := range warm {
 			s.alt.prime(frame(i))
@@ -391,6 +396,9 @@ func (s *mp3Source) decodeBatch() {
 		s.pcm = s.dec.frame(frame(i), s.pcm)
 	}
 	wg.Wait()
+	if failed != nil {
+		panic(failed)
+	}
 	s.pcm = append(s.pcm, s.pcm2...)
 	s.dec, s.alt = s.alt, s.dec
 }

@@ -279,3 +279,30 @@ func repeatFrames(data []byte, secs float64) []byte {
 	n := int(secs * float64(first.rate) / float64(first.samples()) / float64(len(ends)-1))
 	return bytes.Repeat(frames, n)
 }
+
+// TestMP3IntensityRatios checks the intensity stereo gains (no file LAME writes uses
+// intensity stereo, and go-mp3's is not the standard's): MPEG-1's split the value
+// between L and R (they sum to 1, so the downmix is the value halved), MPEG-2's scale
+// one channel by a power of 2.
+func TestMP3IntensityRatios(t *testing.T) {
+	tests := []struct {
+		pos, version, scale int
+		kl, kr              float64
+	}{
+		{0, 1, 0, 0, 1},
+		{3, 1, 0, 0.5, 0.5},
+		{6, 1, 0, 1, 0},
+		{2, 1, 0, 0.36602540, 0.63397460}, // tan(π/6) = 0.57735
+		{0, 2, 0, 1, 1},
+		{1, 2, 0, 0.84089642, 1}, // 2^-(1/4)
+		{2, 2, 0, 1, 0.84089642},
+		{3, 2, 1, 0.5, 1}, // 2^-(2/2)
+		{4, 2, 1, 1, 0.5},
+	}
+	for _, tt := range tests {
+		kl, kr := isRatios(tt.pos, tt.version, tt.scale)
+		if math.Abs(float64(kl)-tt.kl) > 1e-6 || math.Abs(float64(kr)-tt.kr) > 1e-6 {
+			t.Errorf("isRatios(%d, MPEG-%d, scale %d) = %.6f, %.6f, want %.6f, %.6f", tt.pos, tt.version, tt.scale, kl, kr, tt.kl, tt.kr)
+		}
+	}
+}

@@ -59,3 +59,10 @@ noisy 44100 2 1.0 "$tmp/n44.wav" && lame --quiet --resample 44.1 -m s -b 96 "$tm
 noisy 32000 2 1.0 "$tmp/n32.wav" && lame --quiet --resample 32 -m j -b 64 "$tmp/n32.wav" "$here/noisy-32k-js.mp3"
 noisy 24000 1 1.0 "$tmp/n24.wav" && lame --quiet --resample 24 -m m -b 32 "$tmp/n24.wav" "$here/noisy-24k-mono.mp3"
 noisy 22050 2 1.0 "$tmp/n22.wav" && lame --quiet --resample 22.05 -m f -b 48 "$tmp/n22.wav" "$here/noisy-22k-ms.mp3"
+
+# speech-8k.mp3, speech-11k.mp3: heldout 0004.wav as MPEG-2.5 Layer III mono (8 kHz at 16 kbit/s,
+# 11.025 kHz at 24 kbit/s; LAME writes no Xing header for MPEG-2.5).
+sox "$speech/0004.wav" -r 8000 "$tmp/s8.wav"
+lame --quiet --resample 8 -m m -b 16 "$tmp/s8.wav" "$here/speech-8k.mp3"
+sox "$speech/0004.wav" -r 11025 "$tmp/s11.wav"
+lame --quiet --resample 11.025 -m m -b 24 "$tmp/s11.wav" "$here/speech-11k.mp3"
