@@ -140,7 +140,7 @@ func (g *mp3Channel) huffman(b *mp3Bits, end int, q *[576]int32, need int, bound
 			}
 			continue
 		}
-		for ; i < stop && b.pos < end; i += 2 {
+		for ; i < stop && i < need && b.pos < end; i += 2 {
 			xy, ok := lut.decode(b)
 			if !ok {
 				return g.zeroFrom(q, i, need)

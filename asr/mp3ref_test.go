@@ -82,24 +82,34 @@ func snr(want, got []float32) (db, maxErr float64) {
 func TestMP3MatchesReference(t *testing.T) {
 	const minSNR = 40 // dB
 	tests := []struct {
-		file string
-		want mp3Coding // at least this many of each
+		file   string
+		want   mp3Coding // at least this many of each
+		noXing bool      // drop the Xing frame: nothing to trim, output phase 0
 	}{
-		{"testdata/noisy-48k-ms.mp3", mp3Coding{short: 5, ms: 100}},
-		{"testdata/noisy-48k-lr.mp3", mp3Coding{short: 5, lr: 100}},
-		{"testdata/noisy-44k-lr.mp3", mp3Coding{short: 5, lr: 50}},
-		{"testdata/noisy-32k-js.mp3", mp3Coding{short: 5, lr: 50}},
-		{"testdata/noisy-24k-mono.mp3", mp3Coding{short: 5}},
-		{"testdata/noisy-22k-ms.mp3", mp3Coding{short: 5, ms: 30}},
-		{"testdata/tone-44k-stereo.mp3", mp3Coding{ms: 10}},
-		{"testdata/speech-16k-mono.mp3", mp3Coding{}},
-		{"../testdata/demo/speech/clip.mp3", mp3Coding{}},
+		{file: "testdata/noisy-48k-ms.mp3", want: mp3Coding{short: 5, ms: 100}, noXing: true},
+		{file: "testdata/noisy-48k-crc.mp3", want: mp3Coding{lr: 50}}, // CRC-protected frames
+		{file: "testdata/noisy-48k-ms.mp3", want: mp3Coding{short: 5, ms: 100}},
+		{file: "testdata/noisy-48k-lr.mp3", want: mp3Coding{short: 5, lr: 100}},
+		{file: "testdata/noisy-44k-lr.mp3", want: mp3Coding{short: 5, lr: 50}},
+		{file: "testdata/noisy-32k-js.mp3", want: mp3Coding{short: 5, lr: 50}},
+		{file: "testdata/noisy-24k-mono.mp3", want: mp3Coding{short: 5}},
+		{file: "testdata/noisy-22k-ms.mp3", want: mp3Coding{short: 5, ms: 30}},
+		{file: "testdata/tone-44k-stereo.mp3", want: mp3Coding{ms: 10}},
+		{file: "testdata/speech-16k-mono.mp3", want: mp3Coding{}},
+		{file: "../testdata/demo/speech/clip.mp3", want: mp3Coding{}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
+		name := tt.file
+		if tt.noXing {
+			name += " without Xing"
+		}
+		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(tt.file)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.noXing {
+				data = withoutXing(data)
 			}
 			got := codingOf(data)
 			t.Logf("coding: %+v", got)
@@ -264,6 +274,31 @@ func BenchmarkDecodeMP3Long(b *testing.B) {
 			b.ReportMetric(secs/b.Elapsed().Seconds(), "audio-s/s")
 		})
 	}
+}
+
+// BenchmarkDecodeMP3LongGoMP3 is BenchmarkDecodeMP3Long's inputs on the reference
+// path: go-mp3 (the decoder asr used before its own), downmix and resample.
+func BenchmarkDecodeMP3LongGoMP3(b *testing.B) {
+	for _, in := range []struct{ name, file string }{
+		{"48k-stereo-ms", "testdata/noisy-48k-ms.mp3"},
+		{"24k-mono", "testdata/noisy-24k-mono.mp3"},
+	} {
+		data := repeatFrames(readFile(b, in.file), 600)
+		b.Run(in.name, func(b *testing.B) {
+			for b.Loop() {
+				mp3Reference(b, data)
+			}
+		})
+	}
+}
+
+// withoutXing is data (an MP3 file with an ID3 tag and a Xing frame) without the
+// tag and the Xing frame.
+func withoutXing(data []byte) []byte {
+	if bytes.HasPrefix(data, []byte("ID3")) {
+		data = data[10+(int(data[6])<<21|int(data[7])<<14|int(data[8])<<7|int(data[9])):]
+	}
+	return data[mp3FrameEnds(data)[0]:]
 }
 
 // repeatFrames is the audio frames of data (an MP3 file with an ID3 tag and a Xing

@@ -52,7 +52,11 @@ func parseSide(b []byte, h mp3Header, s *mp3Side) {
 	}
 	if h.version == 1 {
 		s.mainBegin = r.read(9)
-		r.read(map[bool]int{true: 5, false: 3}[h.mono])
+		if h.mono { // private bits
+			r.read(5)
+		} else {
+			r.read(3)
+		}
 		for ch := range nch {
 			for band := range 4 {
 				s.scfsi[ch][band] = r.read(1) != 0
@@ -61,7 +65,11 @@ func parseSide(b []byte, h mp3Header, s *mp3Side) {
 	} else {
 		ngr = 1
 		s.mainBegin = r.read(8)
-		r.read(map[bool]int{true: 1, false: 2}[h.mono])
+		if h.mono {
+			r.read(1)
+		} else {
+			r.read(2)
+		}
 	}
 	for gr := range ngr {
 		for ch := range nch {

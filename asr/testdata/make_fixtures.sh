@@ -66,3 +66,7 @@ sox "$speech/0004.wav" -r 8000 "$tmp/s8.wav"
 lame --quiet --resample 8 -m m -b 16 "$tmp/s8.wav" "$here/speech-8k.mp3"
 sox "$speech/0004.wav" -r 11025 "$tmp/s11.wav"
 lame --quiet --resample 11.025 -m m -b 24 "$tmp/s11.wav" "$here/speech-11k.mp3"
+
+# noisy-48k-crc.mp3: the first 0.6 s of noisy-48k's input, with CRC-protected frames (-p).
+sox "$tmp/n48.wav" "$tmp/n48s.wav" trim 0 0.6
+lame --quiet --resample 48 -p -m j -b 64 "$tmp/n48s.wav" "$here/noisy-48k-crc.mp3"
