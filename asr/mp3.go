@@ -183,7 +183,8 @@ type mp3Source struct {
 	dec     *mp3Decoder
 	pending bool      // frames.frame is decoded next (the first audio frame)
 	ended   bool      // the frames have ended; end says how
-	pcm     []float32 // [≤ mp3Batch·1152/decim] decoded samples not yet returned
+	pcm     []float32 // decoded samples not yet returned: a window of out
+	out     []float32 // [≤ mp3Batch·1152/decim] a batch's decoded samples
 	// A batch of frames is decoded in two halves at once: dec decodes the first,
 	// alt (warmed up on the frames before it) the second, and takes over from dec.
 	alt         *mp3Decoder
@@ -343,7 +344,7 @@ func (s *mp3Source) sourceFrames() int64 { return s.done }
 // decode at once (the second one's warm-up costs a frame or two).
 const mp3Batch = 48
 
-// decodeBatch reads up to mp3Batch frames and decodes them into pcm.
+// decodeBatch reads up to mp3Batch frames and decodes them into out (and pcm).
 func (s *mp3Source) decodeBatch() {
 	s.arena, s.ends = s.arena[:0], s.ends[:0]
 	for len(s.ends) < mp3Batch {
@@ -364,10 +365,11 @@ func (s *mp3Source) decodeBatch() {
 		return s.arena[s.ends[i-1]:s.ends[i]]
 	}
 	n, half := len(s.ends), len(s.ends)/2
-	s.pcm = s.pcm[:0]
+	s.out = s.out[:0]
+	defer func() { s.pcm = s.out }()
 	if n < mp3Batch || runtime.GOMAXPROCS(0) < 2 {
 		for i := range n {
-			s.pcm = s.dec.frame(frame(i), s.pcm)
+			s.out = s.dec.frame(frame(i), s.out)
 		}
 		return
 	}
@@ -393,13 +395,13 @@ func (s *mp3Source) decodeBatch() {
 		}
 	})
 	for i := range half {
-		s.pcm = s.dec.frame(frame(i), s.pcm)
+		s.out = s.dec.frame(frame(i), s.out)
 	}
 	wg.Wait()
 	if failed != nil {
 		panic(failed)
 	}
-	s.pcm = append(s.pcm, s.pcm2...)
+	s.out = append(s.out, s.pcm2...)
 	s.dec, s.alt = s.alt, s.dec
 }
 
@@ -416,6 +418,12 @@ func (s *mp3Source) end() error {
 	return io.EOF
 }
 
+// bufferedBytes is the memory s holds for samples and frames, in bytes (the two
+// decoders' fixed state, about 20 KB each, aside).
 func (s *mp3Source) bufferedBytes() int {
-	return 4*cap(s.pcm) + cap(s.frames.frame) + cap(s.dec.buf) + cap(s.dec.res)
+	n := 4*(cap(s.out)+cap(s.pcm2)+cap(s.scrap)) + cap(s.arena) + cap(s.frames.frame) + cap(s.dec.buf) + cap(s.dec.res)
+	if s.alt != nil {
+		n += cap(s.alt.buf) + cap(s.alt.res)
+	}
+	return n
 }
