@@ -57,6 +57,9 @@ func (g *mp3Channel) requantize(xr *[576]float32, q *[576]int32, n int, bands *m
 		longEnd = 0
 		if g.mixed {
 			longEnd = 36
+			// (where the short bands start past line 36, at 8 kHz, the lines between
+			// belong to no band)
+			clear(xr[:n])
 		}
 	}
 	for sfb := 0; sfb < 22 && int(bands.long[sfb]) < longEnd; sfb++ {
