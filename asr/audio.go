@@ -288,12 +288,14 @@ func (r *Reader) fill() {
 			err = newError(r.info.Format, ReasonEmpty, "no samples")
 		}
 	}
+	peak, sumSq := r.info.Peak, 0.0 // (locals: the loop runs once per output sample)
 	for i, v := range out {
 		v = min(max(v, -1), 1)
 		out[i] = v
-		r.info.Peak = max(r.info.Peak, abs32(v))
-		r.sumSq += float64(v) * float64(v)
+		peak = max(peak, abs32(v))
+		sumSq += float64(v) * float64(v)
 	}
+	r.info.Peak, r.sumSq = peak, r.sumSq+sumSq
 	r.outN += int64(len(out))
 	r.outBuf = out[:0]
 	r.out = out
