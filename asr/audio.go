@@ -143,6 +143,7 @@ type Reader struct {
 	limit    int64 // most source frames accepted (MaxSeconds)
 	work     int64 // most decoding work accepted, in source samples (workPerSecond)
 	frames   int64 // source frames decoded
+	decim    int64 // source frames per frame the source delivers
 	outN     int64 // output samples returned
 	sumSq    float64
 
@@ -166,6 +167,9 @@ type source interface {
 type header struct {
 	info   Info
 	frames int64 // frames the header declares, -1 when it does not say
+	// rate is the rate the source's read delivers, when it is not info.SourceRate
+	// (0): an MP3 source at 44.1 or 48 kHz delivers every second sample.
+	rate int
 }
 
 // NewReader reads the header of the WAV, FLAC or MP3 stream r (sniffed from its first
@@ -204,12 +208,17 @@ func NewReader(r io.Reader, opts DecodeOptions) (*Reader, error) {
 		return nil, newError(format, ReasonTooLarge, "header declares %s of %s Hz %d-channel audio, %s samples to decode; limit %s (the work of %g s of 48 kHz stereo)",
 			seconds(h.frames, h.info.SourceRate), commas(int64(h.info.SourceRate)), h.info.Channels, commas(w), commas(rd.work), rd.maxSecs)
 	}
-	if rd.rs, err = NewResampler(h.info.SourceRate, SampleRate); err != nil {
+	rate := h.info.SourceRate
+	if h.rate > 0 {
+		rate = h.rate
+	}
+	rd.decim = int64(h.info.SourceRate / rate)
+	if rd.rs, err = NewResampler(rate, SampleRate); err != nil {
 		return nil, newError(format, ReasonUnsupported, "%v", err)
 	}
-	chunk := min(max(4096*h.info.SourceRate/SampleRate, 256), 1<<15) // ≈ 4096 outputs per source read
+	chunk := min(max(4096*rate/SampleRate, 256), 1<<15) // ≈ 4096 outputs per source read
 	rd.in = make([]float32, chunk)
-	rd.outBuf = make([]float32, 0, chunk*SampleRate/h.info.SourceRate+64)
+	rd.outBuf = make([]float32, 0, chunk*SampleRate/rate+64)
 	return rd, nil
 }
 
@@ -253,7 +262,7 @@ func (r *Reader) fill() {
 	if err == nil && n == 0 {
 		err = newError(r.info.Format, ReasonCorrupt, "decoder made no progress")
 	}
-	r.frames += int64(n)
+	r.frames += int64(n) * r.decim
 	if r.frames > r.limit {
 		r.err = newError(r.info.Format, ReasonTooLong, "more than %g s of audio", r.maxSecs)
 		r.srcErr = r.err
@@ -268,16 +277,25 @@ func (r *Reader) fill() {
 	out := r.rs.Process(r.outBuf[:0], r.in[:n])
 	if err == io.EOF {
 		out = r.rs.Flush(out)
+		if c, ok := r.src.(interface{ sourceFrames() int64 }); ok && r.decim > 1 {
+			// A decimating source's last sample may stand for fewer than decim source
+			// frames: end where the source rate's ⌈frames·16000/rate⌉ outputs do.
+			r.frames = c.sourceFrames()
+			want := (r.frames*SampleRate + int64(r.info.SourceRate) - 1) / int64(r.info.SourceRate)
+			out = out[:max(min(int64(len(out)), want-r.outN), 0)]
+		}
 		if r.frames == 0 {
 			err = newError(r.info.Format, ReasonEmpty, "no samples")
 		}
 	}
+	peak, sumSq := r.info.Peak, 0.0 // (locals: the loop runs once per output sample)
 	for i, v := range out {
 		v = min(max(v, -1), 1)
 		out[i] = v
-		r.info.Peak = max(r.info.Peak, abs32(v))
-		r.sumSq += float64(v) * float64(v)
+		peak = max(peak, abs32(v))
+		sumSq += float64(v) * float64(v)
 	}
+	r.info.Peak, r.sumSq = peak, r.sumSq+sumSq
 	r.outN += int64(len(out))
 	r.outBuf = out[:0]
 	r.out = out

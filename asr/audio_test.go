@@ -254,6 +254,9 @@ func TestDecodeFixtures(t *testing.T) {
 		// No Xing/LAME header: nothing says how much delay to trim, so the decode lags
 		// by LAME's encoder delay (576) plus the decoder's (529).
 		{"testdata/speech-16k-mono.mp3", "mp3", 16000, 1, 0, "0004.wav", 1105, 0.95},
+		// MPEG-2.5, which LAME writes without a Xing header: the same 1,105-sample lag, at 8 and 11.025 kHz.
+		{"testdata/speech-8k.mp3", "mp3", 8000, 1, 0, "0004.wav", 2210, 0.95},
+		{"testdata/speech-11k.mp3", "mp3", 11025, 1, 0, "0004.wav", 1604, 0.95},
 		{"../testdata/demo/speech/stereo-44k.flac", "flac", 44100, 2, 16, "0001.wav", 0, 0.99},
 		{"../testdata/demo/speech/clip.mp3", "mp3", 44100, 1, 0, "0002.wav", 0, 0.95},
 	}

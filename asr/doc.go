@@ -4,7 +4,7 @@
 //
 // Decode turns a WAV, FLAC or MP3 file, recognised from its bytes, into 16 kHz mono
 // samples in [-1, 1]. WAV may be 8/16/24/32-bit PCM or 32/64-bit float, plain or
-// WAVE_FORMAT_EXTENSIBLE. FLAC may start with an ID3 tag. MP3 is MPEG-1 or MPEG-2
+// WAVE_FORMAT_EXTENSIBLE. FLAC may start with an ID3 tag. MP3 is MPEG-1, 2 or 2.5
 // Layer III; a LAME header's encoder delay and padding are trimmed. The source may
 // have any rate from 1 to 384 kHz and 1 to 8 channels (a WAV up to 64). Channels are
 // averaged, then a Kaiser-windowed sinc Resampler brings the rate to SampleRate; it
@@ -21,7 +21,10 @@
 // workPerSecond), so a small file that expands to hours of 384 kHz 8-channel audio
 // (FLAC's constant subframes) is stopped within one frame of that budget. FLAC frames
 // are decoded by this package (flacframe.go) into buffers it reuses; decoding never
-// holds the whole source-rate signal. Failures are *Error values with a stable Reason
+// holds the whole source-rate signal. So are MP3 frames (mp3decode.go), computing only
+// what the 16 kHz mono output needs: the subbands below 8 kHz, the mid channel of M/S
+// stereo, every second sample at 44.1 and 48 kHz (ten minutes of 48 kHz stereo take
+// about a second on two cores). Failures are *Error values with a stable Reason
 // (not-audio, truncated, corrupt, unsupported, too-long, too-large, empty) and a
 // message naming the problem, e.g. "wav: fmt chunk declares 65535 channels, at most 64".
 package asr

@@ -3,17 +3,16 @@ package asr
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"io"
-
-	"github.com/hajimehoshi/go-mp3"
+	"runtime"
+	"sync"
 )
 
-// MP3 is decoded by github.com/hajimehoshi/go-mp3 (MPEG-1 and MPEG-2 Layer III). It is
-// fed whole frames by mp3Frames, which walks the frame headers itself: that is how a
-// file cut mid-frame is told apart from a clean end (go-mp3 treats both as the end), how
-// tags between or after frames are skipped, and how the Xing/LAME header gives the
-// length and the encoder delay to trim (gapless decoding).
+// MP3 (MPEG-1, 2 and 2.5 Layer III) is decoded by mp3Decoder (mp3decode.go), frame by
+// frame as mp3Frames finds them: it walks the frame headers itself, which is how a
+// file cut mid-frame is told apart from a clean end, how tags between or after frames
+// are skipped, and how the Xing/LAME header gives the length and the encoder delay to
+// trim (gapless decoding).
 
 // mp3Header is an MPEG audio frame header (the 4 bytes at a frame sync).
 type mp3Header struct {
@@ -176,13 +175,24 @@ func (m *mp3Frames) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// mp3Source decodes 16-bit stereo PCM from go-mp3 (which makes mono streams stereo).
+// mp3Source serves the mono downmix of the frames, decoded by mp3Decoder at the
+// source rate over decim (every decim-th sample), trimmed of the encoder delay and
+// padding. Counts (skip, left, declared, done) are in source samples.
 type mp3Source struct {
-	frames *mp3Frames
-	dec    *mp3.Decoder
-	pcm    []byte // [4·1152] interleaved 16-bit L, R
-	skip   int64  // samples still to drop at the start (encoder and decoder delay)
-	left   int64  // samples still to return before the encoder padding; -1 = all
+	frames  *mp3Frames
+	dec     *mp3Decoder
+	pending bool      // frames.frame is decoded next (the first audio frame)
+	ended   bool      // the frames have ended; end says how
+	pcm     []float32 // decoded samples not yet returned: a window of out
+	out     []float32 // [≤ mp3Batch·1152/decim] a batch's decoded samples
+	// A batch of frames is decoded in two halves at once: dec decodes the first,
+	// alt (warmed up on the frames before it) the second, and takes over from dec.
+	alt         *mp3Decoder
+	arena       []byte    // the batch's frames, back to back
+	ends        []int     // [≤ mp3Batch] where each frame ends in arena
+	pcm2, scrap []float32 // alt's output; its warm-up output, dropped
+	skip        int64     // samples still to drop at the start (encoder and decoder delay)
+	left        int64     // samples still to return before the encoder padding; -1 = all
 	// declared is the length the Xing/VBRI header gives, in samples (-1 without one);
 	// a stream that ends more than a frame short of it was cut.
 	declared, done int64
@@ -207,8 +217,6 @@ func openMP3(r *input) (src source, h header, err error) {
 	switch {
 	case first.layer != 3:
 		return nil, h, newError("mp3", ReasonUnsupported, "MPEG-%s Layer %d (only Layer III is supported)", first.versionName(), first.layer)
-	case first.version == 25:
-		return nil, h, newError("mp3", ReasonUnsupported, "MPEG-2.5 (%d Hz) is not supported", first.rate)
 	case first.bitrate == 0:
 		return nil, h, newError("mp3", ReasonUnsupported, "free-format bit rate is not supported")
 	}
@@ -231,20 +239,17 @@ func openMP3(r *input) (src source, h header, err error) {
 	} else if remaining > 0 {
 		h.frames = remaining / int64(first.size()) * int64(first.samples()) // constant bit rate estimate
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			src, err = nil, recovered("mp3", p)
-		}
-	}()
-	if s.dec, err = mp3.NewDecoder(m); err != nil {
-		if errors.Is(err, io.EOF) {
+	if m.off == len(m.frame) { // the header frame: decoding starts at the next
+		if err := m.next(); err != nil {
 			if m.truncated > 0 {
 				return nil, h, newError("mp3", ReasonTruncated, "file ends inside frame %s", commas(m.frames))
 			}
 			return nil, h, newError("mp3", ReasonEmpty, "no audio frames")
 		}
-		return nil, h, wrapError("mp3", ReasonCorrupt, err, "first frame")
 	}
+	s.pending = true
+	s.dec = newMP3Decoder(first, int(s.skip%2))
+	h.rate = first.rate / s.dec.decim
 	return s, h, nil
 }
 
@@ -289,54 +294,136 @@ func xingHeader(frame []byte, h mp3Header) (frames int64, delay, padding int, ok
 }
 
 func (s *mp3Source) read(dst []float32) (n int, err error) {
-	defer func() {
+	defer func() { // a decoder bug on hostile input fails the stream, not the process
 		if p := recover(); p != nil {
-			err = recovered("mp3", p)
+			n, err = 0, recovered("mp3", p)
 		}
 	}()
-	if s.pcm == nil {
-		s.pcm = make([]byte, 4*1152)
-	}
+	decim := int64(s.dec.decim)
 	for n < len(dst) {
 		if s.left == 0 {
 			return n, io.EOF
 		}
-		want := min(len(dst)-n, len(s.pcm)/4)
-		k, err := io.ReadFull(s.dec, s.pcm[:4*want])
-		k /= 4
-		pcm := s.pcm[:4*k]
-		if drop := int(min(s.skip, int64(k))); drop > 0 {
-			pcm, s.skip = pcm[4*drop:], s.skip-int64(drop)
+		if len(s.pcm) == 0 {
+			if s.ended {
+				return n, s.end()
+			}
+			s.decodeBatch()
+			if len(s.pcm) == 0 {
+				continue
+			}
+			// Output sample m is source sample phase + decim·m, phase = skip mod decim:
+			// drop those before skip.
+			if drop := min(s.skip/decim, int64(len(s.pcm))); drop > 0 {
+				s.pcm, s.skip = s.pcm[drop:], s.skip-drop*decim
+			}
+			if s.skip < decim {
+				s.skip = 0
+			}
+			if s.left >= 0 && int64(len(s.pcm)) > (s.left+decim-1)/decim {
+				s.pcm = s.pcm[:(s.left+decim-1)/decim]
+			}
 		}
-		if s.left >= 0 && int64(len(pcm)/4) > s.left {
-			pcm = pcm[:4*s.left]
-		}
-		for i := 0; i < len(pcm); i += 4 {
-			l, r := int16(binary.LittleEndian.Uint16(pcm[i:])), int16(binary.LittleEndian.Uint16(pcm[i+2:]))
-			dst[n] = float32(int32(l)+int32(r)) * (1.0 / 65536)
-			n++
-		}
+		k := copy(dst[n:], s.pcm)
+		s.pcm = s.pcm[k:]
+		n += k
+		full := int64(k) * decim // source samples served
 		if s.left >= 0 {
-			s.left -= int64(len(pcm) / 4)
+			full = min(full, s.left) // the last output may stand for fewer than decim
+			s.left -= full
 		}
-		s.done += int64(len(pcm) / 4)
-		switch {
-		case err == nil:
-		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-			if s.frames.truncated > 0 {
-				return n, newError("mp3", ReasonTruncated, "file ends inside frame %s (%d bytes missing)",
-					commas(s.frames.frames), s.frames.truncated)
-			}
-			if s.declared > s.done+int64(s.spf) {
-				return n, newError("mp3", ReasonTruncated, "Xing header declares %s samples, stream holds %s",
-					commas(s.declared), commas(s.done))
-			}
-			return n, io.EOF
-		default:
-			return n, wrapError("mp3", ReasonCorrupt, err, "frame %s", commas(s.frames.frames))
-		}
+		s.done += full
 	}
 	return n, nil
 }
 
-func (s *mp3Source) bufferedBytes() int { return cap(s.pcm) + cap(s.frames.frame) }
+// sourceFrames is the source samples served so far, exactly.
+func (s *mp3Source) sourceFrames() int64 { return s.done }
+
+// mp3Batch is the frames decoded at a time: two halves of 24, which two goroutines
+// decode at once (the second one's warm-up costs a frame or two).
+const mp3Batch = 48
+
+// decodeBatch reads up to mp3Batch frames and decodes them into out (and pcm).
+func (s *mp3Source) decodeBatch() {
+	s.arena, s.ends = s.arena[:0], s.ends[:0]
+	for len(s.ends) < mp3Batch {
+		if !s.pending {
+			if err := s.frames.next(); err != nil {
+				s.ended = true
+				break
+			}
+		}
+		s.pending = false
+		s.arena = append(s.arena, s.frames.frame...)
+		s.ends = append(s.ends, len(s.arena))
+	}
+	frame := func(i int) []byte {
+		if i == 0 {
+			return s.arena[:s.ends[0]]
+		}
+		return s.arena[s.ends[i-1]:s.ends[i]]
+	}
+	n, half := len(s.ends), len(s.ends)/2
+	s.out = s.out[:0]
+	defer func() { s.pcm = s.out }()
+	if n < mp3Batch || runtime.GOMAXPROCS(0) < 2 {
+		for i := range n {
+			s.out = s.dec.frame(frame(i), s.out)
+		}
+		return
+	}
+	if s.alt == nil {
+		s.alt = newMP3Decoder(s.dec.header, s.dec.phase)
+		s.alt.separate = s.dec.separate
+	}
+	s.alt.restart(s.dec.res)
+	s.pcm2 = s.pcm2[:0]
+	var wg sync.WaitGroup
+	var failed any // the second goroutine's panic, raised again here
+	wg.Go(func() {
+		defer func() { failed = recover() }()
+		warm := half - s.alt.warmFrames()
+		for i := range warm {
+			s.alt.prime(frame(i))
+		}
+		for i := warm; i < half; i++ {
+			s.scrap = s.alt.frame(frame(i), s.scrap[:0])
+		}
+		for i := half; i < n; i++ {
+			s.pcm2 = s.alt.frame(frame(i), s.pcm2)
+		}
+	})
+	for i := range half {
+		s.out = s.dec.frame(frame(i), s.out)
+	}
+	wg.Wait()
+	if failed != nil {
+		panic(failed)
+	}
+	s.out = append(s.out, s.pcm2...)
+	s.dec, s.alt = s.alt, s.dec
+}
+
+// end is the error at the end of the frames: io.EOF, or why the stream was cut.
+func (s *mp3Source) end() error {
+	if s.frames.truncated > 0 {
+		return newError("mp3", ReasonTruncated, "file ends inside frame %s (%d bytes missing)",
+			commas(s.frames.frames), s.frames.truncated)
+	}
+	if s.declared > s.done+int64(s.spf) {
+		return newError("mp3", ReasonTruncated, "Xing header declares %s samples, stream holds %s",
+			commas(s.declared), commas(s.done))
+	}
+	return io.EOF
+}
+
+// bufferedBytes is the memory s holds for samples and frames, in bytes (the two
+// decoders' fixed state, about 20 KB each, aside).
+func (s *mp3Source) bufferedBytes() int {
+	n := 4*(cap(s.out)+cap(s.pcm2)+cap(s.scrap)) + cap(s.arena) + cap(s.frames.frame) + cap(s.dec.buf) + cap(s.dec.res)
+	if s.alt != nil {
+		n += cap(s.alt.buf) + cap(s.alt.res)
+	}
+	return n
+}

@@ -3,6 +3,8 @@ package asr
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -149,11 +151,48 @@ func (r *Resampler) Process(dst, x []float32) []float32 {
 	}
 	r.buf = append(r.buf, x...)
 	r.n += int64(len(x))
-	for r.pos+r.reach < r.n { // every input sample the kernel can touch has arrived
-		dst = append(dst, r.sample())
+	// The outputs j = 0, 1, ... whose kernel has all its input (pos_j + reach < n),
+	// pos_j·to + rem_j = pos·to + rem + j·from.
+	count := int(0)
+	if lim := (r.n-r.reach-r.pos)*int64(r.to) - int64(r.rem); lim > 0 {
+		count = int((lim + int64(r.from) - 1) / int64(r.from))
+	}
+	if count >= parallelOutputs && runtime.GOMAXPROCS(0) > 1 {
+		// Two goroutines, each computing half of the outputs (from read-only state).
+		n := len(dst)
+		dst = slices.Grow(dst, count)[:n+count]
+		half := count / 2
+		second := *r
+		second.advance(half)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for i := range dst[n+half : n+count] {
+				dst[n+half+i] = second.sample()
+			}
+		})
+		for i := range dst[n : n+half] {
+			dst[n+i] = r.sample()
+		}
+		wg.Wait()
+		r.pos, r.rem = second.pos, second.rem
+	} else {
+		for range count { // every input sample the kernel can touch has arrived
+			dst = append(dst, r.sample())
+		}
 	}
 	r.discard()
 	return dst
+}
+
+// parallelOutputs is the fewest outputs of a Process call split between two
+// goroutines (about 0.1 ms of work at 44.1 kHz → 16 kHz).
+const parallelOutputs = 1024
+
+// advance moves the next output's time on by k outputs.
+func (r *Resampler) advance(k int) {
+	t := int64(r.rem) + int64(k)*int64(r.from)
+	r.pos += t / int64(r.to)
+	r.rem = int(t % int64(r.to))
 }
 
 // Flush appends the outputs that wait for input past the end of the stream, treating
@@ -209,21 +248,27 @@ func (r *Resampler) samplePhase(lo, hi int64) float32 {
 	return y
 }
 
-// dot is Σ w[i]·x[i], four partial sums wide. len(x) >= len(w).
+// dot is Σ w[i]·x[i], eight partial sums wide (so that the additions, not their
+// latency, bound it). len(x) >= len(w).
 func dot(w, x []float32) float32 {
 	x = x[:len(w)]
-	var s0, s1, s2, s3 float32
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
 	i := 0
-	for ; i+4 <= len(w); i += 4 {
-		s0 += w[i] * x[i]
-		s1 += w[i+1] * x[i+1]
-		s2 += w[i+2] * x[i+2]
-		s3 += w[i+3] * x[i+3]
+	for ; i+8 <= len(w); i += 8 {
+		ww, xx := w[i:i+8:i+8], x[i:i+8:i+8] // (no bounds checks below)
+		s0 += ww[0] * xx[0]
+		s1 += ww[1] * xx[1]
+		s2 += ww[2] * xx[2]
+		s3 += ww[3] * xx[3]
+		s4 += ww[4] * xx[4]
+		s5 += ww[5] * xx[5]
+		s6 += ww[6] * xx[6]
+		s7 += ww[7] * xx[7]
 	}
 	for ; i < len(w); i++ {
 		s0 += w[i] * x[i]
 	}
-	return (s0 + s1) + (s2 + s3)
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }
 
 // sampleKernel is sample interpolating the kernel table for every tap.
