@@ -147,7 +147,7 @@ func (s *Scheduler) Step() []*Entry {
 	var batch []*Entry
 	rows, logitRows := 0, 0
 	for _, e := range s.running {
-		n, l := len(e.pending.Tokens), len(e.pending.LogitRows)
+		n, l := e.pending.AllRows() // with FreeDave's candidate branches
 		if len(batch) > 0 && (rows+n > s.lim.MaxRows || logitRows+l > s.lim.MaxLogitRows) {
 			continue // next step
 		}
