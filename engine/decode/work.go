@@ -62,8 +62,8 @@ func (w *Work) AllRows() (tokens, logitRows int) {
 // (ToModel), each branch over a fork of cache's committed rows. logits
 // [w's logit rows, V] (nil when w.Summary) or sums [w's logit rows] (nil
 // unless w.Summary) are split among them in order. A branch whose fork
-// finds too few free pages in the pool is left out with every branch
-// after it: rows is the number of logit rows the inputs have, the leading
+// (or its copy on write) finds too few free pages in the pool is left
+// out with every branch after it: rows is the number of logit rows the inputs have, the leading
 // part of the buffers that Deliver should hand back. release frees the
 // forks; call it after the forward.
 func ToModels(w Work, cache *kvcache.Sequence, logits []float32, sums []model.RowStat, V int) (seqs []model.Seq, rows int, release func()) {
@@ -94,6 +94,13 @@ func ToModels(w Work, cache *kvcache.Sequence, logits []float32, sums []model.Ro
 		f, err := cache.Fork(b.Pos, keyLen)
 		if err != nil {
 			break // out of pages: the branches run so far are what the sequence gets
+		}
+		// Copy the shared page under the branch's rows now: the copy on
+		// write then can neither fail the whole forward (device pools
+		// need a free page for it) nor fall to w's own rows.
+		if err := f.Own(b.Pos, b.Pos+len(b.Tokens)); err != nil {
+			f.Free()
+			break
 		}
 		forks = append(forks, f)
 		seqs = append(seqs, ToModel(b, f, nil))
