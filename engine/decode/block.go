@@ -91,7 +91,7 @@ func NewBlock(a Arch, prompt []int32, p Params) (Sequence, error) {
 // withPolicy is s, or s drafting and verifying for a FreeDave policy.
 func (s *blockSeq) withPolicy() (Sequence, error) {
 	if fd, ok := s.p.Policy.(FreeDave); ok {
-		return newFreeDave(s, fd.K)
+		return newFreeDave(s, fd)
 	}
 	return s, nil
 }

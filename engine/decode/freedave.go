@@ -43,6 +43,10 @@ type FreeDave struct {
 	// K is the number of states each forward evaluates: the current one and
 	// K-1 drafted candidates (default: the block size).
 	K int
+	// MinConf drafts only tokens at least this confident (0: every one of
+	// the K-1): fewer rows per forward where unlikely drafts would be
+	// rejected anyway. Any draft is verified, so the output is the same.
+	MinConf float32
 }
 
 // Select is the one-token-per-step rule FreeDave reproduces: the most
@@ -63,6 +67,7 @@ type draft struct {
 type freeDaveSeq struct {
 	*blockSeq
 	k       int
+	minConf float32
 	onBlock func([]int32)
 	drafts  []draft
 	cands   []*candidate
@@ -75,17 +80,18 @@ type candidate struct {
 	held [][]int32 // blocks it finished, streamed once it is accepted
 }
 
-func newFreeDave(s *blockSeq, k int) (*freeDaveSeq, error) {
+func newFreeDave(s *blockSeq, fd FreeDave) (*freeDaveSeq, error) {
 	switch {
 	case s.samp.Temperature > 0:
 		return nil, errors.New("decode: FreeDave is lossless against greedy decoding; it does not sample (temperature 0)")
 	case s.p.BlockCache:
 		return nil, errors.New("decode: FreeDave needs the exact committed-block cache; Fast-dLLM's approximate BlockCache is not supported")
 	}
+	k := fd.K
 	if k <= 0 {
 		k = s.a.Block
 	}
-	return &freeDaveSeq{blockSeq: s, k: k, onBlock: s.p.OnBlock}, nil
+	return &freeDaveSeq{blockSeq: s, k: k, minConf: fd.MinConf, onBlock: s.p.OnBlock}, nil
 }
 
 // Stats reports the drafted candidates offered and accepted so far.
@@ -270,6 +276,9 @@ func (s *freeDaveSeq) step1(b *blockSeq, pos []int, ch []Choice) {
 	order := byKey(c, conf)
 	var drafts []draft
 	for _, i := range order[1:min(s.k, len(order))] {
+		if ch[i].Conf < s.minConf {
+			break // the rest are less confident still
+		}
 		drafts = append(drafts, draft{pos: pos[i], tok: ch[i].Token})
 	}
 	bs := b.bs
