@@ -18,11 +18,24 @@ import (
 // token per step gives alone, stream the same text, in fewer forwards,
 // and leave no KV pages behind.
 func TestFreeDaveEngine(t *testing.T) {
-	e, err := New(filepath.Join("..", "testdata", "models", "demo-text"), Options{})
+	tests := []struct {
+		name string
+		opts Options
+	}{
+		{"default", Options{}},
+		{"rows for few branches", Options{MaxRows: 40}}, // the scheduler trims branches to fit
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { freeDaveEngine(t, tt.opts) })
+	}
+}
+
+func freeDaveEngine(t *testing.T, opts Options) {
+	e, err := New(filepath.Join("..", "testdata", "models", "demo-text"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { e.Close() })
+	defer e.Close()
 	inputs := []string{
 		"Reverse the list: copper, dragon, apple, mountain", "Sort in ascending order: 26, 0, 79, 87, 33",
 		"Repeat exactly: apple breeze kettle cloud", "Add 21 and 52.", "Subtract 6 from 9.",
