@@ -60,12 +60,13 @@ func (w *Work) AllRows() (tokens, logitRows int) {
 
 // ToModels turns w and its branches into the model's inputs: w over cache
 // (ToModel), each branch over a fork of cache's committed rows. logits
-// [w's logit rows, V] (nil when w.Summary) or sums [w's logit rows] (nil
-// unless w.Summary) are split among them in order. A branch whose fork
-// (or its copy on write) finds too few free pages in the pool is left
-// out with every branch after it: rows is the number of logit rows the inputs have, the leading
-// part of the buffers that Deliver should hand back. release frees the
-// forks; call it after the forward.
+// [R, V] (nil when w.Summary) or sums [R] (nil unless w.Summary), R the
+// logit rows of w and its branches (AllRows), are split among them in
+// order. A branch whose fork (or its copy on write) finds too few free
+// pages in the pool is left out with every branch after it: rows is the
+// number of logit rows the inputs have, the leading part of the buffers
+// that Deliver should hand back. release frees the forks; call it after
+// the forward.
 func ToModels(w Work, cache *kvcache.Sequence, logits []float32, sums []model.RowStat, V int) (seqs []model.Seq, rows int, release func()) {
 	var forks []*kvcache.Sequence
 	release = func() {
