@@ -44,10 +44,11 @@ func (e *Engine) loop() {
 		}
 		need, nsum := 0, 0
 		for _, ent := range batch {
-			if w := ent.Work(); w.Summary {
-				nsum += len(w.LogitRows)
+			w := ent.Work()
+			if _, k := w.AllRows(); w.Summary {
+				nsum += k
 			} else {
-				need += len(w.LogitRows) * V
+				need += k * V
 			}
 		}
 		if cap(logits) < need {
@@ -56,24 +57,44 @@ func (e *Engine) loop() {
 		if cap(sums) < nsum {
 			sums = make([]model.RowStat, nsum)
 		}
-		b := &model.Batch{Seqs: make([]model.Seq, len(batch))}
-		off, soff := 0, 0
+		// Each entry's inputs: its work's, then its branches' (FreeDave's
+		// candidates, on forks of its cache), over its part of the buffers.
+		type part struct {
+			logits  []float32
+			sums    []model.RowStat
+			release func()
+		}
+		parts := make([]part, len(batch))
+		b := &model.Batch{}
+		off, soff, lrows := 0, 0, 0
 		for i, ent := range batch {
 			w := ent.Work()
-			k := len(w.LogitRows)
+			_, k := w.AllRows()
+			var lg []float32
+			var sm []model.RowStat
 			if w.Summary {
-				b.Seqs[i] = decode.ToModel(*w, ent.Cache, nil)
-				b.Seqs[i].Summaries, b.Seqs[i].Exclude = sums[soff:soff+k], w.Exclude
-				soff += k
-				continue
+				sm = sums[soff : soff+k]
+			} else {
+				lg = logits[off : off+k*V]
 			}
-			b.Seqs[i] = decode.ToModel(*w, ent.Cache, logits[off:off+k*V])
-			off += k * V
+			seqs, rows, release := decode.ToModels(*w, ent.Cache, lg, sm, V)
+			b.Seqs = append(b.Seqs, seqs...)
+			lrows += rows
+			if w.Summary {
+				parts[i] = part{sums: sm[:rows], release: release}
+				soff += k
+			} else {
+				parts[i] = part{logits: lg[:rows*V], release: release}
+				off += k * V
+			}
 		}
 		t0 := time.Now()
 		err := e.Model.Forward(b)
 		took := time.Since(t0)
-		e.stats.add(len(batch), off/max(V, 1)+soff, rowsOf(b), took)
+		for _, p := range parts {
+			p.release()
+		}
+		e.stats.add(len(batch), lrows, rowsOf(b), took)
 		e.meter.forwardTook(took)
 		if err != nil {
 			for _, ent := range batch {
@@ -88,7 +109,7 @@ func (e *Engine) loop() {
 				ent.OnForward(ent.Cache)
 			}
 			e.sch.Ran(ent)
-			decode.Deliver(ent.Seq, w, b.Seqs[i])
+			decode.Deliver(ent.Seq, w, parts[i].logits, parts[i].sums)
 		}
 	}
 }

@@ -35,6 +35,7 @@ func TestInferGenerate(t *testing.T) {
 	for _, args := range [][]string{
 		{"--max-new", "9"}, {"--max-new", "9", "--policy", "threshold", "--tau", "0.5"}, {"--max-new", "9", "--ar"},
 		{"--max-new", "9", "--temperature", "0.8", "--top-p", "0.9", "--seed", "3"}, {"--max-new", "9", "--policy", "oracle", "--k", "4"},
+		{"--max-new", "9", "--policy", "freedave"},
 	} {
 		out.Reset()
 		errb.Reset()

@@ -44,6 +44,15 @@ var policies = map[string]func(f policyFlags, block int) decode.Policy{
 		return decode.LocalLeap{High: float32(f.tau), Low: float32(f.tauLow), Radius: max(f.k, 1)}
 	},
 	"sequential": func(f policyFlags, b int) decode.Policy { return decode.Sequential{} },
+	// FreeDave: one token per step's output, drafts verified in the same
+	// batched forward; --k states per forward (the block size unless
+	// --k is above 1).
+	"freedave": func(f policyFlags, b int) decode.Policy {
+		if f.k > 1 {
+			return decode.FreeDave{K: f.k}
+		}
+		return decode.FreeDave{}
+	},
 }
 
 func stepsOr(steps, block int) int {

@@ -81,10 +81,18 @@ func NewBlock(a Arch, prompt []int32, p Params) (Sequence, error) {
 		// The prompt fills whole blocks: commit it and read the next block's
 		// first token from its last row, autoregressively.
 		s.needFirst = true
-		return s, nil
+		return s.withPolicy()
 	}
 	s.startBlock(prompt[pre:])
 	s.advance()
+	return s.withPolicy()
+}
+
+// withPolicy is s, or s drafting and verifying for a FreeDave policy.
+func (s *blockSeq) withPolicy() (Sequence, error) {
+	if fd, ok := s.p.Policy.(FreeDave); ok {
+		return newFreeDave(s, fd)
+	}
 	return s, nil
 }
 
@@ -127,6 +135,13 @@ func (s *blockSeq) Next() (Work, bool) {
 	if s.done {
 		return Work{}, false
 	}
+	s.last = s.work()
+	return s.last, true
+}
+
+// work builds the forward the current state needs (Next without the
+// bookkeeping; FreeDave builds its candidates' forwards with it).
+func (s *blockSeq) work() Work {
 	w := Work{Mask: s.a.mask(), Truncate: -1, Pos: s.bs - len(s.pend)}
 	s.lastKind = kindDenoise
 	switch {
@@ -151,8 +166,7 @@ func (s *blockSeq) Next() (Work, bool) {
 	if s.summarized() {
 		w.Summary, w.Exclude = true, s.exclude()
 	}
-	s.last = w
-	return w, true
+	return w
 }
 
 func (s *blockSeq) shiftedStep(w Work) Work {

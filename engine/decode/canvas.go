@@ -72,6 +72,9 @@ func NewCanvas(a Arch, prompt []int32, p CanvasParams) (Sequence, error) {
 	if err := p.validate(a, len(prompt)); err != nil {
 		return nil, err
 	}
+	if _, ok := p.Policy.(FreeDave); ok {
+		return nil, errors.New("decode: FreeDave verifies candidates over a block-causal model's committed-block cache (SDAR, Fast-dLLM v2); full-canvas decoding (LLaDA, Dream) is not supported")
+	}
 	if p.Prune && (len(p.Template) > 0 || p.Cache == DualCache) {
 		return nil, errors.New("decode: length-adaptive pruning needs a canvas without a template, and no dual cache")
 	}

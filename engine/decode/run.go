@@ -38,6 +38,7 @@ func ArchOf(m model.Model, maskID int32, ar bool) (Arch, error) {
 func Run(ctx context.Context, m model.Model, cache *kvcache.Sequence, s Sequence) error {
 	V := m.Config().VocabSize
 	var logits []float32
+	var sums []model.RowStat
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -46,22 +47,24 @@ func Run(ctx context.Context, m model.Model, cache *kvcache.Sequence, s Sequence
 		if !ok {
 			return nil
 		}
-		seq := ToModel(w, cache, nil)
+		_, k := w.AllRows()
 		if w.Summary {
-			seq.Summaries, seq.Exclude = make([]model.RowStat, len(w.LogitRows)), w.Exclude
-		} else {
-			if need := len(w.LogitRows) * V; cap(logits) < need {
-				logits = make([]float32, need)
-			} else {
-				logits = logits[:need]
-			}
-			seq.Logits = logits
+			sums = make([]model.RowStat, k)
+		} else if need := k * V; cap(logits) < need {
+			logits = make([]float32, need)
 		}
-		if err := m.Forward(&model.Batch{Seqs: []model.Seq{seq}}); err != nil {
+		seqs, rows, release := ToModels(w, cache, logits[:cap(logits)], sums, V)
+		err := m.Forward(&model.Batch{Seqs: seqs})
+		release()
+		if err != nil {
 			return err
 		}
 		Done(w, cache)
-		Deliver(s, w, seq)
+		if w.Summary {
+			Deliver(s, w, nil, sums[:rows])
+		} else {
+			Deliver(s, w, logits[:rows*V], nil)
+		}
 	}
 }
 

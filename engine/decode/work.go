@@ -1,6 +1,9 @@
 package decode
 
 import (
+	"fmt"
+
+	"dlmstream/engine/kvcache"
 	"dlmstream/engine/model"
 	"dlmstream/kernels/cpu"
 )
@@ -34,6 +37,77 @@ type Work struct {
 	// alone (greedy, no constraint, no logit adjustment).
 	Summary bool
 	Exclude int32
+	// Branches are further row sets of the same forward (FreeDave's
+	// candidate states), each run over its own fork of the cache's
+	// committed rows [0, Pos) (kvcache.Sequence.Fork: the pages are shared
+	// and copied on write), never storing, the fork freed after the
+	// forward. Apply gets the logit rows of w, then of each branch in
+	// order. An executor short of KV pages runs only a leading part of the
+	// branches (ToModels); Apply then gets their rows only. Branches have
+	// no branches of their own.
+	Branches []Work
+}
+
+// AllRows counts the token rows and the logit rows of w and its branches.
+func (w *Work) AllRows() (tokens, logitRows int) {
+	tokens, logitRows = len(w.Tokens), len(w.LogitRows)
+	for i := range w.Branches {
+		tokens += len(w.Branches[i].Tokens)
+		logitRows += len(w.Branches[i].LogitRows)
+	}
+	return tokens, logitRows
+}
+
+// ToModels turns w and its branches into the model's inputs: w over cache
+// (ToModel), each branch over a fork of cache's committed rows. logits
+// [R, V] (nil when w.Summary) or sums [R] (nil unless w.Summary), R the
+// logit rows of w and its branches (AllRows), are split among them in
+// order. A branch whose fork (or its copy on write) finds too few free
+// pages in the pool is left out with every branch after it: rows is the
+// number of logit rows the inputs have, the leading part of the buffers
+// that Deliver should hand back. release frees the forks; call it after
+// the forward.
+func ToModels(w Work, cache *kvcache.Sequence, logits []float32, sums []model.RowStat, V int) (seqs []model.Seq, rows int, release func()) {
+	var forks []*kvcache.Sequence
+	release = func() {
+		for _, f := range forks {
+			f.Free()
+		}
+	}
+	part := func(seq *model.Seq, n int) {
+		if w.Summary {
+			seq.Summaries, seq.Exclude = sums[rows:rows+n], w.Exclude
+		} else {
+			seq.Logits = logits[rows*V : (rows+n)*V]
+		}
+		rows += n
+	}
+	seqs = append(seqs, ToModel(w, cache, nil))
+	part(&seqs[0], len(w.LogitRows))
+	for _, b := range w.Branches {
+		keyLen := b.KeyLen
+		if keyLen == 0 {
+			keyLen = b.Pos + len(b.Tokens)
+		}
+		if b.Store || b.Pos > cache.Len() {
+			panic(fmt.Sprintf("decode: a branch at %d (store %v) over a cache of %d committed rows", b.Pos, b.Store, cache.Len()))
+		}
+		f, err := cache.Fork(b.Pos, keyLen)
+		if err != nil {
+			break // out of pages: the branches run so far are what the sequence gets
+		}
+		// Copy the shared page under the branch's rows now: the copy on
+		// write then can neither fail the whole forward (device pools
+		// need a free page for it) nor fall to w's own rows.
+		if err := f.Own(b.Pos, b.Pos+len(b.Tokens)); err != nil {
+			f.Free()
+			break
+		}
+		forks = append(forks, f)
+		seqs = append(seqs, ToModel(b, f, nil))
+		part(&seqs[len(seqs)-1], len(b.LogitRows))
+	}
+	return seqs, rows, release
 }
 
 // Summarized is a Sequence that can take row summaries for logits.
@@ -44,13 +118,14 @@ type Summarized interface {
 }
 
 // Deliver hands a forward's output for w to s: the summaries when w asked
-// for them, else the logits.
-func Deliver(s Sequence, w Work, seq model.Seq) {
+// for them, else the logits (with its branches', as ToModels split them:
+// logits [rows, V], sums [rows]).
+func Deliver(s Sequence, w Work, logits []float32, sums []model.RowStat) {
 	if w.Summary {
-		s.(Summarized).ApplySummaries(seq.Summaries)
+		s.(Summarized).ApplySummaries(sums)
 		return
 	}
-	s.Apply(seq.Logits)
+	s.Apply(logits)
 }
 
 // WithEmbeds wraps s so every forward it asks for carries embeds: the
@@ -73,6 +148,9 @@ func (s *embedSeq) ApplySummaries(st []model.RowStat) { s.Sequence.(Summarized).
 func (s *embedSeq) Next() (Work, bool) {
 	w, ok := s.Sequence.Next()
 	w.Embeds = s.embeds
+	for i := range w.Branches {
+		w.Branches[i].Embeds = s.embeds
+	}
 	return w, ok
 }
 
@@ -97,6 +175,9 @@ func (s *ropeSeq) ApplySummaries(st []model.RowStat) { s.Sequence.(Summarized).A
 func (s *ropeSeq) Next() (Work, bool) {
 	w, ok := s.Sequence.Next()
 	w.Rope = s.pos
+	for i := range w.Branches {
+		w.Branches[i].Rope = s.pos
+	}
 	return w, ok
 }
 

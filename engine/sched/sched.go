@@ -155,6 +155,20 @@ func (s *Scheduler) Step() []*Entry {
 		rows += n
 		logitRows += l
 	}
+	// Branches (FreeDave's candidate states) are optional rows: they get
+	// what the steps above leave, oldest entry first, and never push a
+	// step out; a sequence gets the rows of the branches that ran.
+	for _, e := range batch {
+		keep := 0
+		for _, b := range e.pending.Branches {
+			n, l := len(b.Tokens), len(b.LogitRows)
+			if rows+n > s.lim.MaxRows || logitRows+l > s.lim.MaxLogitRows {
+				break
+			}
+			rows, logitRows, keep = rows+n, logitRows+l, keep+1
+		}
+		e.pending.Branches = e.pending.Branches[:keep]
+	}
 	return batch
 }
 

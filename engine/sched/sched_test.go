@@ -9,17 +9,22 @@ import (
 	"dlmstream/engine/kvcache"
 )
 
-// fakeSeq needs `steps` forwards of `rows` tokens each.
+// fakeSeq needs `steps` forwards of `rows` tokens each, with `branches`
+// optional branches of `rows` tokens each.
 type fakeSeq struct {
 	decode.Sequence
-	rows, steps, ran int
+	rows, steps, ran, branches int
 }
 
 func (f *fakeSeq) Next() (decode.Work, bool) {
 	if f.ran >= f.steps {
 		return decode.Work{}, false
 	}
-	return decode.Work{Tokens: make([]int32, f.rows), LogitRows: make([]int, f.rows)}, true
+	w := decode.Work{Tokens: make([]int32, f.rows), LogitRows: make([]int, f.rows)}
+	for range f.branches {
+		w.Branches = append(w.Branches, decode.Work{Tokens: make([]int32, f.rows), LogitRows: make([]int, 1)})
+	}
+	return w, true
 }
 func (f *fakeSeq) Apply([]float32) { f.ran++ }
 
@@ -108,5 +113,42 @@ func TestCancelledEntriesLeave(t *testing.T) {
 	<-e.Done
 	if !errors.Is(e.Err, context.Canceled) || pool.Used() != 0 {
 		t.Fatalf("err %v, pool %d bytes", e.Err, pool.Used())
+	}
+}
+
+// Branches take the rows the entries' own steps leave, oldest first; they
+// never keep another entry's step out of the forward.
+func TestBranchesFillWhatIsLeft(t *testing.T) {
+	tests := []struct {
+		name     string
+		maxRows  int
+		branches []int // per entry, 3 branches of 10 rows each, own step 10 rows
+		want     []int // branches kept per entry
+		entries  int   // entries in the batch
+	}{
+		{"all fit", 200, []int{3, 3}, []int{3, 3}, 2},
+		{"the older entry first", 60, []int{3, 3}, []int{3, 1}, 2},
+		{"steps before branches", 30, []int{3, 3, 3}, []int{0, 0, 0}, 3},
+		{"a lone entry keeps its step", 5, []int{3}, []int{0}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New(kvcache.NewPool(1, 1, 0), Limits{MaxRows: tt.maxRows})
+			for _, nb := range tt.branches {
+				e := &Entry{Ctx: context.Background(), Seq: &fakeSeq{rows: 10, steps: 1, branches: nb}, NeedRows: 10}
+				if err := s.Submit(e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b := s.Step()
+			if len(b) != tt.entries {
+				t.Fatalf("%d entries in the batch, want %d", len(b), tt.entries)
+			}
+			for i, e := range b {
+				if got := len(e.Work().Branches); got != tt.want[i] {
+					t.Errorf("entry %d: %d branches kept, want %d", i, got, tt.want[i])
+				}
+			}
+		})
 	}
 }
