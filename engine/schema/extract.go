@@ -66,11 +66,14 @@ func Extract(ctx context.Context, e *engine.Engine, input string, s *Schema, opt
 	if err != nil {
 		return nil, err
 	}
-	sc, err := newScaffold(s, e.Tok, v, opts)
+	prompt, err := promptIDs(e.Tok, input, s, opts)
 	if err != nil {
 		return nil, err
 	}
-	prompt, err := promptIDs(e.Tok, input, s, opts)
+	if err := promptFits(e, len(prompt)); err != nil {
+		return nil, err
+	}
+	sc, err := newScaffold(s, e.Tok, v, opts)
 	if err != nil {
 		return nil, err
 	}

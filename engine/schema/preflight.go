@@ -45,6 +45,9 @@ func (e *CanvasError) Error() string {
 	if where == "" {
 		where = "/"
 	}
+	if e.Limit == "context" && e.Bound == 0 && e.Largest == "" {
+		return fmt.Sprintf("schema: the prompt alone (%d tokens: instruction, schema and input) exceeds the model's %d positions (max_position_embeddings)", e.Prompt, e.Context)
+	}
 	if e.Limit == "context" {
 		return fmt.Sprintf("schema: prompt (%d tokens) and canvas (%d tokens) exceed the model's %d positions (max_position_embeddings); the largest part is %s (%d tokens)",
 			e.Prompt, e.Bound, e.Context, where, e.LargestTokens)
@@ -62,15 +65,29 @@ func Preflight(e *engine.Engine, input string, s *Schema, opts Options) (Plan, e
 	if err != nil {
 		return Plan{}, err
 	}
-	sc, err := newScaffold(s, e.Tok, v, opts)
-	if err != nil {
-		return Plan{}, err
-	}
 	prompt, err := promptIDs(e.Tok, input, s, opts)
 	if err != nil {
 		return Plan{}, err
 	}
+	if err := promptFits(e, len(prompt)); err != nil {
+		return Plan{Prompt: len(prompt)}, err
+	}
+	sc, err := newScaffold(s, e.Tok, v, opts)
+	if err != nil {
+		return Plan{}, err
+	}
 	return sc.preflight(e, len(prompt))
+}
+
+// promptFits refuses, before the scaffold is built, a prompt that alone
+// is longer than the model's positions (a large schema quoted in the
+// instruction): its canvas is not measured then (Bound 0).
+func promptFits(e *engine.Engine, prompt int) error {
+	c := e.Capacity()
+	if c.Context > 0 && prompt > c.Context {
+		return &CanvasError{Plan: Plan{Prompt: prompt}, Limit: "context", Context: c.Context, KVBudget: c.KVBudget}
+	}
+	return nil
 }
 
 // preflight computes the plan of a prompt of prompt tokens and checks it

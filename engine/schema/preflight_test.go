@@ -50,6 +50,9 @@ func TestPreflight(t *testing.T) {
 		// branch counts, so no scoring forward runs either.
 		{"a union's largest branch past the KV budget", small, unionBig, "kv budget", "/properties/v"},
 		{"fits the KV budget", small, manyNotes(2), "", ""},
+		// The instruction quotes the schema: a long description alone
+		// fills demo-text's positions, refused before the scaffold is built.
+		{"the prompt alone past the model's positions", demo, `{"type":"object","description":"` + strings.Repeat("a note ", 600) + `","properties":{"id":{"type":"integer"}}}`, "context", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -80,6 +83,9 @@ func TestPreflight(t *testing.T) {
 			}
 			if got := c.e.Stats().Forwards - before; got != 0 {
 				t.Errorf("%d forwards ran before the refusal", got)
+			}
+			if c.largest == "" && (ce.Bound != 0 || !strings.Contains(err.Error(), "the prompt alone")) {
+				t.Errorf("%v: want the prompt alone refused, before the canvas is measured", err)
 			}
 			if ce.Limit != c.limit || ce.Largest != c.largest {
 				t.Errorf("limit %q at %q, want %q at %q", ce.Limit, ce.Largest, c.limit, c.largest)
