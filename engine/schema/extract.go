@@ -73,6 +73,7 @@ func Extract(ctx context.Context, e *engine.Engine, input string, s *Schema, opt
 	if err := promptFits(e, len(prompt)); err != nil {
 		return nil, err
 	}
+	opts.canvasLimit = canvasRoom(e, len(prompt))
 	sc, err := newScaffold(s, e.Tok, v, opts)
 	if err != nil {
 		return nil, err

@@ -180,7 +180,10 @@ func (b *builder) afford(fixed int, n ...*Node) bool {
 
 // reserve sets aside what the required parts of sch need: the scaffold
 // built with no optional part on the side; its error is the schema's when
-// they alone are over a limit.
+// they alone are over a limit. Optional parts then fill at most
+// MaxCanvasTokens, or Options.canvasLimit (what the model's positions leave
+// after the prompt: optional properties of a large schema are left out
+// until the canvas fits the model).
 func (b *builder) reserve() error {
 	side := &Scaffold{v: b.s.v, tok: b.s.tok, opts: b.opts}
 	sb := &builder{s: side, sch: b.sch, opts: b.opts, enc: b.enc, minimal: true}
@@ -188,7 +191,11 @@ func (b *builder) reserve() error {
 	if _, err := sb.build(b.sch.Root, "", false); err != nil {
 		return err
 	}
-	b.spare, b.spareTokens = MaxScaffoldValues-sb.values, MaxCanvasTokens-sb.tokens
+	limit := MaxCanvasTokens
+	if b.opts.canvasLimit > 0 {
+		limit = min(limit, b.opts.canvasLimit)
+	}
+	b.spare, b.spareTokens = MaxScaffoldValues-sb.values, limit-sb.tokens
 	return nil
 }
 

@@ -72,6 +72,7 @@ func Preflight(e *engine.Engine, input string, s *Schema, opts Options) (Plan, e
 	if err := promptFits(e, len(prompt)); err != nil {
 		return Plan{Prompt: len(prompt)}, err
 	}
+	opts.canvasLimit = canvasRoom(e, len(prompt))
 	sc, err := newScaffold(s, e.Tok, v, opts)
 	if err != nil {
 		return Plan{}, err
@@ -207,4 +208,14 @@ func (sc *Scaffold) unionBound(n *Node, memo map[*Node]int) int {
 	}
 	memo[n] = most
 	return most
+}
+
+// canvasRoom is the canvas tokens the model's positions leave after a
+// prompt of prompt tokens (0: not limited), less two blocks of slack.
+func canvasRoom(e *engine.Engine, prompt int) int {
+	c := e.Capacity()
+	if c.Context <= 0 {
+		return 0
+	}
+	return max(c.Context-prompt-2*max(e.Arch().Block, 1), 1)
 }

@@ -114,3 +114,40 @@ func TestPreflightBound(t *testing.T) {
 		t.Errorf("plan %+v: want one union, an empty canvas and a bound of at least the array's 5 number slots", plan)
 	}
 }
+
+// TestOptionalPartsFitTheModel: optional properties are laid out only while
+// the canvas fits the model's positions after the prompt, so a schema of
+// many optional fields extracts on demo-text (512 positions) with its
+// required ones and as many others as fit, instead of being refused.
+func TestOptionalPartsFitTheModel(t *testing.T) {
+	e, err := engine.New("../../testdata/models/demo-text", engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var props []string
+	for i := range 100 {
+		props = append(props, fmt.Sprintf(`"f%02d":{"type":"string","maxLength":10}`, i))
+	}
+	doc := `{"type":"object","properties":{"id":{"type":"integer","minimum":0,"maximum":99},` + strings.Join(props, ",") + `},"required":["id"]}`
+	s, err := Compile([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Instruction: "Extract the record as JSON."}
+	plan, err := Preflight(e, "id 7", s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Prompt+plan.Bound > 512 {
+		t.Fatalf("plan %+v does not fit 512 positions", plan)
+	}
+	res, err := Extract(context.Background(), e, "id 7", s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(res.JSON); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("canvas %d of %d positions after a %d-token prompt: %s", res.Canvas, 512-plan.Prompt, plan.Prompt, res.JSON)
+}

@@ -44,6 +44,11 @@ type Options struct {
 	// Instruction is the system message (default: asks for JSON matching
 	// the schema, which it quotes).
 	Instruction string
+
+	// canvasLimit bounds the canvas tokens optional parts may fill (the
+	// model's positions after the prompt; 0: MaxCanvasTokens), set by
+	// Extract and Preflight.
+	canvasLimit int
 }
 
 func (o Options) withDefaults() Options {
