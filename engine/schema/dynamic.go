@@ -150,6 +150,10 @@ func (c *compiler) dynKey(v *jv, ptr, keyDoc, keyPtr string, refs []string) (*No
 		if err == nil && k.Kind == Choice && stringAlts(k.Alts) {
 			return k, nil
 		}
+		if err == nil {
+			err = cerr(ptrJoin(ptr, "propertyNames"), "propertyNames", "keys of this form (%s) cannot be scaffolded", k.Kind)
+		}
+		return nil, err // a free key could break propertyNames
 	}
 	doc, err := parseJSON([]byte(keyDoc))
 	if err != nil {

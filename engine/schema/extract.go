@@ -191,6 +191,11 @@ func (sc *Scaffold) decode(ctx context.Context, s *Schema, res *Result, gen gene
 		if !sc.repair(out, where, ptrs, bad) {
 			break
 		}
+		if room := sc.opts.canvasLimit; room > 0 && len(sc.Template) > room {
+			// The widened slots would run past the model's positions.
+			last.Msg += fmt.Sprintf(" (no repair: its canvas of %d tokens would not fit the %d positions left after the prompt)", len(sc.Template), room)
+			break
+		}
 	}
 	return res, last
 }

@@ -98,7 +98,8 @@ func (sc *Scaffold) preflight(e *engine.Engine, prompt int) (Plan, error) {
 	p.KVBytes = e.KVBytes(p.Prompt + p.Bound)
 	c := e.Capacity()
 	switch {
-	case c.Context > 0 && p.Prompt+p.Bound > c.Context:
+	case c.Context > 0 && p.Prompt+p.Bound+2*max(e.Arch().Block, 1) > c.Context:
+		// The decoder runs whole blocks: two of slack, as canvasRoom leaves.
 		return p, &CanvasError{Plan: p, Limit: "context", Context: c.Context, KVBudget: c.KVBudget}
 	case c.KVBudget > 0 && p.KVBytes > c.KVBudget:
 		return p, &CanvasError{Plan: p, Limit: "kv budget", Context: c.Context, KVBudget: c.KVBudget}

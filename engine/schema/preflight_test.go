@@ -151,3 +151,27 @@ func TestOptionalPartsFitTheModel(t *testing.T) {
 	}
 	t.Logf("canvas %d of %d positions after a %d-token prompt: %s", res.Canvas, 512-plan.Prompt, plan.Prompt, res.JSON)
 }
+
+// TestRepairStaysWithinPositions: a repair round whose widened slots would
+// run past the model's positions is not run; the extraction ends with the
+// *ValidationError, never with the model's position error. (A oneOf whose
+// two branches both admit the scaffolded object fails validation every
+// round and repairs every slot: the twin differs only in a title.)
+func TestRepairStaysWithinPositions(t *testing.T) {
+	var props, names []string
+	for i := range 70 {
+		props = append(props, fmt.Sprintf(`"s%02d":{"type":"string"}`, i))
+		names = append(names, fmt.Sprintf(`"s%02d"`, i))
+	}
+	obj := `{"type":"object","properties":{` + strings.Join(props, ",") + `},"required":[` + strings.Join(names, ",") + `]}`
+	twin := strings.Replace(obj, `{"type":"object",`, `{"type":"object","title":"twin",`, 1)
+	s, err := Compile([]byte(`{"oneOf":[` + obj + `,` + twin + `]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Extract(context.Background(), tinyEngine(t), "seventy strings", s, Options{Instruction: "Extract the record as JSON."})
+	var ve *ValidationError
+	if !errors.As(err, &ve) || !strings.Contains(ve.Msg, "no repair") {
+		t.Fatalf("err = %v, want a ValidationError that stopped repairing", err)
+	}
+}
