@@ -209,7 +209,10 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 			if len(o.JSON) > 0 {
 				text = string(o.JSON) // extraction: the record itself
 			}
-			if ref, ok := refs[o.RequestID]; ok {
+			switch ref, ok := refs[o.RequestID]; {
+			case ok && len(o.JSON) > 0:
+				text += "  " + fieldCheck(o.JSON, ref)
+			case ok:
 				mark := "right"
 				if o.Text != ref {
 					mark = "WRONG"
@@ -271,11 +274,17 @@ func produce(ctx context.Context, cfg kafka.Config, inputs map[string][]kafka.En
 
 // demoTexts are the extraction inputs: one text per schema of the demo
 // text checkpoint (testdata/models/demo-text, trained on these four kinds).
-var demoTexts = []struct{ schema, text string }{
-	{"order", "Order KT-4821 from Lena Fisher: 3 x desk lamp, total $89.97, status shipped."},
-	{"person", "Meet Omar Khan, 34, who works as a designer in Lisbon. Email: omar.khan@acme.io."},
-	{"event", "The book club takes place on 2026-03-14 at 18:30 in Cafe Luna, in person, with 12 attendees."},
-	{"device", "The thermostat therm-042 in the kitchen is online with 87% battery and temperature 21.5 C."},
+// gold is the record the text holds, which the demo checks each
+// extraction against.
+var demoTexts = []struct{ schema, text, gold string }{
+	{"order", "Order KT-4821 from Lena Fisher: 3 x desk lamp, total $89.97, status shipped.",
+		`{"order_id":"KT-4821","customer":"Lena Fisher","product":"desk lamp","quantity":3,"total":89.97,"currency":"USD","status":"shipped"}`},
+	{"person", "Meet Omar Khan, 34, who works as a designer in Lisbon. Email: omar.khan@acme.io.",
+		`{"first_name":"Omar","last_name":"Khan","age":34,"city":"Lisbon","email":"omar.khan@acme.io","role":"designer"}`},
+	{"event", "The book club takes place on 2026-03-14 at 18:30 in Cafe Luna, in person, with 12 attendees.",
+		`{"title":"book club","date":"2026-03-14","time":"18:30","location":"Cafe Luna","attendees":12,"online":false}`},
+	{"device", "The thermostat therm-042 in the kitchen is online with 87% battery and temperature 21.5 C.",
+		`{"device_id":"therm-042","kind":"thermostat","room":"kitchen","battery":87,"temperature":21.5,"online":true}`},
 }
 
 // demoInputs makes the sample inputs: good and bad audio, images and texts;
@@ -345,7 +354,9 @@ func demoInputs(schemaDir, clipDir, sceneDir string) (inputs map[string][]kafka.
 		if err != nil {
 			return nil, nil, fmt.Errorf("demo schema: %w", err)
 		}
-		texts = append(texts, in(fmt.Sprintf("text-%d", i+1), "text/plain", []byte(d.text), kafka.HeaderSchema, string(schema)))
+		id := fmt.Sprintf("text-%d", i+1)
+		texts = append(texts, in(id, "text/plain", []byte(d.text), kafka.HeaderSchema, string(schema)))
+		refs[id] = d.gold
 	}
 	texts = append(texts, in(fmt.Sprintf("text-%d", len(texts)+1), "text/plain", []byte("A schema that is not one."), kafka.HeaderSchema, `{"type":"objekt"}`))
 	return map[string][]kafka.Envelope{demoAudio: audio, demoImages: images, demoText: texts}, refs, nil
