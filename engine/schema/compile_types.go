@@ -182,7 +182,7 @@ func (c *compiler) object(v *jv, ptr string, refs []string) (*Node, error) {
 	}
 	// Entries under keys not listed: a dictionary's, or what minProperties
 	// needs beyond the listed properties.
-	if err := c.dynamic(v, ptr, refs, n, nreq, minP, maxP); err != nil {
+	if err := c.dynamic(dynArgs{v, ptr, refs, n, nreq, minP, maxP}); err != nil {
 		return nil, err
 	}
 	return n, nil

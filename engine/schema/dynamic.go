@@ -36,15 +36,12 @@ func dynEntries(d *Dynamic, items int) int {
 	return k
 }
 
-// dynamic gives object n its Dynamic entries where the schema needs or
-// describes them: nreq properties are laid out (required), and minP, maxP
-// are minProperties and maxProperties (-1: none). It is nil when there are
-// none; an error when minProperties needs entries that no key may take.
-// Max is counted against every laid-out property (each may be present).
-func (c *compiler) dynamic(v *jv, ptr string, refs []string, n *Node, nreq, minP, maxP int) error {
-	ap, pats := v.get("additionalProperties"), v.get("patternProperties")
-	dict := len(n.Props) == 0 && (pats != nil && len(pats.obj) > 0 || ap != nil && ap.kind == 'o')
-	need := minP - nreq
+// dynamic gives the object a.n its Dynamic entries where the schema needs
+// or describes them (none: Dyn stays nil); an error when minProperties
+// needs entries that no key may take. Max is counted against every
+// laid-out property (each may be present).
+func (c *compiler) dynamic(a dynArgs) error {
+	dict, need := a.dict(), a.minP-a.nreq
 	switch {
 	case !dict && need <= 0:
 		return nil
@@ -53,20 +50,35 @@ func (c *compiler) dynamic(v *jv, ptr string, refs []string, n *Node, nreq, minP
 		// the schema has (compileDicts), and left out ({}) if they cannot
 		// be, so an entry schema the compiler cannot honour never costs
 		// the schema.
-		c.dicts = append(c.dicts, pendingDict{v: v, ptr: ptr, refs: refs, n: n, nreq: nreq, minP: minP, maxP: maxP, depth: c.depth})
+		c.dicts = append(c.dicts, pendingDict{a, c.depth})
 		return nil
 	}
-	return c.dynamicNow(v, ptr, refs, n, nreq, minP, maxP)
+	return c.dynamicNow(a)
 }
 
-// pendingDict is a dictionary whose entries compileDicts compiles.
-type pendingDict struct {
+// dynArgs are an object's schema v at ptr, its node n, the refs followed
+// to it, its nreq required properties and its minProperties and
+// maxProperties (-1: none).
+type dynArgs struct {
 	v                *jv
 	ptr              string
 	refs             []string
 	n                *Node
 	nreq, minP, maxP int
-	depth            int
+}
+
+// dict reports whether the object is a dictionary: no properties, and
+// patternProperties or additionalProperties giving the entries' schema.
+func (a dynArgs) dict() bool {
+	ap, pats := a.v.get("additionalProperties"), a.v.get("patternProperties")
+	return len(a.n.Props) == 0 && (pats != nil && len(pats.obj) > 0 || ap != nil && ap.kind == 'o')
+}
+
+// pendingDict is a dictionary whose entries compileDicts compiles, at the
+// nesting depth it was found.
+type pendingDict struct {
+	dynArgs
+	depth int
 }
 
 // compileDicts compiles the pending dictionaries' entries (and those of
@@ -80,7 +92,7 @@ func (c *compiler) compileDicts() {
 		p := c.dicts[i]
 		nodes, depth := c.nodes, c.depth
 		c.depth = p.depth
-		err := c.dynamicNow(p.v, p.ptr, p.refs, p.n, p.nreq, p.minP, p.maxP)
+		err := c.dynamicNow(p.dynArgs)
 		c.depth = depth
 		if err != nil {
 			wasted += c.nodes - nodes
@@ -90,12 +102,12 @@ func (c *compiler) compileDicts() {
 	c.dicts = nil
 }
 
-// dynamicNow compiles n's Dynamic entries (see dynamic).
-func (c *compiler) dynamicNow(v *jv, ptr string, refs []string, n *Node, nreq, minP, maxP int) error {
+// dynamicNow compiles the object's Dynamic entries (see dynamic).
+func (c *compiler) dynamicNow(a dynArgs) error {
+	v, ptr, refs, n, nreq, minP, maxP := a.v, a.ptr, a.refs, a.n, a.nreq, a.minP, a.maxP
 	ap, pats := v.get("additionalProperties"), v.get("patternProperties")
 	apClosed := ap != nil && ap.kind == 'b' && !ap.b
-	dict := len(n.Props) == 0 && (pats != nil && len(pats.obj) > 0 || ap != nil && ap.kind == 'o')
-	need := minP - nreq
+	dict, need := a.dict(), minP-nreq
 	d := &Dynamic{Min: max(need, 0), Max: -1, Dict: dict}
 	if maxP >= 0 {
 		d.Max = maxP - len(n.Props)

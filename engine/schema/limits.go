@@ -160,14 +160,13 @@ func countValues(n *Node, items, limit int, all bool) (count int, at *Node) {
 // depth first, are kept.
 func (b *builder) afford(fixed int, n ...*Node) bool {
 	switch {
-	case b.charged > 0:
+	case b.all:
 		return true
 	case b.minimal:
 		return false
 	}
-	side := &Scaffold{v: b.s.v, tok: b.s.tok, opts: b.opts}
-	sb := &builder{s: side, sch: b.sch, opts: b.opts, enc: b.enc, minimal: true, tokens: fixed}
-	side.b = sb
+	sb := b.side(true, false)
+	sb.tokens = fixed
 	for _, c := range n {
 		if _, err := sb.build(c, "", true); err != nil || sb.values > b.spare || sb.tokens > b.spareTokens {
 			return false
@@ -178,6 +177,16 @@ func (b *builder) afford(fixed int, n ...*Node) bool {
 	return true
 }
 
+// side is a builder of a scaffold built on the side, to be measured and
+// never laid out: minimal leaves every optional part out, all lays every
+// one out.
+func (b *builder) side(minimal, all bool) *builder {
+	s := &Scaffold{v: b.s.v, tok: b.s.tok, opts: b.opts}
+	sb := &builder{s: s, sch: b.sch, opts: b.opts, enc: b.enc, minimal: minimal, all: all}
+	s.b = sb
+	return sb
+}
+
 // reserve sets aside what the required parts of sch need: the scaffold
 // built with no optional part on the side; its error is the schema's when
 // they alone are over a limit. Optional parts then fill at most
@@ -185,9 +194,7 @@ func (b *builder) afford(fixed int, n ...*Node) bool {
 // after the prompt: optional properties of a large schema are left out
 // until the canvas fits the model).
 func (b *builder) reserve() error {
-	side := &Scaffold{v: b.s.v, tok: b.s.tok, opts: b.opts}
-	sb := &builder{s: side, sch: b.sch, opts: b.opts, enc: b.enc, minimal: true}
-	side.b = sb
+	sb := b.side(true, false)
 	if _, err := sb.build(b.sch.Root, "", false); err != nil {
 		return err
 	}

@@ -193,16 +193,13 @@ func (sc *Scaffold) unionBound(n *Node, memo map[*Node]int) int {
 	memo[n] = MaxCanvasTokens // while it is measured: a cycle is unbounded
 	most := 0
 	for _, br := range n.Branches {
-		side := &Scaffold{v: sc.v, tok: sc.tok, opts: sc.opts}
-		// charged: every optional part counts (an upper bound).
-		b := &builder{s: side, sch: sc.b.sch, opts: sc.opts, enc: sc.b.enc, charged: 1}
-		side.b = b
+		b := sc.b.side(false, true) // every optional part counts: an upper bound
 		if _, err := b.build(br, "", false); err != nil {
 			most = MaxCanvasTokens
 			break
 		}
 		k := b.tokens
-		for _, u := range side.unions {
+		for _, u := range b.s.unions {
 			k += sc.unionBound(u.node, memo)
 		}
 		most = max(most, min(k, MaxCanvasTokens))

@@ -196,7 +196,7 @@ type builder struct {
 	values, tokens int                // laid out so far (MaxScaffoldValues, MaxCanvasTokens)
 	spare          int                // values optional parts may still take (afford)
 	spareTokens    int                // canvas tokens optional parts may still take
-	charged        int                // > 0: every optional part is laid out (unionBound's upper bound)
+	all            bool               // every optional part is laid out (unionBound's upper bound)
 	minimal        bool               // no optional part (reserve, afford)
 	enc            map[string][]int32 // choice alternatives already tokenized
 }

@@ -116,38 +116,19 @@ func compileFile(path string, timeout time.Duration) (*schema.Schema, string, er
 	if err != nil {
 		return nil, "read", err
 	}
-	type result struct {
-		s   *schema.Schema
-		err error
-		pan bool
-	}
-	done := make(chan result, 1)
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{err: fmt.Errorf("panic: %v", p), pan: true}
-			}
-		}()
-		s, err := schema.Compile(src)
-		done <- result{s: s, err: err}
-	}()
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case r := <-done:
-		switch {
-		case r.pan:
-			return nil, "panic", r.err
-		case r.err != nil:
-			return nil, reasonOf(r.err), r.err
-		}
-		return r.s, "", nil
-	case <-t.C:
+	s, how, err := guarded(timeout, func() (*schema.Schema, error) { return schema.Compile(src) })
+	switch {
+	case how == "panic":
+		return nil, "panic", err
+	case how == "timeout":
 		// Compile takes no context: the goroutine is left to finish (the
 		// limits in engine/schema/limits.go bound it) and its result is
 		// dropped.
 		return nil, "timeout", fmt.Errorf("compile took over %v", timeout)
+	case err != nil:
+		return nil, reasonOf(err), err
 	}
+	return s, "", nil
 }
 
 // reasonOf groups an error: a *schema.CompileError by its keyword and the

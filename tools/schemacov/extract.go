@@ -106,36 +106,19 @@ func spread(count, n int) []int {
 func (x *extractor) extractOne(s *schema.Schema) (*schema.Result, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), x.timeout)
 	defer cancel()
-	type result struct {
-		res *schema.Result
-		err error
-		pan bool
-	}
-	done := make(chan result, 1)
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{err: fmt.Errorf("panic: %v", p), pan: true}
-			}
-		}()
-		res, err := schema.Extract(ctx, x.e, syntheticText(s), s, schema.Options{
+	res, how, err := guarded(x.timeout+time.Second, func() (*schema.Result, error) {
+		return schema.Extract(ctx, x.e, syntheticText(s), s, schema.Options{
 			Policy: decode.Threshold{Tau: 0.9}, Instruction: x.instruction, ArrayItems: x.arrayItems})
-		done <- result{res: res, err: err}
-	}()
-	t := time.NewTimer(x.timeout + time.Second)
-	defer t.Stop()
-	select {
-	case r := <-done:
-		if r.pan {
-			return nil, "panic", r.err
-		}
-		if r.err != nil {
-			return nil, refusalOf(ctx, r.err), r.err
-		}
-		return r.res, "", nil
-	case <-t.C:
+	})
+	switch {
+	case how == "panic":
+		return nil, "panic", err
+	case how == "timeout":
 		return nil, "timeout", fmt.Errorf("extraction ran over %v", x.timeout)
+	case err != nil:
+		return nil, refusalOf(ctx, err), err
 	}
+	return res, "", nil
 }
 
 // refusalOf groups an extraction error.
