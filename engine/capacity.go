@@ -17,13 +17,16 @@ func (e *Engine) Capacity() Capacity {
 	return Capacity{Context: e.Model.Config().MaxPositionEmbeddings, KVBudget: e.pool.Budget()}
 }
 
-// KVBytes is the bytes of KV pages that a request of rows tokens (prompt
+// KVBytes is the bytes of KV pages that a request of tokens tokens (prompt
 // and new tokens together) holds at most while it runs: what admission
 // compares with Capacity().KVBudget.
-func (e *Engine) KVBytes(rows int) int64 {
-	return e.pool.BytesFor(e.needRows(rows))
+func (e *Engine) KVBytes(tokens int) int64 {
+	return e.pool.BytesFor(e.Rows(tokens))
 }
 
-// needRows is the KV rows a request of rows tokens reserves: its tokens and
-// two blocks of slack for the decoder's block rounding.
-func (e *Engine) needRows(rows int) int { return rows + 2*max(e.arch.Block, 1) }
+// Rows is the positions a request of tokens tokens reaches: its tokens and
+// two blocks of slack for the decoder's block rounding. It must fit
+// Capacity().Context.
+func (e *Engine) Rows(tokens int) int { return needRows(tokens, e.arch.Block) }
+
+func needRows(tokens, block int) int { return tokens + 2*max(block, 1) }

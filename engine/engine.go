@@ -324,7 +324,7 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{ID: req.ID}, err
 	}
-	ent := &sched.Entry{Ctx: ctx, NeedRows: len(ids) + req.MaxNewTokens + 2*max(arch.Block, 1)} // needRows, for this request's block
+	ent := &sched.Entry{Ctx: ctx, NeedRows: needRows(len(ids)+req.MaxNewTokens, arch.Block)}
 	e.usePrefixCache(ent, &p, arch, ids, embeds, rope)
 	var seq decode.Sequence
 	if e.Model.Traits().Mask.Kind == cpu.Bidirectional {

@@ -98,8 +98,7 @@ func (sc *Scaffold) preflight(e *engine.Engine, prompt int) (Plan, error) {
 	p.KVBytes = e.KVBytes(p.Prompt + p.Bound)
 	c := e.Capacity()
 	switch {
-	case c.Context > 0 && p.Prompt+p.Bound+2*max(e.Arch().Block, 1) > c.Context:
-		// The decoder runs whole blocks: two of slack, as canvasRoom leaves.
+	case c.Context > 0 && e.Rows(p.Prompt+p.Bound) > c.Context:
 		return p, &CanvasError{Plan: p, Limit: "context", Context: c.Context, KVBudget: c.KVBudget}
 	case c.KVBudget > 0 && p.KVBytes > c.KVBudget:
 		return p, &CanvasError{Plan: p, Limit: "kv budget", Context: c.Context, KVBudget: c.KVBudget}
@@ -209,11 +208,12 @@ func (sc *Scaffold) unionBound(n *Node, memo map[*Node]int) int {
 }
 
 // canvasRoom is the canvas tokens the model's positions leave after a
-// prompt of prompt tokens (0: not limited), less two blocks of slack.
+// prompt of prompt tokens (0: not limited), the decoder's slack taken off
+// (engine.Rows).
 func canvasRoom(e *engine.Engine, prompt int) int {
 	c := e.Capacity()
 	if c.Context <= 0 {
 		return 0
 	}
-	return max(c.Context-prompt-2*max(e.Arch().Block, 1), 1)
+	return max(c.Context-e.Rows(prompt), 1)
 }
