@@ -27,7 +27,7 @@ import (
 //go:embed testdata/models/demo-text/*.json testdata/models/demo-text/*.safetensors
 //go:embed testdata/models/demo-speech-v2/*.json testdata/models/demo-speech-v2/*.safetensors
 //go:embed testdata/models/demo-vision/*.json testdata/models/demo-vision/*.safetensors
-//go:embed testdata/demo/speech testdata/demo/vision testdata/heldout/text/schemas
+//go:embed testdata/demo/speech testdata/demo/vision testdata/heldout/text/schemas testdata/heldout/text/media
 var bundle embed.FS
 
 // EnvCacheDir overrides where bundled folders are written (default: the

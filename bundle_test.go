@@ -10,7 +10,8 @@ import (
 
 func TestBundledFolders(t *testing.T) {
 	want := []string{
-		"testdata/demo/speech", "testdata/demo/vision", "testdata/heldout/text/schemas",
+		"testdata/demo/speech", "testdata/demo/vision", "testdata/heldout/text/media",
+		"testdata/heldout/text/schemas",
 		"testdata/models/demo-speech-v2", "testdata/models/demo-text", "testdata/models/demo-vision",
 	}
 	got := Bundled()

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -79,6 +80,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	visionModel := fs.String("vision-model", "testdata/models/demo-vision", "vision checkpoint of the caption pipeline")
 	scenes := fs.String("scenes", "testdata/demo/vision", "directory with the demo images and their manifest.jsonl")
 	schemas := fs.String("schemas", "testdata/heldout/text/schemas", "directory with the demo texts' JSON Schemas (order, person, event, device)")
+	mediaSchemas := fs.String("media-schemas", "testdata/heldout/text/media", "directory with the JSON Schemas of the spoken and pictured extractions (command, scene)")
 	maxNew := fs.Int("max-new", 64, "largest caption or transcript in tokens")
 	brokers := fs.String("brokers", "", "use this Kafka cluster instead of the in-process broker (topics are created on it)")
 	progress := fs.Bool("progress", true, "show a progress bar")
@@ -104,7 +106,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	for _, d := range []struct {
 		flag string
 		path *string
-	}{{"speech-clips", speechClips}, {"scenes", scenes}, {"schemas", schemas}} {
+	}{{"speech-clips", speechClips}, {"scenes", scenes}, {"schemas", schemas}, {"media-schemas", mediaSchemas}} {
 		p, err := resolveInputDir(d.flag, *d.path)
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
@@ -133,7 +135,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		cfg.Brokers = b.Addrs()
 		fmt.Fprintf(stdout, "in-process Kafka broker (kfake) on %s\n", strings.Join(cfg.Brokers, ","))
 	}
-	inputs, refs, err := demoInputs(*schemas, *speechClips, *scenes)
+	inputs, refs, err := demoInputs(*schemas, *mediaSchemas, *speechClips, *scenes)
 	if err != nil {
 		return err
 	}
@@ -158,6 +160,10 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		c := tc
 		c.Model = model
 		c.Partials = name == pipelines.Transcription // the live stream's transcript as it forms
+		if name == pipelines.Extraction {
+			// A spoken or pictured input is transcribed or captioned first.
+			c.SpeechModel, c.VisionModel = *speechModel, *visionModel
+		}
 		return pipelines.Options{Name: name, Kafka: cfg, InputTopics: []string{in}, Group: demoGroup + "-" + name,
 			Start: kafka.StartCommitted, OutputTopic: out, DeadLetterTopic: demoDLQ, Transforms: c}
 	}
@@ -208,6 +214,12 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 			text := strconv.Quote(o.Text)
 			if len(o.JSON) > 0 {
 				text = string(o.JSON) // extraction: the record itself
+				switch {
+				case o.Transcript != "":
+					text = fmt.Sprintf("from the transcript %q: %s", o.Transcript, text)
+				case o.Caption != "":
+					text = fmt.Sprintf("from the caption %q: %s", o.Caption, text)
+				}
 			}
 			switch ref, ok := refs[o.RequestID]; {
 			case ok && len(o.JSON) > 0:
@@ -287,11 +299,21 @@ var demoTexts = []struct{ schema, text, gold string }{
 		`{"device_id":"therm-042","kind":"thermostat","room":"kitchen","battery":87,"temperature":21.5,"online":true}`},
 }
 
+// demoMedia are the spoken and pictured extraction inputs: a demo clip and
+// a demo scene (file names in the clip and scene directories), sent to the
+// extraction pipeline with a schema of mediaDir; the pipeline transcribes
+// or captions them, then demo-text extracts the record (gold).
+var demoMedia = []struct{ id, file, schema, gold string }{
+	{"speech-1", "stereo-44k.flac", "command", `{"action":"turn on","device":"oven","room":"hallway"}`},
+	{"scene-1", "0008.png", "scene", `{"left":"two blue circles","center":"a green circle","right":"three green triangles"}`},
+}
+
 // demoInputs makes the sample inputs: good and bad audio, images and texts;
-// the texts' schemas are read from schemaDir, the audio clips and images
-// with their reference transcripts and captions (refs, by request id) from
-// clipDir and sceneDir.
-func demoInputs(schemaDir, clipDir, sceneDir string) (inputs map[string][]kafka.Envelope, refs map[string]string, err error) {
+// the texts' schemas are read from schemaDir and those of the spoken and
+// pictured extractions from mediaDir, the audio clips and images with their
+// reference transcripts and captions (refs, by request id) from clipDir and
+// sceneDir.
+func demoInputs(schemaDir, mediaDir, clipDir, sceneDir string) (inputs map[string][]kafka.Envelope, refs map[string]string, err error) {
 	in := func(id, ct string, v []byte, hs ...string) kafka.Envelope {
 		e := kafka.Envelope{Key: []byte(id), Value: v}.WithHeader(kafka.HeaderRequestID, id).WithHeader(kafka.HeaderContentType, ct)
 		for i := 0; i+1 < len(hs); i += 2 {
@@ -359,6 +381,23 @@ func demoInputs(schemaDir, clipDir, sceneDir string) (inputs map[string][]kafka.
 		refs[id] = d.gold
 	}
 	texts = append(texts, in(fmt.Sprintf("text-%d", len(texts)+1), "text/plain", []byte("A schema that is not one."), kafka.HeaderSchema, `{"type":"objekt"}`))
+	for _, d := range demoMedia {
+		schema, err := os.ReadFile(filepath.Join(mediaDir, d.schema+".json"))
+		if err != nil {
+			return nil, nil, fmt.Errorf("demo schema: %w", err)
+		}
+		i := slices.IndexFunc(clips, func(c demoFile) bool { return c.Audio+c.Image == d.file })
+		files := clips
+		if i < 0 {
+			i = slices.IndexFunc(scenes, func(c demoFile) bool { return c.Audio+c.Image == d.file })
+			files = scenes
+		}
+		if i < 0 {
+			return nil, nil, fmt.Errorf("demo: %s is in neither %s nor %s", d.file, clipDir, sceneDir)
+		}
+		texts = append(texts, in(d.id, files[i].ContentType, files[i].data, kafka.HeaderSchema, string(schema)))
+		refs[d.id] = d.gold
+	}
 	return map[string][]kafka.Envelope{demoAudio: audio, demoImages: images, demoText: texts}, refs, nil
 }
 

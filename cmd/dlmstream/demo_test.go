@@ -39,8 +39,8 @@ func TestDemo(t *testing.T) {
 	}
 	s := out.String()
 	for _, want := range []string{
-		"17 inputs -> 12 results + 5 dead letters",
-		"demo-transcripts (5):", "demo-captions (3):", "demo-extractions (4):",
+		"19 inputs -> 14 results + 5 dead letters",
+		"demo-transcripts (5):", "demo-captions (3):", "demo-extractions (6):",
 		"audio-5    decode/not-audio", "audio-6    decode/truncated", "image-4    decode/truncated",
 		"image-5    decode/too-many-pixels", "text-5     decode/invalid-schema",
 		"tokens, ",
@@ -60,29 +60,32 @@ func TestDemo(t *testing.T) {
 		`image-1    "two blue circles on the left, a green circle in the center and three green triangles on the right"`,
 		`image-2    "three red squares on the left, a yellow circle at the top and a green square at the bottom, with the number 9 in the center"`,
 		`image-3    "three purple squares on the left, a purple triangle at the top and a green circle in the center, with the number 7 at the bottom"`,
+		// A spoken command and a pictured scene through the extraction pipeline: transcribed
+		// or captioned first, then extracted against their schemas.
+		`speech-1   from the transcript "turn on the hallway oven": {"action":"turn on","device":"oven","room":"hallway"}  right`,
+		`scene-1    from the caption "two blue circles on the left, a green circle in the center and three green triangles on the right": {"left":"two blue circles","center":"a green circle","right":"three green triangles"}  right`,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}
 	}
 	// Every transcript and caption matches its reference, and every
-	// extraction the record its text holds, but for demo-text's known miss
-	// (its status bias; issue 17's retrain), which the line names.
-	const knownMiss = `WRONG: status "pending", the text says "shipped"`
+	// extraction the record its input holds.
 	for _, l := range strings.Split(s, "\n") {
-		switch {
-		case !strings.Contains(l, "WRONG"):
-		case strings.HasPrefix(l, "  text-1 ") && strings.Contains(l, "  "+knownMiss+"  ("):
-			t.Logf("known miss: text-1 %s", knownMiss)
-		case strings.HasPrefix(l, "  text-"):
-			t.Errorf("a demo extraction differs from its text's record: %s", l)
-		default:
-			t.Errorf("a demo transcript or caption differs from its reference: %s", l)
+		if strings.Contains(l, "WRONG") {
+			t.Errorf("a demo result differs from its reference: %s", l)
 		}
 	}
+	ids := []string{}
 	for i := range demoTexts {
-		if id := fmt.Sprintf("  text-%d ", i+1); !strings.Contains(s, id) {
-			t.Errorf("no extraction line for%s", id)
+		ids = append(ids, fmt.Sprintf("text-%d", i+1))
+	}
+	for _, d := range demoMedia {
+		ids = append(ids, d.id)
+	}
+	for _, id := range ids {
+		if !strings.Contains(s, fmt.Sprintf("  %-10s {", id)) && !strings.Contains(s, fmt.Sprintf("  %-10s from the ", id)) {
+			t.Errorf("no extraction line for %s", id)
 		}
 	}
 }
@@ -157,7 +160,7 @@ func TestRunKafkaCaption(t *testing.T) {
 			for _, topic := range []string{in, out, dlq} {
 				kafkatest.CreateTopic(t, target.Brokers, topic, 2)
 			}
-			inputs, _, err := demoInputs(demoSchemas, demoClips, demoScenes)
+			inputs, _, err := demoInputs(demoSchemas, demoMediaSchemas, demoClips, demoScenes)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -236,12 +239,12 @@ func TestRunStreaming(t *testing.T) {
 	for _, topic := range []string{in, out, dlq} {
 		kafkatest.CreateTopic(t, tg.Brokers, topic, 2)
 	}
-	inputs, _, err := demoInputs(demoSchemas, demoClips, demoScenes)
+	inputs, _, err := demoInputs(demoSchemas, demoMediaSchemas, demoClips, demoScenes)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var msgs []kgo.Message
-	for _, e := range inputs[demoText] {
+	for _, e := range demoTextsOnly(inputs) {
 		msgs = append(msgs, toMessage(e))
 	}
 	kafkatest.Produce(t, tg.Brokers, in, msgs...)

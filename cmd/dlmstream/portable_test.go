@@ -93,7 +93,7 @@ func captionKafka(t *testing.T, model string, beamArgs ...string) {
 	for _, topic := range []string{in, out, dlq} {
 		kafkatest.CreateTopic(t, target.Brokers, topic, 2)
 	}
-	inputs, refs, err := demoInputs(demoSchemas, demoClips, demoScenes)
+	inputs, refs, err := demoInputs(demoSchemas, demoMediaSchemas, demoClips, demoScenes)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,12 +87,12 @@ func TestRunMetrics(t *testing.T) {
 	for _, topic := range []string{in, out, dlq} {
 		kafkatest.CreateTopic(t, tg.Brokers, topic, 2)
 	}
-	inputs, _, err := demoInputs(demoSchemas, demoClips, demoScenes)
+	inputs, _, err := demoInputs(demoSchemas, demoMediaSchemas, demoClips, demoScenes)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var msgs []kgo.Message
-	for _, e := range inputs[demoText] { // four texts with schemas, one with a broken schema
+	for _, e := range demoTextsOnly(inputs) { // four texts with schemas, one with a broken schema
 		msgs = append(msgs, toMessage(e))
 	}
 	kafkatest.Produce(t, tg.Brokers, in, msgs...)

@@ -26,7 +26,7 @@ func TestRunSecure(t *testing.T) {
 	}
 	cfg := kafka.Config{Brokers: st.Brokers, TLS: true, TLSCAFile: st.CAFile,
 		SASLMechanism: kafka.SASLScramSHA512, SASLUser: st.User, SASLPassword: st.Password}
-	inputs, _, err := demoInputs(demoSchemas, demoClips, demoScenes)
+	inputs, _, err := demoInputs(demoSchemas, demoMediaSchemas, demoClips, demoScenes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestRunSecure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range inputs[demoText] { // four texts with schemas, one with a broken schema
+	for _, e := range demoTextsOnly(inputs) { // four texts with schemas, one with a broken schema
 		if err := w.Write(context.Background(), e); err != nil {
 			t.Fatal(err)
 		}

@@ -3,8 +3,9 @@
     python tools/train/text/train.py --out testdata/models/demo-text --heldout testdata/heldout/text
 
 One command: generates the data (seeded), trains the byte-level BPE tokenizer, trains the
-block-diffusion LM on one CPU thread, writes the checkpoint (bf16) with train.log, and the
-held-out sets (other seeds). Re-running gives the same files.
+block-diffusion LM on two CPU threads in three phases (copy tasks, reading tasks, the main mix;
+see tools/train/README.md), writes the checkpoint (bf16) with train.log, and the held-out sets
+(other seeds). Re-running gives the same files.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ import data  # noqa: E402
 TRAIN_SEED, TOKENIZER_SEED, HELDOUT_SEED = 1, 2, 1001
 STRING_BUDGET, NUMBER_BUDGET = 12, 8  # engine/schema defaults
 BLOCK = 4
-COPY_FRAC = 0.2  # share of copy tasks kept in the main phase after the copy phase (--copy-steps)
+# Scene records are all optional keys, mostly absent: placing a value under the key its
+# region names is learnt on the canvas itself, so scenes get more canvases than the rest.
+SCAFFOLD_FRAC = {"scene": 0.75}
+COPY_FRAC = 0.15  # share of copy tasks kept in the main phase after the copy phase (--copy-steps)
 
 
 def tokenizer_corpus(n: int):
@@ -41,6 +45,14 @@ def tokenizer_corpus(n: int):
         system, user, answer, _, _ = data.example(r)
         yield user
         yield answer
+    # The spoken and pictured record kinds (transcripts, captions) in their models' words.
+    for name, fn in data.MEDIA_EXTRACTORS.items():
+        for _ in range(n // 16):
+            yield data.system_prompt(name)
+        for _ in range(n // 4):
+            text, rec = fn(r)
+            yield text
+            yield json.dumps(rec)
 
 
 # ---------------------------------------------------------------------------------------
@@ -49,8 +61,9 @@ def tokenizer_corpus(n: int):
 
 
 class Encoder:
-    def __init__(self, tok):
+    def __init__(self, tok, mix=None):
         self.tok = tok
+        self.mix = mix or {}  # data.training_example's fractions
         self._alts = {}
 
     def ids(self, text: str) -> list[int]:
@@ -66,7 +79,7 @@ class Encoder:
     def canvas(self, name: str, rec: dict) -> tuple[list[int], list[bool]]:
         """The scaffold engine/schema lays out for a flat schema, filled with rec: fixed JSON
         text, slots holding the value tokens then pads. Returns (ids, is_slot)."""
-        schema = data.SCHEMAS[name]
+        schema = data.ALL_SCHEMAS[name]
         ids, slot = [], []
         text = ""
 
@@ -112,16 +125,20 @@ class Encoder:
         flush()
         return ids, slot
 
-    def example(self, r: random.Random, scaffold_frac: float, copy_frac: float = 0.0, block_pad: bool = False):
-        """(ids, resp, kind): prompt + answer + <|im_end|> (with block_pad, + <|endoftext|> up to
+    def example(self, r: random.Random, scaffold_frac: float, phase: str = "main", block_pad: bool = False):
+        """(ids, resp, group): prompt + answer + <|im_end|> (with block_pad, + <|endoftext|> up to
         the end of that block, scored, so block decoding learns to end cleanly); resp marks the
-        noised positions."""
-        if copy_frac > 0 and r.random() < copy_frac:
-            (user, answer), system, name, rec = data.copy_task(r), None, None, None
+        noised positions. phase "copy": copy tasks only; "read": reading tasks (data.reading_task)
+        and COPY_FRAC copy tasks; "main": the main mix and COPY_FRAC copy tasks."""
+        system, name, rec, group = None, None, None, ""
+        if phase == "copy" or r.random() < COPY_FRAC:
+            user, answer = data.copy_task(r)
+        elif phase == "read":
+            user, answer = data.reading_task(r)
         else:
-            system, user, answer, name, rec = data.example(r)
+            system, user, answer, name, rec, group = data.training_example(r, **self.mix)
         prompt = self.ids(bdlm.chat_prompt(user, system))
-        if name is not None and r.random() < scaffold_frac:
+        if name is not None and r.random() < SCAFFOLD_FRAC.get(name, scaffold_frac):
             ans, slot = self.canvas(name, rec)
         else:
             ans = self.ids(answer)
@@ -132,18 +149,18 @@ class Encoder:
             tail = -len(ids) % BLOCK
             ids += [bdlm.PAD_ID] * tail
             resp += [True] * tail
-        return ids, resp, name or ""
+        return ids, resp, group
 
 
-def batches(enc: Encoder, r: random.Random, batch: int, scaffold_frac: float, pool: int = 16, step=lambda: 0,
-            copy_steps: int = 0, block_pad: bool = False):
+def batches(enc: Encoder, r: random.Random, batch: int, scaffold_frac: float, pool: int = 16, phase=lambda: "main",
+            block_pad: bool = False):
     """Endless (ids, resp, shared) batches. Within pools of `pool` batches, examples are grouped
     by kind (schema or instruction) and length, so a batch shares its system prompt (computed
-    once, see bdlm.bd_forward) and carries little padding. With copy_steps, the first copy_steps
-    steps are copy tasks only and COPY_FRAC of the later examples."""
+    once, see bdlm.bd_forward) and carries little padding. phase() names the current step's
+    phase (Encoder.example)."""
     while True:
-        cf = 0.0 if not copy_steps else 1.0 if step() < copy_steps else COPY_FRAC
-        exs = [enc.example(r, scaffold_frac, cf, block_pad) for _ in range(batch * pool)]
+        ph = phase()
+        exs = [enc.example(r, scaffold_frac, ph, block_pad) for _ in range(batch * pool)]
         exs.sort(key=lambda e: (e[2], len(e[0])))
         groups = [exs[i:i + batch] for i in range(0, len(exs), batch)]
         r.shuffle(groups)
@@ -180,6 +197,19 @@ def write_heldout(out: str, n_per_schema: int, n_instr: int) -> None:
         for _ in range(n_instr):
             user, ans = data.instruction(r)
             f.write(json.dumps({"input": user, "output": ans}, ensure_ascii=False) + "\n")
+    # The spoken and pictured kinds (transcripts and captions as the demo's speech and vision
+    # checkpoints write them), in a directory of their own so the four text kinds' figures stay
+    # comparable across retrains.
+    os.makedirs(os.path.join(out, "media"), exist_ok=True)
+    r = random.Random(HELDOUT_SEED + 1)
+    for name, fn in data.MEDIA_EXTRACTORS.items():
+        with open(os.path.join(out, "media", name + ".json"), "w") as f:
+            json.dump(data.MEDIA_SCHEMAS[name], f, indent=2)
+            f.write("\n")
+        with open(os.path.join(out, "media", name + ".jsonl"), "w") as f:
+            for _ in range(n_per_schema):
+                text, rec = fn(r)
+                f.write(json.dumps({"input": text, "output": rec}, ensure_ascii=False) + "\n")
 
 
 # ---------------------------------------------------------------------------------------
@@ -189,18 +219,27 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="testdata/models/demo-text")
     ap.add_argument("--heldout", default="testdata/heldout/text")
-    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--steps", type=int, default=5000)
     ap.add_argument("--batch", type=int, default=24)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--vocab", type=int, default=2048)
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--layers", type=int, default=4)
-    ap.add_argument("--scaffold-frac", type=float, default=0.5)
+    ap.add_argument("--scaffold-frac", type=float, default=0.35, help="share of extraction answers written as "
+                    "engine/schema's canvas (the rest plain JSON)")
+    ap.add_argument("--extraction-frac", type=float, default=0.6, help="main mix (after copy tasks): extraction")
+    ap.add_argument("--aux-frac", type=float, default=0.2, help="main mix: training-only field questions, "
+                    "picking from a list, dates and currencies (data.aux_task); the rest are instructions")
+    ap.add_argument("--variant-frac", type=float, default=0.3, help="share of extraction prompts whose schema "
+                    "lists its enum values shuffled")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tie", type=int, default=1, help="tie the LM head to the embeddings (1: yes); tied "
                     "embeddings make copying a value from the text an identity map")
-    ap.add_argument("--copy-steps", type=int, default=1500, help="copy phase: this many steps of copy tasks only "
+    ap.add_argument("--copy-steps", type=int, default=1800, help="copy phase: this many steps of copy tasks only "
                     "(block size 1) before the --steps of the main mix, which keeps COPY_FRAC copy tasks; 0: off")
+    ap.add_argument("--read-steps", type=int, default=2400, help="reading phase after the copy phase: this many "
+                    "steps of reading tasks (data.reading_task: which listed value the text holds, enum fields, "
+                    "currencies, dates; block size 1) before the main mix; 0: off")
     ap.add_argument("--block-pad", type=int, default=1, help="1: score <|endoftext|> pads after <|im_end|> to the "
                     "end of its block, so block decoding learns to end cleanly")
     ap.add_argument("--snapshot", default="", help="also write the checkpoint here every 400 steps (to watch a run)")
@@ -213,7 +252,8 @@ def main():
 
     t0 = time.time()
     tok = bdlm.train_tokenizer(tokenizer_corpus(20000), args.vocab, pattern=bdlm.WORD_PATTERN)
-    enc = Encoder(tok)
+    enc = Encoder(tok, dict(extraction_frac=args.extraction_frac, aux_frac=args.aux_frac,
+                            variant_frac=args.variant_frac))
     heads = args.hidden // 32
     cfg = bdlm.lm_config(vocab_size=tok.get_vocab_size(), hidden=args.hidden, layers=args.layers, heads=heads,
                          kv_heads=max(1, heads // 2), head_dim=32, intermediate=3 * args.hidden, block_size=4,
@@ -229,25 +269,31 @@ def main():
     log = open(os.path.join(args.out, "train.log"), "w")
     head = (f"# demo-text: {n_params} parameters, vocab {cfg.vocab_size}, hidden {cfg.hidden_size}, layers "
             f"{cfg.num_hidden_layers}, heads {cfg.num_attention_heads}/{cfg.num_key_value_heads}, block 4; "
-            f"batch {args.batch}, copy steps {args.copy_steps}, steps {args.steps}, lr {args.lr}, threads {args.threads}\n# step,loss,lr,seconds\n")
+            f"batch {args.batch}, copy steps {args.copy_steps}, read steps {args.read_steps}, steps {args.steps}, "
+            f"lr {args.lr}, threads {args.threads}\n# step,loss,lr,seconds\n")
     log.write(head)
     print(head, end="", flush=True)
     lm.train()
     ema = None
     cur = [0]
-    it = batches(enc, r, args.batch, args.scaffold_frac, step=lambda: cur[0], copy_steps=args.copy_steps,
-                 block_pad=bool(args.block_pad))
+    pre = args.copy_steps + args.read_steps
+
+    def phase():
+        return "copy" if cur[0] < args.copy_steps else "read" if cur[0] < pre else "main"
+
+    it = batches(enc, r, args.batch, args.scaffold_frac, phase=phase, block_pad=bool(args.block_pad))
     warmup = min(100, args.steps // 10)
-    total = args.copy_steps + args.steps
+    total = pre + args.steps
     for step in range(total):
         cur[0] = step
         ids, resp, shared = next(it)
-        if step < args.copy_steps:
-            # Copy phase: a constant rate after warm-up and block size 1 (next-token copying
-            # forms the copy circuit fastest; measured in the closing note of issue 5).
+        if step < pre:
+            # Copy and reading phases: a constant rate after warm-up and block size 1
+            # (next-token prediction forms the copy circuit fastest, measured in the closing
+            # note of issue 5; the reading circuit likewise, tools/train/README.md).
             lr, ar = args.lr * min(1.0, (step + 1) / warmup), 1.0
         else:
-            lr = bdlm.cosine_lr(step - args.copy_steps, args.steps, args.lr, 0 if args.copy_steps else warmup)
+            lr = bdlm.cosine_lr(step - pre, args.steps, args.lr, 0 if pre else warmup)
             ar = 0.25
         for g in opt.param_groups:
             g["lr"] = lr
