@@ -89,7 +89,8 @@ func Measure(ctx context.Context, e *engine.Engine, s *Schema, cases []Case, opt
 		if err != nil {
 			return r, err
 		}
-		free, err := e.Generate(ctx, engine.Request{Tokens: prompt, MaxNewTokens: 2 * canvas, Policy: o.Policy, Sampling: o.Sampling})
+		free, err := e.Generate(ctx, engine.Request{Tokens: prompt, MaxNewTokens: 2 * canvas, Policy: o.Policy, Sampling: o.Sampling,
+			Autoregressive: o.Autoregressive})
 		if err != nil {
 			if ctx.Err() != nil {
 				return r, err

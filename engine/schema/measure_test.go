@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"dlmstream/engine/decode"
 )
 
 // A failing extraction is a refusal that Measure records and moves past;
@@ -46,5 +48,33 @@ func TestMeasureRefusals(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Options.Autoregressive applies to the unscaffolded baseline too: one
+// token per forward there, as in the scaffold.
+func TestMeasureAutoregressiveBaseline(t *testing.T) {
+	e := tinyEngine(t)
+	s, err := Compile([]byte(`{"type":"object","properties":{"name":{"type":"string","maxLength":8}},"required":["name"],"additionalProperties":false}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ar := range []bool{false, true} {
+		// One step per block: several tokens per forward unless autoregressive.
+		opts := Options{Policy: decode.StaticTopK{Steps: 1}, Autoregressive: ar}
+		r, err := Measure(context.Background(), e, s, []Case{{Input: "Ada"}}, opts, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.FreeTokens == 0 {
+			t.Fatalf("autoregressive %v: no unscaffolded tokens (errors %q)", ar, r.Errors)
+		}
+		if ar && r.FreeForwards != r.FreeTokens {
+			t.Errorf("autoregressive baseline: %d tokens in %d forwards, want one per forward", r.FreeTokens, r.FreeForwards)
+		}
+		if !ar && r.FreeForwards >= r.FreeTokens {
+			t.Errorf("block baseline: %d tokens in %d forwards, want several per forward", r.FreeTokens, r.FreeForwards)
+		}
+		t.Logf("autoregressive %v: %d tokens in %d forwards", ar, r.FreeTokens, r.FreeForwards)
 	}
 }
