@@ -440,39 +440,36 @@ def enum_question(r: random.Random):
     return f'The "{prop}" of this text as JSON under {compact(spec)}: {text}', json.dumps(rec[prop])
 
 
+def _one_of(r: random.Random, table):
+    """Calls one task of table [(share, task), ...], drawn by share."""
+    x, acc = r.random(), 0.0
+    for share, task in table[:-1]:
+        acc += share
+        if x < acc:
+            return task(r)
+    return table[-1][1](r)
+
+
 def reading_task(r: random.Random):
     """(user, answer) of the reading phase (train.py --read-steps): which listed value the
     text holds (30%), enum fields (30%), currencies (10%), dates (30%). A list that holds the
     answer too defeats the copy circuit, which copies from the list as readily as from the
     text; this phase forms the circuit that reads the text (measured: tools/train/README.md)."""
-    x = r.random()
-    if x < 0.3:
-        return pick_task(r)
-    if x < 0.6:
-        return enum_question(r)
-    if x < 0.7:
-        return currency_task(r)
-    return date_task(r)
+    return _one_of(r, [(0.3, pick_task), (0.3, enum_question), (0.1, currency_task), (0.3, date_task)])
 
 
 def aux_task(r: random.Random):
-    """(user, answer) of one training-only task: field questions 50%, picking from a list 20%,
-    dates 20%, currencies 10%."""
-    x = r.random()
-    if x < 0.5:
-        return field_question(r)
-    if x < 0.7:
-        return pick_task(r)
-    if x < 0.9:
-        return date_task(r)
-    return currency_task(r)
+    """(user, answer) of one training-only task of the main mix: field questions 50%, picking
+    from a list 20%, dates 20%, currencies 10%."""
+    return _one_of(r, [(0.5, field_question), (0.2, pick_task), (0.2, date_task), (0.1, currency_task)])
 
 
+# Extraction kinds of the main mix and their weights (the spoken and pictured kinds lighter).
 TRAIN_KINDS = list(EXTRACTORS) + list(MEDIA_EXTRACTORS)
 TRAIN_WEIGHTS = [1, 1, 1, 1, 0.2, 0.4]
 
 
-def training_example(r: random.Random, extraction_frac=0.55, aux_frac=0.25, variant_frac=0.3):
+def training_example(r: random.Random, extraction_frac=0.6, aux_frac=0.2, variant_frac=0.3):
     """One example of the retrain's main mix: (system or None, user, answer, schema name or
     None, record or None, group). Extraction (its system prompt a shuffled-enum variant with
     probability variant_frac), training-only tasks, or the held-out instruction kinds. group

@@ -182,17 +182,22 @@ def batches(enc: Encoder, r: random.Random, batch: int, scaffold_frac: float, po
 # ---------------------------------------------------------------------------------------
 
 
-def write_heldout(out: str, n_per_schema: int, n_instr: int) -> None:
-    os.makedirs(os.path.join(out, "schemas"), exist_ok=True)
-    r = random.Random(HELDOUT_SEED)
-    for name, fn in data.EXTRACTORS.items():
-        with open(os.path.join(out, "schemas", name + ".json"), "w") as f:
-            json.dump(data.SCHEMAS[name], f, indent=2)
+def write_kinds(out: str, schemas: dict, extractors: dict, r: random.Random, n: int) -> None:
+    """NAME.json (the schema) and NAME.jsonl (n texts with their gold records) per kind."""
+    os.makedirs(out, exist_ok=True)
+    for name, fn in extractors.items():
+        with open(os.path.join(out, name + ".json"), "w") as f:
+            json.dump(schemas[name], f, indent=2)
             f.write("\n")
-        with open(os.path.join(out, "schemas", name + ".jsonl"), "w") as f:
-            for _ in range(n_per_schema):
+        with open(os.path.join(out, name + ".jsonl"), "w") as f:
+            for _ in range(n):
                 text, rec = fn(r)
                 f.write(json.dumps({"input": text, "output": rec}, ensure_ascii=False) + "\n")
+
+
+def write_heldout(out: str, n_per_schema: int, n_instr: int) -> None:
+    r = random.Random(HELDOUT_SEED)
+    write_kinds(os.path.join(out, "schemas"), data.SCHEMAS, data.EXTRACTORS, r, n_per_schema)
     with open(os.path.join(out, "instructions.jsonl"), "w") as f:
         for _ in range(n_instr):
             user, ans = data.instruction(r)
@@ -200,16 +205,8 @@ def write_heldout(out: str, n_per_schema: int, n_instr: int) -> None:
     # The spoken and pictured kinds (transcripts and captions as the demo's speech and vision
     # checkpoints write them), in a directory of their own so the four text kinds' figures stay
     # comparable across retrains.
-    os.makedirs(os.path.join(out, "media"), exist_ok=True)
-    r = random.Random(HELDOUT_SEED + 1)
-    for name, fn in data.MEDIA_EXTRACTORS.items():
-        with open(os.path.join(out, "media", name + ".json"), "w") as f:
-            json.dump(data.MEDIA_SCHEMAS[name], f, indent=2)
-            f.write("\n")
-        with open(os.path.join(out, "media", name + ".jsonl"), "w") as f:
-            for _ in range(n_per_schema):
-                text, rec = fn(r)
-                f.write(json.dumps({"input": text, "output": rec}, ensure_ascii=False) + "\n")
+    write_kinds(os.path.join(out, "media"), data.MEDIA_SCHEMAS, data.MEDIA_EXTRACTORS, random.Random(HELDOUT_SEED + 1),
+                n_per_schema)
 
 
 # ---------------------------------------------------------------------------------------
