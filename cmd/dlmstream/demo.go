@@ -381,21 +381,20 @@ func demoInputs(schemaDir, mediaDir, clipDir, sceneDir string) (inputs map[strin
 		refs[id] = d.gold
 	}
 	texts = append(texts, in(fmt.Sprintf("text-%d", len(texts)+1), "text/plain", []byte("A schema that is not one."), kafka.HeaderSchema, `{"type":"objekt"}`))
+	files := map[string]demoFile{} // the clips and scenes by file name
+	for _, c := range slices.Concat(clips, scenes) {
+		files[c.Audio+c.Image] = c
+	}
 	for _, d := range demoMedia {
 		schema, err := os.ReadFile(filepath.Join(mediaDir, d.schema+".json"))
 		if err != nil {
 			return nil, nil, fmt.Errorf("demo schema: %w", err)
 		}
-		i := slices.IndexFunc(clips, func(c demoFile) bool { return c.Audio+c.Image == d.file })
-		files := clips
-		if i < 0 {
-			i = slices.IndexFunc(scenes, func(c demoFile) bool { return c.Audio+c.Image == d.file })
-			files = scenes
-		}
-		if i < 0 {
+		f, ok := files[d.file]
+		if !ok {
 			return nil, nil, fmt.Errorf("demo: %s is in neither %s nor %s", d.file, clipDir, sceneDir)
 		}
-		texts = append(texts, in(d.id, files[i].ContentType, files[i].data, kafka.HeaderSchema, string(schema)))
+		texts = append(texts, in(d.id, f.ContentType, f.data, kafka.HeaderSchema, string(schema)))
 		refs[d.id] = d.gold
 	}
 	return map[string][]kafka.Envelope{demoAudio: audio, demoImages: images, demoText: texts}, refs, nil

@@ -290,6 +290,7 @@ def scene(r: random.Random):
 
 
 MEDIA_EXTRACTORS = {"command": command, "scene": scene}
+ALL_EXTRACTORS = {**EXTRACTORS, **MEDIA_EXTRACTORS}
 # Words of the spoken and pictured kinds, for the copy tasks.
 MEDIA_WORDS = (_speech.ROOMS + _speech.DEVICES + _speech.OPENABLE + list(_scenes.COLORS) + _scenes.SHAPES
                + [s + "s" for s in _scenes.SHAPES] + list(_scenes.COUNT_WORDS.values()) + ["turn on", "turn off"])
@@ -362,14 +363,20 @@ HARD_FIELDS = [("person", "role"), ("order", "status"), ("order", "currency"), (
                ("device", "temperature"), ("device", "kind")]
 
 
+def _listed(r: random.Random, spec: dict) -> dict:
+    """A copy of a property's schema with its enum list (if any) shuffled."""
+    spec = json.loads(json.dumps(spec))
+    if "enum" in spec:
+        r.shuffle(spec["enum"])
+    return spec
+
+
 def variant_system_prompt(r: random.Random, name: str) -> str:
     """The schema's system prompt with each enum list shuffled (the values stay the same, so
     the scaffold is the same): a constant prior over listed values stops paying, the text must
     be read."""
-    s = json.loads(json.dumps(ALL_SCHEMAS[name]))
-    for spec in s["properties"].values():
-        if "enum" in spec:
-            r.shuffle(spec["enum"])
+    s = dict(ALL_SCHEMAS[name])
+    s["properties"] = {k: _listed(r, v) for k, v in s["properties"].items()}
     return INSTRUCTION + compact(s)
 
 
@@ -384,9 +391,7 @@ def field_question(r: random.Random):
         name = r.choice(list(EXTRACTORS))
         text, rec = EXTRACTORS[name](r)
         prop = r.choice(list(SCHEMAS[name]["properties"]))
-    spec = json.loads(json.dumps(SCHEMAS[name]["properties"][prop]))
-    if "enum" in spec:
-        r.shuffle(spec["enum"])
+    spec = _listed(r, SCHEMAS[name]["properties"][prop])
     q = r.choice(['The "{p}" of this text as JSON under {s}: {t}', 'Text: {t}\nGive "{p}" as JSON ({s}).'])
     return q.format(p=prop, s=compact(spec), t=text), json.dumps(rec.get(prop), ensure_ascii=False)
 
@@ -394,10 +399,8 @@ def field_question(r: random.Random):
 def pick_task(r: random.Random):
     """(user, answer): which item of a listed set the text holds. The list holds the answer
     too, as a schema's enum does, so copying from the list is no help."""
-    pool = r.choice([WORDS, CITIES, ROOMS, PRODUCTS, EVENTS, FIRST,
-                     ["engineer", "teacher", "doctor", "designer", "manager", "student"],
-                     ["pending", "shipped", "delivered", "cancelled"],
-                     ["thermostat", "camera", "sensor", "router", "lock", "light"]])
+    pool = r.choice([WORDS, CITIES, ROOMS, PRODUCTS, EVENTS, FIRST, SCHEMAS["person"]["properties"]["role"]["enum"],
+                     SCHEMAS["order"]["properties"]["status"]["enum"], SCHEMAS["device"]["properties"]["kind"]["enum"]])
     opts = r.sample(pool, min(len(pool), r.randint(3, 7)))
     ans = r.choice(opts)
     others = [_copy_item(r) for _ in range(r.randint(1, 5))]
@@ -432,11 +435,10 @@ def enum_question(r: random.Random):
     """(user, answer): an enum field of a generated record, asked with its (shuffled) list."""
     name, prop = r.choice(ENUM_FIELDS)
     while True:
-        text, rec = {**EXTRACTORS, **MEDIA_EXTRACTORS}[name](r)
+        text, rec = ALL_EXTRACTORS[name](r)
         if prop in rec:
             break
-    spec = json.loads(json.dumps(ALL_SCHEMAS[name]["properties"][prop]))
-    r.shuffle(spec["enum"])
+    spec = _listed(r, ALL_SCHEMAS[name]["properties"][prop])
     return f'The "{prop}" of this text as JSON under {compact(spec)}: {text}', json.dumps(rec[prop])
 
 
@@ -477,7 +479,7 @@ def training_example(r: random.Random, extraction_frac=0.6, aux_frac=0.2, varian
     x = r.random()
     if x < extraction_frac:
         name = r.choices(TRAIN_KINDS, TRAIN_WEIGHTS)[0]
-        text, rec = {**EXTRACTORS, **MEDIA_EXTRACTORS}[name](r)
+        text, rec = ALL_EXTRACTORS[name](r)
         variant = r.random() < variant_frac
         system = variant_system_prompt(r, name) if variant else system_prompt(name)
         return system, text, json.dumps(rec, ensure_ascii=False), name, rec, name + ("~" if variant else "")
