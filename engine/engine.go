@@ -312,6 +312,9 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 	if len(req.Template) > 0 {
 		p.Stop = nil // a scaffold's length is the output's; stop ids may serve as pads
 	}
+	if te, ok := e.Model.(model.TokenEmbedder); ok {
+		p.Embedder = te // soft-input policies (decode.IterSmooth) read it
+	}
 	if req.Stream != nil {
 		stream = &streamer{tok: e.Tok, emit: req.Stream}
 		p.OnBlock = stream.block

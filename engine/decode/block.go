@@ -52,6 +52,7 @@ type blockSeq struct {
 	lastKind kind
 	sub      [2]int // shifted: current sub-block [s, e)
 	forwards int
+	smooth   *smoothing // IterSmooth's soft inputs; nil for other policies
 }
 
 type kind uint8
@@ -67,6 +68,10 @@ func NewBlock(a Arch, prompt []int32, p Params) (Sequence, error) {
 		return nil, err
 	}
 	s := &blockSeq{a: a, p: p, samp: NewSampler(p.Sampling), prompt: slices.Clone(prompt)}
+	var err error
+	if s.smooth, err = newSmoothing(p); err != nil {
+		return nil, err
+	}
 	B, P := a.Block, len(prompt)
 	pre := P / B * B
 	maxCached := pre
@@ -163,6 +168,9 @@ func (s *blockSeq) work() Work {
 	if s.p.NoCache {
 		w = s.uncached(w)
 	}
+	if s.lastKind == kindDenoise {
+		w.Embeds = s.smooth.embeds(s.bs)
+	}
 	if s.summarized() {
 		w.Summary, w.Exclude = true, s.exclude()
 	}
@@ -251,7 +259,14 @@ func (s *blockSeq) Apply(logits []float32) {
 		}
 		c.Choice[i] = s.samp.Pick(r)
 	}
+	if s.smooth == nil {
+		s.commit(c, m, g0, gen)
+		return
+	}
+	s.smooth.observe(s.a.MaskID, m, row, s.step)
+	bs := s.bs
 	s.commit(c, m, g0, gen)
+	s.smooth.keep(s.canvas, s.a.MaskID, bs == s.bs && !s.done)
 }
 
 // first finishes a shifted model's first-token forward: a new block
@@ -282,7 +297,7 @@ func (s *blockSeq) stepPositions() []int {
 // no constraint, so each row's choice is its RowStat.
 func (s *blockSeq) summarized() bool {
 	_, adjusts := s.p.Policy.(Adjuster)
-	return s.p.Constraint == nil && !adjusts && s.samp.Temperature <= 0
+	return s.p.Constraint == nil && !adjusts && s.samp.Temperature <= 0 && s.smooth == nil
 }
 
 // exclude is the entry the decoder takes as -Inf in every row.

@@ -75,6 +75,9 @@ func NewCanvas(a Arch, prompt []int32, p CanvasParams) (Sequence, error) {
 	if _, ok := p.Policy.(FreeDave); ok {
 		return nil, errors.New("decode: FreeDave verifies candidates over a block-causal model's committed-block cache (SDAR, Fast-dLLM v2); full-canvas decoding (LLaDA, Dream) is not supported")
 	}
+	if _, ok := p.Policy.(IterSmooth); ok {
+		return nil, errors.New("decode: iteration smoothing feeds soft inputs to a block-causal model's denoising steps (SDAR, Fast-dLLM v2); full-canvas decoding (LLaDA, Dream) is not supported")
+	}
 	if p.Prune && (len(p.Template) > 0 || p.Cache == DualCache) {
 		return nil, errors.New("decode: length-adaptive pruning needs a canvas without a template, and no dual cache")
 	}

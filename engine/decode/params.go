@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"dlmstream/engine/model"
+
 	"dlmstream/kernels/cpu"
 )
 
@@ -45,6 +47,9 @@ type Params struct {
 	// blocks, less one block for shifted models (their first forward needs a
 	// prompt row). Block decoding only.
 	Cached int
+	// Embedder is the model's token embedding table, for policies whose
+	// next inputs mix embeddings (IterSmooth); the engine sets it.
+	Embedder model.TokenEmbedder
 }
 
 // Constraint limits the tokens a position may take given the tokens already

@@ -87,6 +87,13 @@ func TestPolicies(t *testing.T) {
 		{"localleap no anchor: top-1", LocalLeap{High: 0.99, Low: 0.1, Radius: 3}, cands(conf), []int{1}},
 		{"localleap only anchors", LocalLeap{High: 0.9, Low: 0.96, Radius: 1}, cands(conf), []int{1, 3}},
 		{"localleap gaps in positions", LocalLeap{High: 0.9, Low: 0.4, Radius: 1}, withPos(cands([]float32{0.95, 0.5, 0.5}), 0, 2, 3), []int{0}},
+		// conf 0.5 0.95 0.2 0.91 0.89 as one run: its best (.95) is the argmax; above .9: 1, 3.
+		{"hierarchy one run", Hierarchy{High: 0.9, Low: 0.4}, cands(conf), []int{1, 3}},
+		// offsets 0 | 2 3 | 5 6: runs {.5}, {.3 .2}, {.45 .6}; the argmax .6 ends the last run, .5 > .4 leads the first, .3 does not.
+		{"hierarchy one per run above low", Hierarchy{High: 0.9, Low: 0.4}, withPos(cands([]float32{0.5, 0.3, 0.2, 0.45, 0.6}), 0, 2, 3, 5, 6), []int{0, 4}},
+		{"hierarchy run best at low is not taken", Hierarchy{High: 0.9, Low: 0.5}, withPos(cands([]float32{0.5, 0.3, 0.2, 0.45, 0.6}), 0, 2, 3, 5, 6), []int{4}},
+		{"hierarchy runs and high", Hierarchy{High: 0.9, Low: 0.4}, withPos(cands([]float32{0.45, 0.95, 0.92, 0.3, 0.35}), 0, 2, 3, 5, 6), []int{0, 1, 2}},
+		{"hierarchy nothing above: the argmax", Hierarchy{High: 0.9, Low: 0.8}, withPos(cands([]float32{0.5, 0.3, 0.7}), 0, 2, 4), []int{2}},
 		// mean logit margin .69; progress 0 → tau 2: inner decides
 		{"sched below schedule", SchED{Inner: Sequential{}, High: 2, Low: 0.5}, cands(conf), []int{0}},
 		// progress 3/5 decoded? Masks0 10, 5 left: progress .5 → tau .6 <= .69 → exit

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"fmt"
+	"slices"
 
 	"dlmstream/engine/kvcache"
 	"dlmstream/engine/model"
@@ -147,9 +148,9 @@ func (s *embedSeq) ApplySummaries(st []model.RowStat) { s.Sequence.(Summarized).
 
 func (s *embedSeq) Next() (Work, bool) {
 	w, ok := s.Sequence.Next()
-	w.Embeds = s.embeds
+	w.Embeds = append(slices.Clip(s.embeds), w.Embeds...) // the decoder's own (soft inputs) after the media
 	for i := range w.Branches {
-		w.Branches[i].Embeds = s.embeds
+		w.Branches[i].Embeds = append(slices.Clip(s.embeds), w.Branches[i].Embeds...)
 	}
 	return w, ok
 }

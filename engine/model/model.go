@@ -87,6 +87,14 @@ type Seq struct {
 	Rope *Positions
 }
 
+// TokenEmbedder is a model whose input embedding table can be read: soft
+// inputs (decode.IterSmooth) mix its rows.
+type TokenEmbedder interface {
+	// EmbedRow writes token tok's input embedding into dst [HiddenSize].
+	EmbedRow(tok int32, dst []float32)
+	HiddenSize() int
+}
+
 // Embedding is a run of input embeddings at absolute positions
 // [Pos, Pos+len(Rows)/hidden_size).
 type Embedding struct {

@@ -228,3 +228,10 @@ func (m *Model) Close() error {
 	}
 	return m.weights.Close()
 }
+
+// EmbedRow writes token tok's input embedding into dst [hidden]
+// (model.TokenEmbedder).
+func (m *Model) EmbedRow(tok int32, dst []float32) { m.Embed.Row(int(tok), dst) }
+
+// HiddenSize is the width of an input embedding row.
+func (m *Model) HiddenSize() int { return m.cfg.HiddenSize }
