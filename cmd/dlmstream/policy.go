@@ -43,6 +43,14 @@ var policies = map[string]func(f policyFlags, block int) decode.Policy{
 	"localleap": func(f policyFlags, b int) decode.Policy {
 		return decode.LocalLeap{High: float32(f.tau), Low: float32(f.tauLow), Radius: max(f.k, 1)}
 	},
+	// dInfer's hierarchy: every position above --tau, and each run of
+	// masks' best above --tau-low.
+	"hierarchy": func(f policyFlags, b int) decode.Policy {
+		return decode.Hierarchy{High: float32(f.tau), Low: float32(f.tauLow)}
+	},
+	// dInfer's iteration smoothing: soft inputs at the masks, the bar
+	// decaying from 1.0 to --tau.
+	"itersmooth": func(f policyFlags, b int) decode.Policy { return decode.DefaultIterSmooth(float32(f.tau)) },
 	"sequential": func(f policyFlags, b int) decode.Policy { return decode.Sequential{} },
 	// FreeDave: one token per step's output, drafts verified in the same
 	// batched forward; --k states per forward (the block size unless
