@@ -42,6 +42,16 @@ type CanvasParams struct {
 	// instead of MaxNew. Not with a Template or DualCache (its cached
 	// suffix would outlive the cut).
 	Prune bool
+	// AdaBlock, if set, chooses each block's length at its start (see
+	// AdaBlock); Template and Constraint compose with it.
+	AdaBlock *AdaBlock
+	// Length, if set, makes the canvas length variable by ρ-EOS (see
+	// RhoEOS); MaxNew is then the most it may grow to. Not with a Template
+	// (it fixes the length), Prune or Daedal.
+	Length *RhoEOS
+	// Daedal, if set, makes the canvas length variable by DAEDAL (see
+	// Daedal); MaxNew bounds it. Not with a Template, Prune or Length.
+	Daedal *Daedal
 }
 
 // canvasSeq decodes a bidirectional model (LLaDA, Dream): the canvas is the
@@ -60,7 +70,10 @@ type canvasSeq struct {
 	out      []int32
 	forwards int
 	last     Work
-	start    int // first canvas position fed by the last work
+	start    int   // first canvas position fed by the last work
+	rows     []int // canvas positions predicted by the last work's logit rows
+	sized    bool  // DAEDAL stage 1 is over
+	stale    bool  // the canvas length changed since the last full forward
 }
 
 // NewCanvas starts full-canvas decoding; a.Block is ignored.
@@ -81,7 +94,10 @@ func NewCanvas(a Arch, prompt []int32, p CanvasParams) (Sequence, error) {
 	if p.Prune && (len(p.Template) > 0 || p.Cache == DualCache) {
 		return nil, errors.New("decode: length-adaptive pruning needs a canvas without a template, and no dual cache")
 	}
-	x := slices.Concat(prompt, slices.Repeat([]int32{a.MaskID}, p.MaxNew))
+	if err := p.validateAdaptive(); err != nil {
+		return nil, err
+	}
+	x := slices.Concat(prompt, slices.Repeat([]int32{a.MaskID}, p.initLen()))
 	copy(x[len(prompt):], p.Template)
 	s := &canvasSeq{a: a, p: p, samp: NewSampler(p.Sampling), x: x, P: len(prompt), bs: len(prompt)}
 	s.be = min(s.bs+p.BlockLen, len(x))
@@ -93,9 +109,12 @@ func NewCanvas(a Arch, prompt []int32, p CanvasParams) (Sequence, error) {
 func (s *canvasSeq) Output() []int32 { return s.out }
 func (s *canvasSeq) Forwards() int   { return s.forwards }
 
-func (s *canvasSeq) masked() []int {
+func (s *canvasSeq) masked() []int { return s.maskedIn(s.bs, s.be) }
+
+// maskedIn returns the masked canvas positions in [from, to).
+func (s *canvasSeq) maskedIn(from, to int) []int {
 	var m []int
-	for j := s.bs; j < s.be; j++ {
+	for j := from; j < to; j++ {
 		if s.x[j] == s.a.MaskID {
 			m = append(m, j)
 		}
@@ -113,7 +132,11 @@ func (s *canvasSeq) Next() (Work, bool) {
 	}
 	L := len(s.x)
 	w := Work{Mask: cpu.Mask{Kind: cpu.Bidirectional}, Truncate: -1}
-	refresh := s.step == 0 || (s.p.RefreshEvery > 0 && s.step%s.p.RefreshEvery == 0)
+	refresh := s.step == 0 || (s.p.RefreshEvery > 0 && s.step%s.p.RefreshEvery == 0) ||
+		(s.stale && s.p.Cache == DualCache)
+	if refresh {
+		s.stale = false
+	}
 	s.start = 0
 	switch {
 	case s.p.Cache == NoCanvasCache:
@@ -127,10 +150,14 @@ func (s *canvasSeq) Next() (Work, bool) {
 		s.start = s.bs - shift
 		w.Tokens, w.Pos, w.KeyLen = s.x[s.start:s.be], s.start, L
 	}
-	for _, j := range s.masked() {
+	s.rows = s.masked()
+	if s.step == 0 && s.p.adaptive() { // the block start reads the whole canvas
+		s.rows = s.maskedIn(s.bs, L)
+	}
+	for _, j := range s.rows {
 		w.LogitRows = append(w.LogitRows, j-shift-s.start)
 	}
-	if _, adjusts := s.p.Policy.(Adjuster); !adjusts && s.p.Constraint == nil && s.samp.Temperature <= 0 {
+	if _, adjusts := s.p.Policy.(Adjuster); !adjusts && s.p.Constraint == nil && s.samp.Temperature <= 0 && !s.p.adaptive() {
 		w.Summary, w.Exclude = true, s.a.MaskID
 	}
 	s.last = w
@@ -140,7 +167,10 @@ func (s *canvasSeq) Next() (Work, bool) {
 func (s *canvasSeq) Apply(logits []float32) {
 	s.forwards++
 	V := s.a.Vocab
-	m := s.masked()
+	if s.step == 0 && s.p.adaptive() && s.adapt(func(i int) []float32 { return logits[i*V : (i+1)*V] }) {
+		return
+	}
+	m := s.masked() // the leading rows: the block's masks come first
 	if adj, ok := s.p.Policy.(Adjuster); ok {
 		adj.BeginStep()
 	}
@@ -191,6 +221,7 @@ func (s *canvasSeq) commit(c *Candidates, m []int, all []int32) {
 		s.x[m[i]] = c.Choice[i].Token
 		committed++
 	}
+	s.expand(c)
 	s.step++
 	s.advance()
 }

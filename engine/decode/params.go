@@ -75,6 +75,10 @@ type Arch struct {
 	Vocab   int
 	// Causal marks a plain autoregressive model (no mask token; Block 1).
 	Causal bool
+	// MaxPos bounds the positions (prompt plus canvas) the model takes
+	// (max_position_embeddings; 0: unbounded). Variable-length canvases
+	// (CanvasParams.Length, Daedal) never grow past it.
+	MaxPos int
 }
 
 func (a Arch) mask() cpu.Mask {

@@ -18,7 +18,7 @@ func ArchOf(m model.Model, maskID int32, ar bool) (Arch, error) {
 	if cfg.MaskTokenID != nil {
 		maskID = int32(*cfg.MaskTokenID)
 	}
-	a := Arch{Block: 1, Shifted: tr.Shifted, MaskID: maskID, Vocab: cfg.VocabSize}
+	a := Arch{Block: 1, Shifted: tr.Shifted, MaskID: maskID, Vocab: cfg.VocabSize, MaxPos: cfg.MaxPositionEmbeddings}
 	if !tr.Diffusion {
 		a.Shifted, a.Causal = true, true
 		return a, nil
