@@ -39,12 +39,23 @@ func checkAttention(out, q, k, v []float32, nq, qPos0, nk, nHeads, nKV, headDim 
 // arguments out, q, k, v, nq, qPos0, nk and mask (the head layout is the
 // batch's). Keys and values are K and V, or, when KP is set, the pages of
 // KP and VP (a paged KV cache's layer; K and V are then ignored).
+//
+// K0 and LSE (zero values: off) make it a partial attention for
+// MergeAttention: only keys j in [K0, NK) that the mask allows are attended,
+// and LSE, when set, receives each (query row, head)'s log-sum-exp of its
+// scaled scores, log Σ_j exp(q·k_j/sqrt(headDim)), -Inf where no key is
+// allowed (the output row is then zeros).
 type AttentionSeq struct {
 	Out, Q, K, V  []float32 // [NQ, nHeads, headDim], [NK, nKV, headDim]
 	KP, VP        *PagedKV  // instead of K and V: NK rows of nKV heads (or one head of nKV × headDim)
 	NQ, QPos0, NK int
 	Mask          Mask
+	K0            int       // first key attended (0 <= K0 <= NK)
+	LSE           []float32 // nil, or [NQ, nHeads]: log-sum-exp per row and head
 }
+
+// partial reports whether s takes the key-range path (attnRangeUnit).
+func (s *AttentionSeq) partial() bool { return s.K0 != 0 || s.LSE != nil }
 
 // AttentionBatch computes Attention for every sequence, as one call per
 // sequence would (bit for bit), with the work of all of them (kv heads ×
@@ -63,9 +74,12 @@ func AttentionBatch(seqs []AttentionSeq, nHeads, nKV, headDim int) {
 				}
 			}
 			checkAttention(s.Out, s.Q, nil, nil, s.NQ, s.QPos0, 0, nHeads, nKV, headDim, s.Mask) // the rest; keys checked above
-			continue
+		} else {
+			checkAttention(s.Out, s.Q, s.K, s.V, s.NQ, s.QPos0, s.NK, nHeads, nKV, headDim, s.Mask)
 		}
-		checkAttention(s.Out, s.Q, s.K, s.V, s.NQ, s.QPos0, s.NK, nHeads, nKV, headDim, s.Mask)
+		if s.K0 < 0 || s.K0 > s.NK || (s.LSE != nil && len(s.LSE) < s.NQ*nHeads) {
+			panic(fmt.Sprintf("cpu.AttentionBatch: key range [%d, %d), %d LSE values for %d rows × %d heads", s.K0, s.NK, len(s.LSE), s.NQ, nHeads))
+		}
 	}
 	attentionBatch(active, seqs, nHeads, nKV, headDim)
 }
@@ -77,7 +91,7 @@ func attentionBatch(p *impl, seqs []AttentionSeq, nHeads, nKV, headDim int) {
 		return
 	}
 	for _, s := range seqs {
-		if s.KP != nil {
+		if s.KP != nil || s.partial() {
 			attentionUnits(&scalarAttnOps, []AttentionSeq{s}, nHeads, nKV, headDim)
 			continue
 		}

@@ -140,6 +140,10 @@ func attentionUnits(ops *attnOps, seqs []AttentionSeq, nHeads, nKV, d int) {
 // rows of dp floats (zeros past d), so q·k and p·v see the same fp32
 // values in the same order whether the keys were paged or not.
 func attnUnit(ops *attnOps, sc *attnScratch, c *AttentionSeq, group, nHeads, nKV, d, dp int, scale float32, kvh, r0 int) {
+	if c.partial() {
+		attnRangeUnit(ops, sc, c, group, nHeads, nKV, d, dp, scale, kvh, r0)
+		return
+	}
 	qs, os := sc.qs, sc.os
 	nr := min(attnRows, c.NQ*group-r0)
 	var lims [attnRows]int
