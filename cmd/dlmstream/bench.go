@@ -19,6 +19,9 @@ import (
 )
 
 func runBench(args []string, stdout, stderr io.Writer) error {
+	if i := slices.IndexFunc(args, func(a string) bool { return a == "--policies" || a == "-policies" }); i >= 0 {
+		return runBenchPolicies(slices.Delete(slices.Clone(args), i, i+1), stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("model", "", "checkpoint directory; empty uses random weights with SDAR-1.7B dimensions")
@@ -43,6 +46,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	dims := fs.String("dims", "1.7b", "random model dimensions: 1.7b (SDAR-1.7B) or 8b (SDAR-8B)")
 	peerExtra := fs.String("peer-args", "", "with --peer: extra arguments for the peer script, e.g. \"--device cuda --cuda-graphs\"")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	fs.Bool("policies", false, "instead: measure every unmasking policy on the demo checkpoints' held-out sets, quality vs tokens per forward (bench --policies -h)")
 	memProfile := fs.String("memprofile", "", "write an allocation profile (allocs: bytes and objects allocated, and the heap in use) at the end of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err

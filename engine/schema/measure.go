@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math/big"
 	"strings"
+	"time"
 
 	"dlmstream/engine"
 )
@@ -36,6 +37,13 @@ type Report struct {
 	FreeTokens        int
 	FreeForwards      int
 	FreeCorrectFields int
+
+	// Wall time of the scaffolded extractions and of the unscaffolded
+	// generations, and what each case gave (in case order; nil or "" where
+	// it gave nothing), for comparisons across decoding policies.
+	Elapsed, FreeElapsed time.Duration
+	Outputs              [][]byte
+	FreeTexts            []string
 }
 
 // Measure extracts every case with s and, if unscaffolded, also generates
@@ -61,8 +69,15 @@ func Measure(ctx context.Context, e *engine.Engine, s *Schema, cases []Case, opt
 			gold = g
 			r.GoldFields += len(gold)
 		}
+		start := time.Now()
 		res, err := Extract(ctx, e, c.Input, s, opts)
+		r.Elapsed += time.Since(start)
 		canvas := 256
+		var out []byte
+		if err == nil && res != nil {
+			out = res.JSON
+		}
+		r.Outputs = append(r.Outputs, out)
 		if res != nil {
 			r.Decoded += res.Decoded
 			r.Forwards += res.Forwards
@@ -89,8 +104,15 @@ func Measure(ctx context.Context, e *engine.Engine, s *Schema, cases []Case, opt
 		if err != nil {
 			return r, err
 		}
+		start = time.Now()
 		free, err := e.Generate(ctx, engine.Request{Tokens: prompt, MaxNewTokens: 2 * canvas, Policy: o.Policy, Sampling: o.Sampling,
 			Autoregressive: o.Autoregressive})
+		r.FreeElapsed += time.Since(start)
+		text := ""
+		if err == nil {
+			text = free.Text
+		}
+		r.FreeTexts = append(r.FreeTexts, text)
 		if err != nil {
 			if ctx.Err() != nil {
 				return r, err
