@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -91,6 +93,49 @@ func TestBenchDecode(t *testing.T) {
 	for _, want := range []string{"AR", "threshold 0.9", "oracle k=4", "TPF", "theory", "peak RSS"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("bench --decode output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// infer's full-canvas knobs reach the decoder (each changes the forwards
+// of the same request on tiny-llada) and block-causal checkpoints refuse
+// them.
+func TestInferCanvas(t *testing.T) {
+	llada := []string{"--model", filepath.Join(testModels, "tiny-llada"), "--prompt", "Hello", "--max-new", "48"}
+	forwards := func(args ...string) string {
+		var errb bytes.Buffer
+		if err := runInfer(append(slices.Clone(llada), args...), &bytes.Buffer{}, &errb); err != nil {
+			t.Fatalf("%q: %v\n%s", args, err, errb.String())
+		}
+		m := regexp.MustCompile(`(\d+ tokens, \d+ forwards)`).FindString(errb.String())
+		if m == "" {
+			t.Fatalf("%q: no summary line\n%s", args, errb.String())
+		}
+		return m
+	}
+	fixed := forwards()
+	for _, args := range [][]string{
+		{"--adablock", "0.001"},
+		{"--length", "rho-eos", "--length-init", "8", "--rho-lo", "0", "--rho-hi", "1e-6"},
+		{"--length", "daedal", "--length-init", "8", "--daedal-expand", "0.03"},
+		{"--block-len", "8"},
+	} {
+		if got := forwards(args...); got == fixed {
+			t.Errorf("%q: %s, as with fixed blocks and length", args, got)
+		}
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "x", "--max-new", "8", "--adablock", "0.5"}, "are for full-canvas models (LLaDA, Dream); sdar decodes in trained blocks of 4"},
+		{append(slices.Clone(llada), "--length", "elastic"), `--length "elastic": want fixed, rho-eos or daedal`},
+		{append(slices.Clone(llada), "--adablock", "2"), "--adablock 2: want a probability in (0, 1]"},
+	}
+	for _, tt := range tests {
+		err := runInfer(tt.args, &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("runInfer(%q) = %v, want %q", tt.args, err, tt.want)
 		}
 	}
 }
