@@ -17,9 +17,10 @@ import (
 // policyRun is one point of the policy bench: a decoding configuration by
 // name, what --policy would build, or the autoregressive baseline.
 type policyRun struct {
-	name string
-	pf   policyFlags
-	ar   bool
+	name   string
+	pf     policyFlags
+	ar     bool
+	policy decode.Policy // set: this value rather than pf's
 }
 
 // benchPolicyRuns is every unmasking policy the engine has, at the
@@ -49,9 +50,19 @@ func benchPolicyRuns() []policyRun {
 		policyRun{name: "hierarchy 0.9/0.4", pf: policyFlags{name: "hierarchy", tau: 0.9, tauLow: 0.4}},
 		policyRun{name: "hierarchy 0.9/0.6", pf: policyFlags{name: "hierarchy", tau: 0.9, tauLow: 0.6}},
 		th("itersmooth", 0.9),
+		// The soft inputs alone: the bar flat at 0.9 from the first step
+		// (dInfer's decay from 1.0 needs more steps than a block of 4 has).
+		policyRun{name: "itersmooth flat 0.9", policy: flatSmooth(0.9)},
 		policyRun{name: "freedave", pf: policyFlags{name: "freedave"}},
 	)
 	return runs
+}
+
+// flatSmooth is iteration smoothing with the bar at tau from the start.
+func flatSmooth(tau float32) decode.Policy {
+	p := decode.DefaultIterSmooth(tau)
+	p.Start = tau
+	return p
 }
 
 // The runs the bench compares against by name.
@@ -167,6 +178,10 @@ func selectRuns(runs []policyRun, only string) ([]policyRun, error) {
 func runPolicies(runs []policyRun, block int) ([]decode.Policy, error) {
 	ps := make([]decode.Policy, len(runs))
 	for i, r := range runs {
+		if r.policy != nil {
+			ps[i] = r.policy
+			continue
+		}
 		p, err := r.pf.policy(block)
 		if err != nil {
 			return nil, err

@@ -98,7 +98,7 @@ func TestBenchPolicyRuns(t *testing.T) {
 			t.Errorf("run %q twice", r.name)
 		}
 		seen[r.name] = true
-		if p, err := r.pf.policy(4); err != nil || p == nil {
+		if p, err := runPolicies([]policyRun{r}, 4); err != nil || p[0] == nil {
 			t.Errorf("%s: %v", r.name, err)
 		}
 	}
@@ -167,5 +167,30 @@ func TestPolicyWhyNot(t *testing.T) {
 	r.block = 8
 	if got := r.whyNot(base); strings.Contains(got, "block size") {
 		t.Errorf("block 8: %q", got)
+	}
+}
+
+// FreeDave's output is one token per step's on every held-out item of
+// every task (the issue's bar; about a minute on two cores).
+func TestFreeDaveLosslessHeldOut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("every held-out item of every task")
+	}
+	args := []string{"--policies", "--only", benchGreedy + "," + benchFreeDave,
+		"--text-model", demoTextModel, "--text-dir", demoSchemas,
+		"--speech-model", demoSpeech, "--speech-dir", "../../testdata/heldout/speech-voices",
+		"--vision-model", demoVision, "--vision-dir", "../../testdata/heldout/vision"}
+	var out, errb bytes.Buffer
+	if err := runBench(args, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	m := regexp.MustCompile(`(?m)^(.*): freedave output identical to one token per step on (\d+)/(\d+) items`).FindAllStringSubmatch(out.String(), -1)
+	if len(m) != 5 {
+		t.Fatalf("%d lossless checks, want 5 (text x2, speech x2, vision)\n%s", len(m), out.String())
+	}
+	for _, c := range m {
+		if c[2] != c[3] || c[3] == "0" {
+			t.Errorf("%s: freedave identical on %s/%s items", c[1], c[2], c[3])
+		}
 	}
 }
