@@ -175,15 +175,38 @@ func TestFlashBlockRefusals(t *testing.T) {
 	}
 }
 
-// A model forward refuses a FlashBlock start that is not a block boundary.
-func TestFlashBlockMisalignedStart(t *testing.T) {
+// A model forward refuses a FlashBlock start that is not a block boundary
+// or lies past the sequence's rows, and a refused batch leaves every
+// sequence's state untouched.
+func TestFlashBlockForwardRefusals(t *testing.T) {
 	m, a := loadTiny(t, "tiny-sdar")
-	cache := m.NewPool(0).NewSequence()
-	defer cache.Free()
-	toks := prompt(2*a.Block, 1)
-	seq := model.Seq{Tokens: toks, Mask: m.Traits().Mask, Cache: cache, Flash: &model.FlashState{Start: 1}}
-	err := m.Forward(&model.Batch{Seqs: []model.Seq{seq}})
-	if err == nil || !strings.Contains(err.Error(), "block boundary") {
-		t.Fatalf("got error %v, want a block boundary refusal", err)
+	B := a.Block
+	for _, tc := range []struct {
+		name  string
+		start int
+		want  string
+	}{
+		{"inside a block", 1, "block boundary"},
+		{"past the rows", 4 * B, "outside the rows"},
+		{"negative", -B, "outside the rows"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pool := m.NewPool(0)
+			good, bad := pool.NewSequence(), pool.NewSequence()
+			defer good.Free()
+			defer bad.Free()
+			ok := &model.FlashState{Start: B}
+			seqs := []model.Seq{
+				{Tokens: prompt(2*B, 1), Mask: m.Traits().Mask, Cache: good, Flash: ok},
+				{Tokens: prompt(2*B, 2), Mask: m.Traits().Mask, Cache: bad, Flash: &model.FlashState{Start: tc.start}},
+			}
+			err := m.Forward(&model.Batch{Seqs: seqs})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got error %v, want one mentioning %q", err, tc.want)
+			}
+			if ok.Bytes() != 0 {
+				t.Fatalf("the valid sequence's state holds %d bytes after a refused forward", ok.Bytes())
+			}
+		})
 	}
 }

@@ -57,9 +57,9 @@ func (f *FlashState) Holds(off, n int) bool {
 	return !f.Refresh && f.out != nil && f.start == f.Start && off >= f.off && off+n <= f.off+f.n
 }
 
-// Reset sizes the cache for rows at Start+[off, off+n) of a model with
-// the given layers and head layout, clears Refresh, and returns nothing:
-// the forward then fills every layer (Layer).
+// Reset sizes the cache for rows at positions Start+[off, off+n) of a
+// model with the given layers and head layout and clears Refresh; the
+// forward that calls it must then fill every layer (Layer).
 func (f *FlashState) Reset(off, n, layers, nHeads, headDim int) {
 	if off < 0 || n <= 0 {
 		panic(fmt.Sprintf("model.FlashState.Reset: rows [%d, %d)", off, off+n))
@@ -74,8 +74,9 @@ func (f *FlashState) Reset(off, n, layers, nHeads, headDim int) {
 	}
 }
 
-// Layer returns layer l's cached rows from position Start+off on:
-// out [.., nHeads, headDim] and lse [.., nHeads], up to the cache's end.
+// Layer returns layer l's cached rows from position Start+off to the
+// cache's end: out [.., nHeads, headDim] and lse [.., nHeads] (nHeads and
+// headDim as given to Reset).
 func (f *FlashState) Layer(l, off, nHeads, headDim int) (out, lse []float32) {
 	r := off - f.off
 	return f.out[l][r*nHeads*headDim:], f.lse[l][r*nHeads:]

@@ -53,11 +53,12 @@ func (m *Model) flashPlan(b *model.Batch, spans []span) ([]flashSpan, error) {
 			continue
 		}
 		off := s.Pos + r0 - f.Start
-		fl := flashSpan{seq: si, f: f, r0: r0, nb: nb, off: off, refresh: !f.Holds(off, nb)}
+		fs = append(fs, flashSpan{seq: si, f: f, r0: r0, nb: nb, off: off, refresh: !f.Holds(off, nb)})
+	}
+	for _, fl := range fs { // only once every sequence is valid: a refused batch leaves the states alone
 		if fl.refresh {
-			f.Reset(off, nb, c.NumLayers, c.NumHeads, c.HeadDim)
+			fl.f.Reset(fl.off, fl.nb, c.NumLayers, c.NumHeads, c.HeadDim)
 		}
-		fs = append(fs, fl)
 	}
 	return fs, nil
 }
