@@ -92,3 +92,55 @@ func TestFlashBlockRefusedByEngine(t *testing.T) {
 		})
 	}
 }
+
+// FlashBlock composes with media rows and M-RoPE positions (they change
+// the queries and keys before attention, not the split): on tiny-qwen25vl
+// with an image prompt, FlashBlock refreshed every step equals the exact
+// path, and FlashBlock itself decodes.
+func TestFlashBlockMRoPE(t *testing.T) {
+	e, err := New(tinyQwen25VL, Options{PrefixCache: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	H := e.Model.Config().HiddenSize
+	rows := make([]float32, 8*H)
+	for i := range rows {
+		rows[i] = float32(i%17-8) * 0.05
+	}
+	toks, pos := imagePrompt(2, 4)
+	embeds, err := e.placeMedia(toks, []Media{{Token: 4, Rows: rows}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rope, err := e.ropePositions(toks, pos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodeWith := func(p decode.Params) []int32 {
+		s, err := decode.NewBlock(e.arch, toks, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache := e.Model.NewPool(0).NewSequence()
+		defer cache.Free()
+		if err := decode.Run(context.Background(), e.Model, cache, decode.WithPositions(decode.WithEmbeds(s, embeds), rope)); err != nil {
+			t.Fatal(err)
+		}
+		return s.Output()
+	}
+	for _, pol := range []decode.Policy{decode.StaticTopK{Steps: 4}, decode.Threshold{Tau: 0.9}} {
+		t.Run(fmt.Sprintf("%T", pol), func(t *testing.T) {
+			p := decode.Params{MaxNew: 16, Policy: pol}
+			exact := decodeWith(p)
+			p.FlashBlock, p.FlashRefresh = true, true
+			if got := decodeWith(p); !slices.Equal(got, exact) {
+				t.Fatalf("FlashBlock refreshed every step %v\n  exact %v", got, exact)
+			}
+			p.FlashRefresh = false
+			if got := decodeWith(p); len(got) == 0 {
+				t.Fatal("FlashBlock decoded nothing")
+			}
+		})
+	}
+}

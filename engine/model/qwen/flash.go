@@ -44,8 +44,6 @@ func (m *Model) flashPlan(b *model.Batch, spans []span) ([]flashSpan, error) {
 			return nil, fmt.Errorf("qwen: sequence %d: FlashBlock start %d outside the rows [%d, %d) and keys [0, %d)", si, f.Start, s.Pos, s.Pos+sp.n, sp.keyLen)
 		case s.Mask.Kind == cpu.BlockCausal && f.Start%s.Mask.Block != 0:
 			return nil, fmt.Errorf("qwen: sequence %d: FlashBlock start %d is not a block boundary of %v", si, f.Start, s.Mask)
-		case s.Rope != nil:
-			return nil, fmt.Errorf("qwen: sequence %d: FlashBlock with M-RoPE positions is not supported", si)
 		}
 		r0 := max(0, f.Start-s.Pos)
 		nb := sp.n - r0
