@@ -85,7 +85,9 @@ type Request struct {
 	BlockCache bool
 	// FlashBlock reuses each block's attention over the committed prefix
 	// across its denoising steps (approximate; see decode.Params.FlashBlock).
-	// Block-causal models on the CPU backend only.
+	// Block-causal models on the CPU backend only. Its cache, one block's
+	// layers × rows × heads × (head_dim+1) floats per running request, is
+	// held outside KVBudget.
 	FlashBlock bool
 	// Canvas tunes full-canvas decoding of bidirectional models (Dream, LLaDA):
 	// semi-autoregressive block length, prefix/dual cache, refresh period.
