@@ -29,6 +29,11 @@ type Options struct {
 	// Autoregressive decodes with block size 1 on the same weights (the
 	// baseline speed is measured against); priors still anchor length.
 	Autoregressive bool
+	// FlashBlock reuses each block's attention over the audio and the
+	// committed transcript across its denoising steps (approximate; see
+	// engine.Request.FlashBlock): block-causal language models on the CPU
+	// backend only.
+	FlashBlock bool
 	// MaxNewTokens bounds each window's transcript (default: max(48,
 	// 3/2 x audio tokens), less the draft's anchor: 2 x draft + 2 blocks).
 	MaxNewTokens int
@@ -212,6 +217,7 @@ func (w *Window) generate(ctx context.Context, p decode.Policy, maxNew int, stre
 		MaxNewTokens:   maxNew,
 		Policy:         p,
 		Autoregressive: w.opts.Autoregressive,
+		FlashBlock:     w.opts.FlashBlock,
 	}
 	if len(stream) > 0 {
 		req.Stream = stream[0]

@@ -83,6 +83,12 @@ type Request struct {
 	// SubBlock and BlockCache tune Fast-dLLM v2 decoding (see decode.Params).
 	SubBlock   int
 	BlockCache bool
+	// FlashBlock reuses each block's attention over the committed prefix
+	// across its denoising steps (approximate; see decode.Params.FlashBlock).
+	// Block-causal models on the CPU backend only. Its cache, one block's
+	// layers × rows × heads × (head_dim+1) floats per running request, is
+	// held outside KVBudget.
+	FlashBlock bool
 	// Canvas tunes full-canvas decoding of bidirectional models (Dream, LLaDA):
 	// semi-autoregressive block length, prefix/dual cache, refresh period.
 	Canvas decode.CanvasParams
@@ -308,7 +314,11 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 	}
 	var stream *streamer
 	p := decode.Params{MaxNew: req.MaxNewTokens, Policy: req.Policy, Sampling: req.Sampling, Stop: e.stop,
-		SubBlock: req.SubBlock, BlockCache: req.BlockCache, Template: req.Template, Constraint: req.Constraint}
+		SubBlock: req.SubBlock, BlockCache: req.BlockCache, Template: req.Template, Constraint: req.Constraint,
+		FlashBlock: req.FlashBlock}
+	if fb, ok := e.Model.(model.FlashBlocker); req.FlashBlock && !(ok && fb.FlashBlock()) {
+		return Result{ID: req.ID}, fmt.Errorf("engine: FlashBlock runs on the CPU backend only; %T does not take it", e.Model)
+	}
 	if len(req.Template) > 0 {
 		p.Stop = nil // a scaffold's length is the output's; stop ids may serve as pads
 	}

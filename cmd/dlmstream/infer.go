@@ -27,6 +27,7 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 	top := fs.Int("top", 5, "how many next-token candidates to print when --max-new is 0")
 	weights := fs.String("weights", "", "convert linear weights at load: bf16 or int8 (default: keep the checkpoint dtype)")
 	ar := fs.Bool("ar", false, "decode autoregressively (block size 1) on the same weights")
+	flash := fs.Bool("flashblock", false, "FlashBlock: reuse each block's attention over the committed prefix across its denoising steps (approximate; CPU backend, block-causal models)")
 	calibrate := fs.Bool("calibrate", false, "with --schema: pick enum/boolean values by how much the input raises their probability (contextual calibration)")
 	var pf policyFlags
 	fs.StringVar(&pf.name, "policy", "static", "unmasking policy: "+policyNames())
@@ -58,7 +59,7 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer e.Close()
-	req := engine.Request{Prompt: *prompt, MaxNewTokens: *maxNew, Autoregressive: *ar,
+	req := engine.Request{Prompt: *prompt, MaxNewTokens: *maxNew, Autoregressive: *ar, FlashBlock: *flash,
 		Sampling: decode.Sampling{Temperature: *temp, TopK: *topK, TopP: *topP, Seed: *seed}}
 	if *chat {
 		if *system != "" {

@@ -37,7 +37,7 @@ func TestInferGenerate(t *testing.T) {
 	for _, args := range [][]string{
 		{"--max-new", "9"}, {"--max-new", "9", "--policy", "threshold", "--tau", "0.5"}, {"--max-new", "9", "--ar"},
 		{"--max-new", "9", "--temperature", "0.8", "--top-p", "0.9", "--seed", "3"}, {"--max-new", "9", "--policy", "oracle", "--k", "4"},
-		{"--max-new", "9", "--policy", "freedave"},
+		{"--max-new", "9", "--policy", "freedave"}, {"--max-new", "9", "--policy", "threshold", "--flashblock"},
 	} {
 		out.Reset()
 		errb.Reset()
@@ -62,6 +62,7 @@ func TestInferErrors(t *testing.T) {
 		{[]string{"--model", "/nonexistent", "--prompt", "x"}, "--model: no checkpoint (config.json) at /nonexistent"},
 		{[]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "x", "--weights", "fp4"}, `unknown weight type "fp4"`},
 		{[]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "x", "--policy", "magic"}, `unknown --policy "magic"`},
+		{[]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "x", "--max-new", "4", "--flashblock", "--ar"}, "block size > 1"},
 	}
 	for _, tt := range tests {
 		err := runInfer(tt.args, &bytes.Buffer{}, &bytes.Buffer{})

@@ -52,7 +52,8 @@ type blockSeq struct {
 	lastKind kind
 	sub      [2]int // shifted: current sub-block [s, e)
 	forwards int
-	smooth   *smoothing // IterSmooth's soft inputs; nil for other policies
+	smooth   *smoothing        // IterSmooth's soft inputs; nil for other policies
+	flash    *model.FlashState // FlashBlock's cache; nil when off
 }
 
 type kind uint8
@@ -70,6 +71,9 @@ func NewBlock(a Arch, prompt []int32, p Params) (Sequence, error) {
 	s := &blockSeq{a: a, p: p, samp: NewSampler(p.Sampling), prompt: slices.Clone(prompt)}
 	var err error
 	if s.smooth, err = newSmoothing(p); err != nil {
+		return nil, err
+	}
+	if s.flash, err = newFlash(a, p); err != nil {
 		return nil, err
 	}
 	B, P := a.Block, len(prompt)
@@ -118,6 +122,7 @@ func (s *blockSeq) startBlock(known []int32) {
 	}
 	s.gen0, s.masks0, s.step = n, masks, 0
 	s.haveBlockKV = false
+	s.dropFlash()
 	if r, ok := s.p.Policy.(BlockResetter); ok {
 		r.ResetBlock()
 	}
@@ -170,6 +175,7 @@ func (s *blockSeq) work() Work {
 	}
 	if s.lastKind == kindDenoise {
 		w.Embeds = s.smooth.embeds(s.bs)
+		w.Flash = s.flashFor(s.bs)
 	}
 	if s.summarized() {
 		w.Summary, w.Exclude = true, s.exclude()
@@ -399,4 +405,5 @@ func (s *blockSeq) finish(last []int32) {
 		s.p.OnBlock(slices.Clone(last))
 	}
 	s.done = true
+	s.dropFlash()
 }

@@ -85,6 +85,9 @@ func NewCanvas(a Arch, prompt []int32, p CanvasParams) (Sequence, error) {
 	if err := p.validate(a, len(prompt)); err != nil {
 		return nil, err
 	}
+	if p.FlashBlock {
+		return nil, errors.New("decode: FlashBlock caches a block-causal model's attention over its committed blocks (SDAR, Fast-dLLM v2); full-canvas decoding (LLaDA, Dream) is not supported")
+	}
 	if _, ok := p.Policy.(FreeDave); ok {
 		return nil, errors.New("decode: FreeDave verifies candidates over a block-causal model's committed-block cache (SDAR, Fast-dLLM v2); full-canvas decoding (LLaDA, Dream) is not supported")
 	}

@@ -19,7 +19,7 @@ import (
 // the decode goldens' distinct prompts, then (demo-text) the first n
 // held-out instructions in the chat template, or (tiny ones) n made-up
 // prompts of 1 to 14 tokens.
-func freeDavePrompts(t *testing.T, name string, n int) (prompts [][]int32, stop []int32) {
+func freeDavePrompts(t testing.TB, name string, n int) (prompts [][]int32, stop []int32) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "golden", "decode", name+".json"))
 	if err != nil {

@@ -31,6 +31,22 @@ type Params struct {
 	// using the committed-block KV cache. Only for tests: the block-causal
 	// cache is exact, so outputs must be token-identical.
 	NoCache bool
+	// FlashBlock (dllm-engine-spec.md 8; block decoding with the
+	// committed-block cache only) caches, at each block's first denoising
+	// step, every layer's attention of the block's rows over the committed
+	// prefix with its log-sum-exp (model.FlashState), and on the block's
+	// later steps attends only within the block and merges the two. The
+	// first step of a block is exact; later steps reuse the first step's
+	// prefix attention although the block's queries have changed
+	// (approximate). The cache, one block per sequence, is dropped when the
+	// block commits. The model must implement model.FlashBlocker (the CPU
+	// backend); NoCache, FreeDave, autoregressive (block 1) and full-canvas
+	// decoding refuse it.
+	FlashBlock bool
+	// FlashRefresh recomputes FlashBlock's prefix attention at every step,
+	// so every step merges exactly (tests: outputs then equal the exact
+	// path's).
+	FlashRefresh bool
 	// OnBlock, if set, receives each block's final generated tokens as soon
 	// as the block is committed (streaming).
 	OnBlock func(tokens []int32)

@@ -76,7 +76,7 @@ func ToModel(w Work, cache *kvcache.Sequence, logits []float32) model.Seq {
 		cache.Truncate(w.Pos)
 	}
 	return model.Seq{Tokens: w.Tokens, Pos: w.Pos, KeyLen: w.KeyLen, Mask: w.Mask, Cache: cache,
-		Store: w.Store, LogitRows: w.LogitRows, Logits: logits, Embeds: w.Embeds, Rope: w.Rope}
+		Store: w.Store, LogitRows: w.LogitRows, Logits: logits, Embeds: w.Embeds, Rope: w.Rope, Flash: w.Flash}
 }
 
 // Done applies a work item's cache bookkeeping after its forward ran.

@@ -38,6 +38,8 @@ type Work struct {
 	// alone (greedy, no constraint, no logit adjustment).
 	Summary bool
 	Exclude int32
+	// Flash is the sequence's FlashBlock state (model.Seq.Flash); nil off.
+	Flash *model.FlashState
 	// Branches are further row sets of the same forward (FreeDave's
 	// candidate states), each run over its own fork of the cache's
 	// committed rows [0, Pos) (kvcache.Sequence.Fork: the pages are shared

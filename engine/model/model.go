@@ -85,6 +85,15 @@ type Seq struct {
 	// others refuse it). The cache row, the mask and KeyLen still use
 	// absolute positions. The same value may be passed with every forward.
 	Rope *Positions
+	// Flash, if set, runs the sequence's rows at positions >= Flash.Start
+	// with FlashBlock's cached block-external attention (see FlashState);
+	// models that implement FlashBlocker take it, others refuse it.
+	Flash *FlashState
+}
+
+// FlashBlocker is a model whose Forward takes Seq.Flash (FlashBlock).
+type FlashBlocker interface {
+	FlashBlock() bool
 }
 
 // TokenEmbedder is a model whose input embedding table can be read: soft

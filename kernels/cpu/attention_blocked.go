@@ -158,7 +158,7 @@ func attnUnit(ops *attnOps, sc *attnScratch, c *AttentionSeq, group, nHeads, nKV
 	if L == 0 {
 		clear(os[:nr*dp])
 	} else if c.KP != nil && c.KP.BF16 != nil && ops.scoresBF16 != nil && dp == d && c.KP.HeadDim == d {
-		pagedBF16Unit(ops, sc, c, nr, d, L, kvh, lims[:nr], scale)
+		pagedBF16Unit(ops, sc, c, nr, d, 0, L, kvh, lims[:nr], scale, nil)
 	} else {
 		k, v, kh, nkv := c.K, c.V, kvh, nKV
 		if c.KP != nil || dp != d {
@@ -178,41 +178,48 @@ func attnUnit(ops *attnOps, sc *attnScratch, c *AttentionSeq, group, nHeads, nKV
 }
 
 // pagedBF16Unit is attnUnit's scores, softmax and P·V for head-major bf16
-// pages read in place, page by page (ops.scoresBF16, ops.pvBF16). Keys are
-// computed by the tile kernels whenever L >= 4 (a page chunk of fewer than
-// 4 keys is computed in a 4-key window gathered around it), as the
-// contiguous path computes them, so the bits match it.
-func pagedBF16Unit(ops *attnOps, sc *attnScratch, c *AttentionSeq, nr, d, L, kvh int, lims []int, scale float32) {
+// pages read in place, page by page (ops.scoresBF16, ops.pvBF16), over the
+// keys [j0, L): S is [nr, L-j0] and lims are relative to j0. Keys are
+// computed by the tile kernels whenever L-j0 >= 4 (a page chunk of fewer
+// than 4 keys is computed in a 4-key window gathered around it), as the
+// contiguous path computes them, so with j0 = 0 the bits match it. lse,
+// when set (attnRangeUnit), receives each row's log-sum-exp.
+func pagedBF16Unit(ops *attnOps, sc *attnScratch, c *AttentionSeq, nr, d, j0, L, kvh int, lims []int, scale float32, lse []float32) {
 	qs, os := sc.qs, sc.os
 	kp, vp := c.KP, c.VP
 	pr := kp.PageRows
-	sc.S = grow32(sc.S, nr*L)
-	S := sc.S[:nr*L]
-	for j := 0; j < L; {
+	W := L - j0
+	sc.S = grow32(sc.S, nr*W)
+	S := sc.S[:nr*W]
+	for j := j0; j < L; {
 		pg, off := j/pr, j%pr
 		n := min(L-j, pr-off)
-		if n < 4 && L >= 4 {
-			w0 := min(j, L-4) // a 4-key window holding [j, j+n)
+		if n < 4 && W >= 4 {
+			w0 := min(j, L-4) // a 4-key window holding [j, j+n), inside [j0, L)
 			var s4 [attnRows * 4]float32
 			sc.kg = keep32(sc.kg, 0, 4*d)
 			kp.gather(sc.kg, d, w0, w0+4, kvh*d, d)
 			ops.scores(s4[:nr*4], 4, qs, nr, d, sc.kg, 0, 1)
 			for r := range nr {
-				copy(S[r*L+j:r*L+j+n], s4[r*4+j-w0:r*4+j-w0+n])
+				copy(S[r*W+j-j0:r*W+j-j0+n], s4[r*4+j-w0:r*4+j-w0+n])
 			}
 		} else {
 			base := (kvh*pr + off) * d
-			ops.scoresBF16(S[j:], L, qs, nr, d, kp.BF16[pg][base:], d, n)
+			ops.scoresBF16(S[j-j0:], W, qs, nr, d, kp.BF16[pg][base:], d, n)
 		}
 		j += n
 	}
 	sc.gseq = nil // sc.kg was used as scratch
-	softmaxRows(ops, S, L, lims, scale)
+	if lse != nil {
+		softmaxRowsLSE(ops, S, W, lims, scale, lse)
+	} else {
+		softmaxRows(ops, S, W, lims, scale)
+	}
 	clear(os[:nr*d])
-	for j := 0; j < L; {
+	for j := j0; j < L; {
 		pg, off := j/pr, j%pr
 		n := min(L-j, pr-off)
-		ops.pvBF16(os, S[j:], L, nr, d, vp.BF16[pg][(kvh*pr+off)*d:], d, n)
+		ops.pvBF16(os, S[j-j0:], W, nr, d, vp.BF16[pg][(kvh*pr+off)*d:], d, n)
 		j += n
 	}
 }

@@ -36,6 +36,8 @@ func attnRangeUnit(ops *attnOps, sc *attnScratch, c *AttentionSeq, group, nHeads
 		for r := range nr {
 			lse[r] = float32(math.Inf(-1))
 		}
+	} else if c.KP != nil && c.KP.BF16 != nil && ops.scoresBF16 != nil && dp == d && c.KP.HeadDim == d {
+		pagedBF16Unit(ops, sc, c, nr, d, c.K0, c.K0+L, kvh, lims[:nr], scale, lse[:nr]) // pages read in place
 	} else {
 		k, v, kh, nkv := c.K, c.V, kvh, nKV
 		if c.KP != nil || dp != d {

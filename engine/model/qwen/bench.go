@@ -13,6 +13,24 @@ import (
 // tokens at position ctx that attends to it under the model's mask without
 // storing, with logits for every row, as a denoising step needs.
 func BlockStep(m model.Model, ctx, k int, seed uint64) (run func() error, free func(), err error) {
+	return blockStep(m, ctx, k, seed, nil)
+}
+
+// BlockStepFlash is BlockStep with FlashBlock (model.Seq.Flash) for the
+// block at ctx: the first run computes and caches the block's attention
+// over the ctx committed rows (a block's first denoising step), later runs
+// attend within the block only and merge (its later steps); refresh set
+// makes every run a first step.
+func BlockStepFlash(m model.Model, ctx, k int, seed uint64, refresh bool) (run func() error, free func(), err error) {
+	f := &model.FlashState{Start: ctx}
+	step, free, err := blockStep(m, ctx, k, seed, f)
+	if err != nil || !refresh {
+		return step, free, err
+	}
+	return func() error { f.Refresh = true; return step() }, free, nil
+}
+
+func blockStep(m model.Model, ctx, k int, seed uint64, flash *model.FlashState) (run func() error, free func(), err error) {
 	cfg := m.Config()
 	cache := m.NewPool(0).NewSequence() // the model's KV storage
 
@@ -55,7 +73,7 @@ func BlockStep(m model.Model, ctx, k int, seed uint64) (run func() error, free f
 	}
 	logits := make([]float32, k*cfg.VocabSize)
 	run = func() error {
-		return m.Forward(&model.Batch{Seqs: []model.Seq{{Tokens: toks, Pos: ctx, Mask: mask, Cache: cache, LogitRows: rows, Logits: logits}}})
+		return m.Forward(&model.Batch{Seqs: []model.Seq{{Tokens: toks, Pos: ctx, Mask: mask, Cache: cache, LogitRows: rows, Logits: logits, Flash: flash}}})
 	}
 	return run, cache.Free, nil
 }

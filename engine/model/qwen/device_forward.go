@@ -41,6 +41,9 @@ func (d *DeviceModel) Forward(b *model.Batch) error {
 		if s.Rope != nil {
 			return fmt.Errorf("qwen: sequence %d: M-RoPE positions run on the CPU backend only", si)
 		}
+		if s.Flash != nil {
+			return fmt.Errorf("qwen: sequence %d: FlashBlock runs on the CPU backend only", si)
+		}
 	}
 	d.graphs.reap()
 	var temp []*kvcache.Pool // pools plan made for sequences without a cache

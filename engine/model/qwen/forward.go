@@ -22,6 +22,8 @@ type workspace struct {
 	hidden   []float32 // [R, H] rows that need logits
 	logits   []float32 // [R, V], unless the batch's logits buffers are one (directLogits)
 	attn     []cpu.AttentionSeq
+	attIn    []float32 // [N, Nq*D] FlashBlock: block rows' internal attention
+	lseIn    []float32 // [N, Nq] its log-sum-exp
 }
 
 var workspaces sync.Pool
@@ -78,7 +80,14 @@ func (m *Model) Forward(b *model.Batch) error {
 	if direct != nil {
 		rLogits = 0
 	}
+	flash, err := m.flashPlan(b, spans)
+	if err != nil {
+		return err
+	}
 	ws := m.workspace(n, r, rLogits)
+	if len(flash) > 0 {
+		ws.attIn, ws.lseIn = grow(ws.attIn, n*c.NumHeads*c.HeadDim), grow(ws.lseIn, n*c.NumHeads)
+	}
 	defer func() {
 		clear(ws.attn) // the pool must not keep KV cache rows alive
 		workspaces.Put(ws)
@@ -133,16 +142,31 @@ func (m *Model) Forward(b *model.Batch) error {
 		// Every sequence's attention in one call: its work (kv heads ×
 		// blocks of query rows) spreads over the threads together.
 		ws.attn = ws.attn[:0]
+		fi := 0 // next FlashBlock sequence
 		for si, s := range b.Seqs {
 			sp := spans[si]
 			sp.cache.Write(li, s.Pos, ws.k[sp.row*kvd:(sp.row+sp.n)*kvd], ws.v[sp.row*kvd:(sp.row+sp.n)*kvd])
 			kv := sp.cache.KV(li) // pages of [keyLen, Nkv*D] and more
-			ws.attn = append(ws.attn, cpu.AttentionSeq{
+			a := cpu.AttentionSeq{
 				Out: ws.att[sp.row*qd : (sp.row+sp.n)*qd], Q: ws.q[sp.row*qd : (sp.row+sp.n)*qd], KP: &kv[0], VP: &kv[1],
 				NQ: sp.n, QPos0: s.Pos, NK: sp.keyLen, Mask: s.Mask,
-			})
+			}
+			if fi < len(flash) && flash[fi].seq == si {
+				fl := &flash[fi]
+				r := sp.row + fl.r0
+				ws.attn = m.flashSeqs(ws.attn, a, fl, li, ws.attIn[r*qd:(r+fl.nb)*qd], ws.lseIn[r*Nq:(r+fl.nb)*Nq])
+				fi++
+				continue
+			}
+			ws.attn = append(ws.attn, a)
 		}
 		cpu.AttentionBatch(ws.attn, Nq, Nkv, D)
+		for i := range flash {
+			fl := &flash[i]
+			sp := spans[fl.seq]
+			r := sp.row + fl.r0
+			m.flashMerge(ws.att[sp.row*qd:(sp.row+sp.n)*qd], fl, li, ws.attIn[r*qd:(r+fl.nb)*qd], ws.lseIn[r*Nq:(r+fl.nb)*Nq])
+		}
 		l.O.MatMul(ws.o, ws.att, n) // [N, H]
 		cpu.Add(ws.x, ws.o)
 
