@@ -59,15 +59,11 @@ func benchText(ctx context.Context, modelDir, dir string, runs []policyRun, limi
 	if len(sets) == 0 {
 		return nil, fmt.Errorf("%s: %w (NAME.json with NAME.jsonl)", dir, errNoItems)
 	}
-	eng, err := openEngine(modelDir)
+	eng, policies, err := openTask(modelDir, runs)
 	if err != nil {
 		return nil, err
 	}
 	defer eng.Close()
-	policies, err := runPolicies(runs, eng.Arch().Block)
-	if err != nil {
-		return nil, err
-	}
 	reports := make([]schema.Report, len(runs))
 	for _, set := range sets {
 		for _, c := range set.cases {
@@ -128,25 +124,16 @@ func addReport(r *schema.Report, m schema.Report) {
 // every token to the policy), scored by corpus WER after the basic
 // normalizer.
 func benchSpeech(ctx context.Context, modelDir, dir string, priors []string, runs []policyRun, limit int) ([]*taskResult, error) {
-	items, err := readManifest(dir, limit, func(it speechItem) error {
-		if it.Audio == "" {
-			return fmt.Errorf("no audio field")
-		}
-		return nil
-	})
+	items, err := readManifest(dir, limit, speechItem.check)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := openEngine(modelDir)
+	eng, policies, err := openTask(modelDir, runs)
 	if err != nil {
 		return nil, err
 	}
 	defer eng.Close()
 	rec, err := asr.NewRecognizer(eng)
-	if err != nil {
-		return nil, err
-	}
-	policies, err := runPolicies(runs, eng.Arch().Block)
 	if err != nil {
 		return nil, err
 	}
@@ -219,25 +206,16 @@ func benchSpeechPrior(ctx context.Context, rec *asr.Recognizer, block int, dir, 
 // benchVision captions every held-out image with each run, scored by
 // exact match (the headline) and CIDEr-D against the references.
 func benchVision(ctx context.Context, modelDir, dir string, runs []policyRun, limit int) ([]*taskResult, error) {
-	items, err := readManifest(dir, limit, func(it visionItem) error {
-		if it.Image == "" || len(it.refs()) == 0 {
-			return fmt.Errorf("want an image and a caption")
-		}
-		return nil
-	})
+	items, err := readManifest(dir, limit, visionItem.check)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := openEngine(modelDir)
+	eng, policies, err := openTask(modelDir, runs)
 	if err != nil {
 		return nil, err
 	}
 	defer eng.Close()
 	capt, err := vision.NewCaptioner(eng)
-	if err != nil {
-		return nil, err
-	}
-	policies, err := runPolicies(runs, eng.Arch().Block)
 	if err != nil {
 		return nil, err
 	}
@@ -292,11 +270,21 @@ func benchVision(ctx context.Context, modelDir, dir string, runs []policyRun, li
 	return []*taskResult{res}, nil
 }
 
-// openEngine loads a checkpoint directory (or a bundled model's name).
-func openEngine(dir string) (*engine.Engine, error) {
+// openTask loads a checkpoint directory (or a bundled model's name) and
+// builds the runs' policies for its block size.
+func openTask(dir string, runs []policyRun) (*engine.Engine, []decode.Policy, error) {
 	dir, err := modelOnDisk("model", dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return engine.New(dir, engine.Options{})
+	eng, err := engine.New(dir, engine.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	policies, err := runPolicies(runs, eng.Arch().Block)
+	if err != nil {
+		eng.Close()
+		return nil, nil, err
+	}
+	return eng, policies, nil
 }

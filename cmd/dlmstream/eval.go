@@ -41,6 +41,13 @@ type speechItem struct {
 	Draft string `json:"draft,omitempty"` // for --prior draft
 }
 
+func (it speechItem) check() error {
+	if it.Audio == "" {
+		return errors.New("no audio field")
+	}
+	return nil
+}
+
 // speechMode is one decoding configuration of the evaluation.
 type speechMode struct {
 	prior  string
@@ -92,12 +99,7 @@ func runEvalSpeech(args []string, stdout, stderr io.Writer) error {
 		return errors.New("eval speech: want one held-out directory")
 	}
 	dir := pos[0]
-	items, err := readManifest(dir, *limit, func(it speechItem) error {
-		if it.Audio == "" {
-			return errors.New("no audio field")
-		}
-		return nil
-	})
+	items, err := readManifest(dir, *limit, speechItem.check)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,13 @@ func (it visionItem) refs() []string {
 	return append([]string{it.Caption}, it.Captions...)
 }
 
+func (it visionItem) check() error {
+	if it.Image == "" || len(it.refs()) == 0 {
+		return errors.New("want an image and a caption")
+	}
+	return nil
+}
+
 // visionScore is what one decoding mode measured over the directory.
 type visionScore struct {
 	name                  string
@@ -60,12 +67,7 @@ func runEvalVision(args []string, stdout, stderr io.Writer) error {
 		return errors.New("eval vision: want one held-out directory")
 	}
 	dir := pos[0]
-	items, err := readManifest(dir, *limit, func(it visionItem) error {
-		if it.Image == "" || len(it.refs()) == 0 {
-			return errors.New("want an image and a caption")
-		}
-		return nil
-	})
+	items, err := readManifest(dir, *limit, visionItem.check)
 	if err != nil {
 		return err
 	}
