@@ -108,7 +108,7 @@ func runBenchPolicies(args []string, stdout, stderr io.Writer) error {
 	visionDir := fs.String("vision-dir", "testdata/heldout/vision", "held-out image directory (manifest.jsonl)")
 	limit := fs.Int("limit", 0, "the first N items of each task (text: of each schema) only")
 	only := fs.String("only", "", "comma-separated policy runs to measure (names as printed; default all)")
-	plotPath := fs.String("plot", "", "write the quality vs tokens-per-forward plot here (.svg or .png)")
+	plotPath := fs.String("plot", "", "write the quality vs tokens-per-forward plot here (.svg or .png; comma-separated for several)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -143,11 +143,14 @@ func runBenchPolicies(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "(%s measured in %v)\n\n", t, time.Since(start).Round(time.Second))
 		results = append(results, rs...)
 	}
-	if *plotPath != "" {
-		if err := writePolicyPlot(*plotPath, results); err != nil {
+	for _, path := range strings.Split(*plotPath, ",") {
+		if path == "" {
+			continue
+		}
+		if err := writePolicyPlot(path, results); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "plot: %s\n", *plotPath)
+		fmt.Fprintf(stdout, "plot: %s\n", path)
 	}
 	return nil
 }

@@ -14,58 +14,54 @@ import (
 
 // bench --policies on a few items of every task: a table per task with a
 // row per run, the verdict, FreeDave's lossless check on every item, and
-// the plot in both formats.
+// the plot in both formats at once.
 func TestBenchPolicies(t *testing.T) {
 	runs := []string{"autoregressive", "one per step", "threshold 0.9", "threshold 0.5", "localleap 0.9/0.5 r2", "freedave"}
-	for _, ext := range []string{".svg", ".png"} {
-		t.Run(ext, func(t *testing.T) {
-			plot := filepath.Join(t.TempDir(), "policies"+ext)
-			args := []string{"--policies", "--limit", "2", "--only", strings.Join(runs, ","), "--plot", plot,
-				"--text-model", demoTextModel, "--text-dir", demoSchemas,
-				"--speech-model", demoSpeech, "--speech-dir", "../../testdata/heldout/speech-voices",
-				"--vision-model", demoVision, "--vision-dir", "../../testdata/heldout/vision"}
-			var out, errb bytes.Buffer
-			if err := runBench(args, &out, &errb); err != nil {
-				t.Fatalf("%v\n%s", err, errb.String())
-			}
-			got := out.String()
-			tasks := map[string]int{"text, scaffolded": 8, "text, unscaffolded": 8, "speech, prior none": 2, "speech, prior ctc": 2, "vision": 2}
-			for task, n := range tasks {
-				if !strings.Contains(got, "== "+task+": ") {
-					t.Errorf("no table for %s\n%s", task, got)
-				}
-				// FreeDave is lossless: every item as one token per step gives it.
-				want := regexp.MustCompile(regexp.QuoteMeta(task) + `: freedave output identical to one token per step on (\d+)/(\d+) items`)
-				m := want.FindStringSubmatch(got)
-				if m == nil || m[1] != m[2] || m[2] != strconv.Itoa(n) {
-					t.Errorf("%s: freedave check %q, want %d/%d\n%s", task, m, n, n, got)
-				}
-				if !regexp.MustCompile(regexp.QuoteMeta(task) + `: (no run beats|\* beats) threshold 0.9`).MatchString(got) {
-					t.Errorf("%s: no verdict\n%s", task, got)
-				}
-			}
-			for _, r := range runs {
-				if c := regexp.MustCompile(`(?m)^\s*`+regexp.QuoteMeta(r)+`\s+\d+\.\d\d\s`).FindAllString(got, -1); len(c) != len(tasks) {
-					t.Errorf("run %q has %d rows, want one per task (%d)\n%s", r, len(c), len(tasks), got)
-				}
-			}
-			b, err := os.ReadFile(plot)
-			if err != nil {
-				t.Fatal(err)
-			}
-			switch ext {
-			case ".svg":
-				for _, s := range []string{"<svg", "text, scaffolded", "speech, prior none", "tokens per forward", "WER % (lower is better)"} {
-					if !bytes.Contains(b, []byte(s)) {
-						t.Errorf("plot lacks %q", s)
-					}
-				}
-			case ".png":
-				if !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
-					t.Errorf("plot is not a PNG: % x", b[:min(8, len(b))])
-				}
-			}
-		})
+	dir := t.TempDir()
+	args := []string{"--policies", "--limit", "2", "--only", strings.Join(runs, ","), "--plot", filepath.Join(dir, "p.svg") + "," + filepath.Join(dir, "p.png"),
+		"--text-model", demoTextModel, "--text-dir", demoSchemas,
+		"--speech-model", demoSpeech, "--speech-dir", "../../testdata/heldout/speech-voices",
+		"--vision-model", demoVision, "--vision-dir", "../../testdata/heldout/vision"}
+	var out, errb bytes.Buffer
+	if err := runBench(args, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	got := out.String()
+	tasks := map[string]int{"text, scaffolded": 8, "text, unscaffolded": 8, "speech, prior none": 2, "speech, prior ctc": 2, "vision": 2}
+	for task, n := range tasks {
+		if !strings.Contains(got, "== "+task+": ") {
+			t.Errorf("no table for %s\n%s", task, got)
+		}
+		// FreeDave is lossless: every item as one token per step gives it.
+		want := regexp.MustCompile(regexp.QuoteMeta(task) + `: freedave output identical to one token per step on (\d+)/(\d+) items`)
+		m := want.FindStringSubmatch(got)
+		if m == nil || m[1] != m[2] || m[2] != strconv.Itoa(n) {
+			t.Errorf("%s: freedave check %q, want %d/%d\n%s", task, m, n, n, got)
+		}
+		if !regexp.MustCompile(regexp.QuoteMeta(task) + `: (no run beats|\* beats) threshold 0.9`).MatchString(got) {
+			t.Errorf("%s: no verdict\n%s", task, got)
+		}
+	}
+	for _, r := range runs {
+		if c := regexp.MustCompile(`(?m)^\s*`+regexp.QuoteMeta(r)+`\s+\d+\.\d\d\s`).FindAllString(got, -1); len(c) != len(tasks) {
+			t.Errorf("run %q has %d rows, want one per task (%d)\n%s", r, len(c), len(tasks), got)
+		}
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "p.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"<svg", "text, scaffolded", "speech, prior none", "tokens per forward", "WER % (lower is better)"} {
+		if !bytes.Contains(svg, []byte(s)) {
+			t.Errorf("plot lacks %q", s)
+		}
+	}
+	png, err := os.ReadFile(filepath.Join(dir, "p.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Errorf("plot is not a PNG: % x", png[:min(8, len(png))])
 	}
 }
 
