@@ -494,15 +494,19 @@ func (e *Engine) ropePositions(ids []int32, pos [3][]int) (*model.Positions, err
 	if pos[0] == nil && pos[1] == nil && pos[2] == nil {
 		return nil, nil
 	}
-	if cfg := e.Model.Config(); cfg.MRopeSection == nil {
-		return nil, fmt.Errorf("request has M-RoPE positions but %s has no mrope_section (1-D RoPE)", cfg.Path)
-	}
 	for a := range pos {
 		if len(pos[a]) != len(ids) {
 			return nil, fmt.Errorf("positions axis %d has %d ids for a prompt of %d tokens", a, len(pos[a]), len(ids))
 		}
 	}
-	return model.NewPositions(pos)
+	p, err := model.NewPositions(pos)
+	if err != nil {
+		return nil, err
+	}
+	if cfg := e.Model.Config(); cfg.MRopeSection == nil && !p.Linear() {
+		return nil, fmt.Errorf("request has M-RoPE positions (axes differ) but %s has no mrope_section (1-D RoPE takes equal axes only)", cfg.Path)
+	}
+	return p, nil
 }
 
 func (e *Engine) promptIDs(req Request) ([]int32, error) {

@@ -136,7 +136,7 @@ func TestRequestPositions(t *testing.T) {
 		req  Request
 		want string
 	}{
-		{"model without M-RoPE", sdar, Request{Tokens: ids(1, 6), Positions: plainPositions(6)}, "no mrope_section"},
+		{"model without M-RoPE", sdar, Request{Tokens: ids(1, 6), Positions: [3][]int{plainPositions(6)[0], {0, 1, 2, 3, 4, 9}, plainPositions(6)[2]}}, "no mrope_section"},
 		{"short axis", cached, Request{Tokens: text, Positions: [3][]int{plainPositions(22)[0], plainPositions(21)[1], plainPositions(22)[2]}}, "axis 1 has 21 ids for a prompt of 22"},
 		{"one axis only", cached, Request{Tokens: text, Positions: [3][]int{plainPositions(22)[0]}}, "axis 1 has 0 ids"},
 		{"negative id", cached, Request{Tokens: wide, Media: media, Positions: [3][]int{widePos[0], widePos[1], append([]int{-1}, widePos[2][1:]...)}}, "negative id -1"},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -111,6 +112,13 @@ type CaptionOptions struct {
 	MaxNewTokens int
 	// Stream, if set, receives each committed block's text as it becomes final.
 	Stream func(text string)
+	// KeepImageTokens, in (0, 1), prunes the image's content rows to that
+	// share (at least one; layout rows such as image_newline stay) before
+	// the language model: KeepDiverse picks them, and they keep their
+	// original positions (RoPE ids; the text after the image too), so the
+	// model sees the same layout with redundant rows left out. 0 or 1
+	// keeps every row.
+	KeepImageTokens float64
 }
 
 // Caption is one image's caption and what it cost.
@@ -118,7 +126,8 @@ type Caption struct {
 	Text        string
 	Tokens      int // language-model tokens, the stop token included
 	Forwards    int // language-model forwards
-	ImageTokens int // placeholder rows the image took
+	ImageTokens int // placeholder rows the image took (after pruning)
+	ImageRows   int // rows the tower gave the image (before pruning)
 	// PromptTokens is the prompt's length; CachedRows of it came from the
 	// engine's prefix cache instead of being prefilled (a retry, another
 	// prompt on the same image).
@@ -152,7 +161,7 @@ func (c *Captioner) Caption(ctx context.Context, img image.Image, opts CaptionOp
 	if err != nil {
 		return Caption{}, err
 	}
-	return Caption{Text: strings.TrimSpace(res.Text), Tokens: res.Tokens, Forwards: res.Forwards, ImageTokens: f.N,
+	return Caption{Text: strings.TrimSpace(res.Text), Tokens: res.Tokens, Forwards: res.Forwards, ImageTokens: len(req.Media[0].Rows) / f.Hidden, ImageRows: f.N,
 		PromptTokens: res.PromptTokens, CachedRows: res.CachedRows, Tower: tower, Decode: time.Since(t0) - tower}, nil
 }
 
@@ -188,25 +197,83 @@ func (c *Captioner) request(f *Features, opts CaptionOptions) (engine.Request, e
 		Autoregressive: opts.Autoregressive,
 		Stream:         opts.Stream,
 	}
+	keep := opts.KeepImageTokens
+	if keep < 0 || keep > 1 || math.IsNaN(keep) {
+		return engine.Request{}, fmt.Errorf("vision: KeepImageTokens %g: want a share in [0, 1]", keep)
+	}
+	if f.Grid.T == 0 && (keep == 0 || keep == 1) {
+		return req, nil
+	}
+	// The prompt as the engine would tokenize it, with its position ids:
+	// M-RoPE's for Qwen2.5-VL (its language model reads them with the
+	// merger rows), or 1-D ones that pruned rows keep.
+	text, err := c.tok.ApplyChatTemplate(req.Messages, tokenizer.ChatOptions{AddGenerationPrompt: true})
+	if err != nil {
+		return engine.Request{}, err
+	}
+	toks := c.tok.Encode(text)
+	var pos [3][]int
 	if f.Grid.T > 0 {
 		q, ok := c.Vision.Encoder.(*QwenVision)
 		if !ok {
 			return engine.Request{}, fmt.Errorf("vision: %s: image grid features from a %T encoder, want the Qwen2.5-VL tower", c.eng.Dir, c.Vision.Encoder)
 		}
-		text, err := c.tok.ApplyChatTemplate(req.Messages, tokenizer.ChatOptions{AddGenerationPrompt: true})
-		if err != nil {
-			return engine.Request{}, err
-		}
-		toks := c.tok.Encode(text)
 		ids := make([]int, len(toks))
 		for i, t := range toks {
 			ids[i] = int(t)
 		}
-		pos, _, err := RopeIndex(ids, f.TokenID, []GridTHW{f.Grid}, q.Cfg.SpatialMergeSize)
-		if err != nil {
+		if pos, _, err = RopeIndex(ids, f.TokenID, []GridTHW{f.Grid}, q.Cfg.SpatialMergeSize); err != nil {
 			return engine.Request{}, fmt.Errorf("%s: %w", c.eng.Dir, err)
 		}
-		req.Messages, req.Tokens, req.Positions = nil, toks, pos
+	} else {
+		for a := range pos {
+			pos[a] = make([]int, len(toks))
+			for i := range toks {
+				pos[a][i] = i
+			}
+		}
 	}
+	req.Messages, req.Tokens, req.Positions = nil, toks, pos
+	if keep == 0 || keep == 1 {
+		return req, nil
+	}
+	content := f.N - len(f.Layout)
+	return pruneImage(req, f, len(f.Layout)+max(1, int(math.Round(keep*float64(content)))))
+}
+
+// pruneImage keeps k of the image's rows in req (KeepDiverse, the layout
+// rows pinned): the others' placeholders leave the prompt, their positions
+// with them, so every row and token kept stays where it was.
+func pruneImage(req engine.Request, f *Features, k int) (engine.Request, error) {
+	kept, err := KeepDiverse(f.Rows, f.N, f.Hidden, k, f.Layout)
+	if err != nil {
+		return engine.Request{}, err
+	}
+	rows := make([]float32, 0, k*f.Hidden)
+	for _, i := range kept {
+		rows = append(rows, f.Row(i)...)
+	}
+	var toks []int32
+	var pos [3][]int
+	row, next := 0, 0 // image row of the next placeholder; index into kept
+	for p, t := range req.Tokens {
+		if int(t) == f.TokenID {
+			drop := next >= len(kept) || kept[next] != row
+			row++
+			if drop {
+				continue
+			}
+			next++
+		}
+		toks = append(toks, t)
+		for a := range pos {
+			pos[a] = append(pos[a], req.Positions[a][p])
+		}
+	}
+	if row != f.N {
+		return engine.Request{}, fmt.Errorf("vision: the prompt holds %d image placeholders, the image %d rows", row, f.N)
+	}
+	req.Tokens, req.Positions = toks, pos
+	req.Media = []engine.Media{{Token: int32(f.TokenID), Rows: rows}}
 	return req, nil
 }

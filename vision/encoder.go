@@ -48,6 +48,11 @@ type Features struct {
 	// p + Span. RopeIndex computes a whole prompt's ids.
 	Positions [3][]int
 	Span      int
+
+	// Layout are the rows that mark the image's layout rather than show
+	// it (LLaVA-OneVision's image_newline after each row of the feature
+	// map); pruning keeps them.
+	Layout []int
 }
 
 // Placeholders are the prompt tokens that stand for the image, in order.

@@ -212,31 +212,32 @@ func (m *LlavaOnevision) EncodeCrops(c *Crops) (*Features, error) {
 		m.Act(hid)
 		linear(proj[i*perCrop*D:(i+1)*perCrop*D], hid, m.Proj2, m.Proj2B, perCrop)
 	}
-	rows, err := m.pack(proj, c.N, perCrop, c.ImageSize)
+	rows, layout, err := m.pack(proj, c.N, perCrop, c.ImageSize)
 	if err != nil {
 		return nil, err
 	}
 	return &Features{Rows: rows, N: len(rows) / D, Hidden: D, TokenID: m.TokenID, StartTokenID: -1, EndTokenID: -1,
-		ImageSize: c.ImageSize}, nil
+		ImageSize: c.ImageSize, Layout: layout}, nil
 }
 
-// pack is pack_image_features for one image: feats [crops, perCrop, D].
-func (m *LlavaOnevision) pack(feats []float32, crops, perCrop int, size [2]int) ([]float32, error) {
+// pack is pack_image_features for one image: feats [crops, perCrop, D];
+// it returns the rows [n, D] and which of them are image_newline.
+func (m *LlavaOnevision) pack(feats []float32, crops, perCrop int, size [2]int) ([]float32, []int, error) {
 	D := m.Hidden
 	if crops == 1 {
 		out := append([]float32(nil), feats[:perCrop*D]...)
-		return append(out, m.Newline...), nil
+		return append(out, m.Newline...), []int{perCrop}, nil
 	}
 	sc := m.Tower.Cfg
 	g := sc.Grid()
 	if g*g != perCrop {
-		return nil, fmt.Errorf("llava_onevision: %d features per crop, not the %dx%d patch grid (vision_feature_select_strategy %q); transformers refuses too: the number of patches is not consistent with the image size",
+		return nil, nil, fmt.Errorf("llava_onevision: %d features per crop, not the %dx%d patch grid (vision_feature_select_strategy %q); transformers refuses too: the number of patches is not consistent with the image size",
 			perCrop, g, g, m.Strategy)
 	}
 	best := SelectBestResolution(size[0], size[1], m.Pinpoints)
 	nph, npw := best[0]/sc.ImageSize, best[1]/sc.ImageSize
 	if nph*npw != crops-1 {
-		return nil, fmt.Errorf("llava_onevision: %d anyres tiles, but the model's grid for a %dx%d image is %dx%d (processor and model image_grid_pinpoints differ?)",
+		return nil, nil, fmt.Errorf("llava_onevision: %d anyres tiles, but the model's grid for a %dx%d image is %dx%d (processor and model image_grid_pinpoints differ?)",
 			crops-1, size[1], size[0], npw, nph)
 	}
 	// The tiles as one feature map [H, W, D], H = nph·g, W = npw·g.
@@ -267,11 +268,13 @@ func (m *LlavaOnevision) pack(feats []float32, crops, perCrop int, size [2]int) 
 	}
 	out := make([]float32, 0, (perCrop+h*(w+1))*D)
 	out = append(out, feats[:perCrop*D]...)
+	layout := make([]int, 0, h)
 	for y := range h {
 		out = append(out, fm[y*w*D:(y+1)*w*D]...)
+		layout = append(layout, len(out)/D)
 		out = append(out, m.Newline...)
 	}
-	return out, nil
+	return out, layout, nil
 }
 
 // NumTokens is the number of image placeholders an image of width×height

@@ -19,6 +19,8 @@ func TestEval(t *testing.T) {
 			`^WER \d+\.\d\d% exact \d+\.\d% tokens/forward \d+\.\d\d forwards/clip \d+\.\d\d$`},
 		{[]string{"vision", "../../testdata/heldout/vision", "--model", demoVision, "--limit", "6"},
 			`^exact \d+\.\d% CIDEr-D \d+\.\d\d tokens/forward \d+\.\d\d$`},
+		{[]string{"vision", "../../testdata/heldout/vision", "--model", demoVision, "--limit", "2", "--keep-image-tokens", "1,0.5"},
+			`^exact \d+\.\d% CIDEr-D \d+\.\d\d tokens/forward \d+\.\d\d$`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args[:1], " "), func(t *testing.T) {
@@ -34,5 +36,14 @@ func TestEval(t *testing.T) {
 	}
 	if err := runEval([]string{"audio"}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
 		t.Error("eval audio accepted")
+	}
+	var out bytes.Buffer
+	if err := runEval([]string{"vision", "../../testdata/heldout/vision", "--model", demoVision, "--limit", "1", "--keep-image-tokens", "1,0.5"}, &out, &bytes.Buffer{}); err != nil ||
+		!strings.Contains(out.String(), "static, keep 100%") || !strings.Contains(out.String(), "static, keep 50%") {
+		t.Errorf("--keep-image-tokens 1,0.5: a mode per share: %v\n%s", err, out.String())
+	}
+	if err := runEval([]string{"vision", "../../testdata/heldout/vision", "--model", demoVision, "--keep-image-tokens", "0"}, &out, &bytes.Buffer{}); err == nil ||
+		!strings.Contains(err.Error(), "want shares in (0, 1]") {
+		t.Errorf("--keep-image-tokens 0: err = %v", err)
 	}
 }

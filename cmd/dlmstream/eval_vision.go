@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -59,6 +61,7 @@ func runEvalVision(args []string, stdout, stderr io.Writer) error {
 	sweep := fs.Bool("sweep", false, "measure autoregressive, one token per step, threshold 0.9 and 0.7 in one run")
 	limit := fs.Int("limit", 0, "evaluate the first N images only")
 	verbose := fs.Bool("v", false, "print every caption that is not exact")
+	keepList := fs.String("keep-image-tokens", "", "prune each image's rows to these shares before the language model (comma-separated, e.g. 1,0.5,0.25: a mode each; diversity-selected rows keep their positions)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -87,6 +90,7 @@ func runEvalVision(args []string, stdout, stderr io.Writer) error {
 		name string
 		pf   policyFlags
 		ar   bool
+		keep float64
 	}
 	modes := []mode{{name: pf.name, pf: pf, ar: *ar}}
 	if *ar {
@@ -96,11 +100,26 @@ func runEvalVision(args []string, stdout, stderr io.Writer) error {
 	}
 	if *sweep {
 		modes = []mode{
-			{"autoregressive", policyFlags{name: "static"}, true},
-			{"one token per step", policyFlags{name: "static"}, false},
-			{"threshold 0.9", policyFlags{name: "threshold", tau: 0.9}, false},
-			{"threshold 0.7", policyFlags{name: "threshold", tau: 0.7}, false},
+			{"autoregressive", policyFlags{name: "static"}, true, 0},
+			{"one token per step", policyFlags{name: "static"}, false, 0},
+			{"threshold 0.9", policyFlags{name: "threshold", tau: 0.9}, false, 0},
+			{"threshold 0.7", policyFlags{name: "threshold", tau: 0.7}, false, 0},
 		}
+	}
+	if *keepList != "" {
+		var kept []mode
+		for _, k := range strings.Split(*keepList, ",") {
+			share, err := strconv.ParseFloat(strings.TrimSpace(k), 64)
+			if err != nil || share <= 0 || share > 1 {
+				return fmt.Errorf("eval vision: --keep-image-tokens %q: want shares in (0, 1]", k)
+			}
+			for _, m := range modes {
+				m.keep = share
+				m.name += fmt.Sprintf(", keep %.0f%%", 100*share)
+				kept = append(kept, m)
+			}
+		}
+		modes = kept
 	}
 	imgs := make([]*vision.RGB, len(items))
 	refs := map[string][]string{}
@@ -124,7 +143,7 @@ func runEvalVision(args []string, stdout, stderr io.Writer) error {
 		if m.ar {
 			p = decode.StaticTopK{Steps: 1}
 		}
-		opts[k] = vision.CaptionOptions{Policy: p, Autoregressive: m.ar}
+		opts[k] = vision.CaptionOptions{Policy: p, Autoregressive: m.ar, KeepImageTokens: m.keep}
 		scores[k] = &visionScore{name: m.name, cands: map[string]string{}}
 	}
 	ctx := context.Background()

@@ -82,8 +82,9 @@ type Seq struct {
 	Embeds []Embedding
 	// Rope, if set, are the sequence's M-RoPE position ids: row i rotates by
 	// Rope.At(Pos+i) instead of Pos+i (models whose Config has MRopeSection;
-	// others refuse it). The cache row, the mask and KeyLen still use
-	// absolute positions. The same value may be passed with every forward.
+	// others take only Linear ones: 1-D ids, e.g. a pruned prompt's rows at
+	// their original positions). The cache row, the mask and KeyLen still
+	// use absolute positions. The same value may be passed with every forward.
 	Rope *Positions
 	// Flash, if set, runs the sequence's rows at positions >= Flash.Start
 	// with FlashBlock's cached block-external attention (see FlashState);

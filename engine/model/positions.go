@@ -55,6 +55,22 @@ func (p *Positions) At(pos int) (t, h, w int) {
 	return pos + p.Delta, pos + p.Delta, pos + p.Delta
 }
 
+// Linear reports whether every explicit position has equal ids on the
+// three axes: 1-D positions, consecutive or not (a prompt whose pruned
+// image rows keep their original positions), which a model with plain
+// RoPE can take.
+func (p *Positions) Linear() bool {
+	if p == nil {
+		return true
+	}
+	for i, t := range p.IDs[0] {
+		if p.IDs[1][i] != t || p.IDs[2][i] != t {
+			return false
+		}
+	}
+	return true
+}
+
 // Plain reports whether position pos has the 1-D ids (pos on every axis):
 // its K/V are then those of a request that carries no positions.
 func (p *Positions) Plain(pos int) bool {

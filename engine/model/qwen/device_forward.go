@@ -39,7 +39,7 @@ func (d *DeviceModel) Forward(b *model.Batch) error {
 	m, c := d.host, d.host.cfg
 	for si, s := range b.Seqs {
 		if s.Rope != nil {
-			return fmt.Errorf("qwen: sequence %d: M-RoPE positions run on the CPU backend only", si)
+			return fmt.Errorf("qwen: sequence %d: explicit (M-RoPE or pruned) positions run on the CPU backend only", si)
 		}
 		if s.Flash != nil {
 			return fmt.Errorf("qwen: sequence %d: FlashBlock runs on the CPU backend only", si)

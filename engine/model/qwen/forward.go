@@ -102,6 +102,9 @@ func (m *Model) Forward(b *model.Batch) error {
 		for i, t := range s.Tokens {
 			m.Embed.Row(int(t), ws.x[(sp.row+i)*H:(sp.row+i+1)*H])
 			ws.pos[sp.row+i] = s.Pos + i
+			if s.Rope != nil && m.mrope == nil { // Linear: the t axis is the position
+				ws.pos[sp.row+i], _, _ = s.Rope.At(s.Pos + i)
+			}
 		}
 		for _, e := range s.Embeds { // media rows stand in for their placeholders
 			for p := max(e.Pos, s.Pos); p < min(e.Pos+len(e.Rows)/H, s.Pos+len(s.Tokens)); p++ {
@@ -297,8 +300,8 @@ func (m *Model) plan(b *model.Batch, newPool func(int64) *kvcache.Pool) (spans [
 		if err := cache.Reserve(keyLen); err != nil {
 			return nil, 0, 0, fmt.Errorf("qwen: sequence %d: %w", si, err)
 		}
-		if s.Rope != nil && m.mrope == nil {
-			return nil, 0, 0, fmt.Errorf("qwen: sequence %d: M-RoPE positions for a model without mrope_section", si)
+		if s.Rope != nil && m.mrope == nil && !s.Rope.Linear() {
+			return nil, 0, 0, fmt.Errorf("qwen: sequence %d: M-RoPE positions (axes differ) for a model without mrope_section", si)
 		}
 		for ei, e := range s.Embeds {
 			if len(e.Rows)%c.HiddenSize != 0 || e.Pos < 0 {

@@ -188,7 +188,7 @@ func TestForwardErrors(t *testing.T) {
 		{"store at wrong pos", model.Seq{Tokens: []int32{1}, Pos: 2, Cache: pool.NewSequence(), Store: true}, "cache holds 0 committed rows"},
 		{"logit row out of range", model.Seq{Tokens: []int32{1}, LogitRows: []int{1}, Logits: make([]float32, 101)}, "logit row 1"},
 		{"short logits buffer", model.Seq{Tokens: []int32{1}, LogitRows: []int{0}, Logits: make([]float32, 10)}, "logits buffer"},
-		{"M-RoPE positions on a 1-D model", model.Seq{Tokens: []int32{1}, Rope: &model.Positions{IDs: [3][]int{{0}, {0}, {0}}}}, "without mrope_section"},
+		{"M-RoPE positions on a 1-D model", model.Seq{Tokens: []int32{1}, Rope: &model.Positions{IDs: [3][]int{{0}, {1}, {0}}}}, "without mrope_section"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
