@@ -108,6 +108,10 @@ type CaptionOptions struct {
 	Policy decode.Policy
 	// Autoregressive decodes with block size 1 on the same weights.
 	Autoregressive bool
+	// FlashBlock reuses each block's attention over the image, the prompt
+	// and the committed blocks across its steps (approximate; engine.
+	// Request.FlashBlock): block-causal models on the CPU backend.
+	FlashBlock bool
 	// MaxNewTokens bounds the caption (default 64).
 	MaxNewTokens int
 	// Stream, if set, receives each committed block's text as it becomes final.
@@ -195,6 +199,7 @@ func (c *Captioner) request(f *Features, opts CaptionOptions) (engine.Request, e
 		MaxNewTokens:   maxNew,
 		Policy:         policy,
 		Autoregressive: opts.Autoregressive,
+		FlashBlock:     opts.FlashBlock,
 		Stream:         opts.Stream,
 	}
 	keep := opts.KeepImageTokens

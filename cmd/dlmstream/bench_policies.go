@@ -21,6 +21,7 @@ type policyRun struct {
 	pf     policyFlags
 	ar     bool
 	policy decode.Policy // set: this value rather than pf's
+	flash  bool          // FlashBlock on (an engine option, not a policy)
 }
 
 // benchPolicyRuns is every unmasking policy the engine has, at the
@@ -54,6 +55,9 @@ func benchPolicyRuns() []policyRun {
 		// (dInfer's decay from 1.0 needs more steps than a block of 4 has).
 		policyRun{name: "itersmooth flat 0.9", policy: flatSmooth(0.9)},
 		policyRun{name: "freedave", pf: policyFlags{name: "freedave"}},
+		// FlashBlock is an engine option: threshold 0.9 with the block's
+		// prefix attention reused across its steps.
+		policyRun{name: "threshold 0.9 flashblock", pf: policyFlags{name: "threshold", tau: 0.9}, flash: true},
 	)
 	return runs
 }
@@ -70,6 +74,7 @@ const (
 	benchBaseline = "threshold 0.9"
 	benchGreedy   = "one per step"
 	benchFreeDave = "freedave"
+	benchFlash    = "threshold 0.9 flashblock"
 )
 
 // policyPoint is what one policy measured on one task.
@@ -287,6 +292,10 @@ func writePolicyTable(w io.Writer, r *taskResult) {
 		same, n := lossless(fd, g)
 		fmt.Fprintf(w, "%s: freedave output identical to one token per step on %d/%d items, in %.0f%% of one per step's forwards\n",
 			r.name, same, n, 100*float64(fd.forwards)/float64(max(g.forwards, 1)))
+	}
+	if fl := r.point(benchFlash); fl != nil && base != nil {
+		same, n := lossless(fl, base)
+		fmt.Fprintf(w, "%s: flashblock (approximate) output identical to %s on %d/%d items\n", r.name, benchBaseline, same, n)
 	}
 	fmt.Fprintln(w)
 }

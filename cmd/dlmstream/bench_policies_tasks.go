@@ -72,7 +72,7 @@ func benchText(ctx context.Context, modelDir, dir string, runs []policyRun, limi
 				return nil, err
 			}
 			for k, r := range runs {
-				opts := schema.Options{Policy: policies[k], Autoregressive: r.ar}
+				opts := schema.Options{Policy: policies[k], Autoregressive: r.ar, FlashBlock: r.flash}
 				m, err := schema.Measure(ctx, eng, set.s, []schema.Case{c}, opts, true)
 				if err != nil {
 					return nil, err
@@ -178,7 +178,7 @@ func benchSpeechPrior(ctx context.Context, rec *asr.Recognizer, block int, dir, 
 				return nil, err
 			}
 			start := time.Now()
-			tr, err := rec.Transcribe(ctx, a.Samples, asr.Options{Prior: p, Policy: policies[max(k, 0)], Autoregressive: r.ar})
+			tr, err := rec.Transcribe(ctx, a.Samples, asr.Options{Prior: p, Policy: policies[max(k, 0)], Autoregressive: r.ar, FlashBlock: r.flash})
 			if err != nil {
 				return nil, fmt.Errorf("%s [%s]: %w", it.Audio, r.name, err)
 			}
@@ -240,7 +240,7 @@ func benchVision(ctx context.Context, modelDir, dir string, runs []policyRun, li
 		for k := -1; k < len(runs); k++ {
 			r := runs[max(k, 0)]
 			start := time.Now()
-			c, err := capt.Caption(ctx, img, vision.CaptionOptions{Policy: policies[max(k, 0)], Autoregressive: r.ar})
+			c, err := capt.Caption(ctx, img, vision.CaptionOptions{Policy: policies[max(k, 0)], Autoregressive: r.ar, FlashBlock: r.flash})
 			if err != nil {
 				return nil, fmt.Errorf("%s [%s]: %w", it.Image, r.name, err)
 			}

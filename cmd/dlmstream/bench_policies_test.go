@@ -16,7 +16,7 @@ import (
 // row per run, the verdict, FreeDave's lossless check on every item, and
 // the plot in both formats at once.
 func TestBenchPolicies(t *testing.T) {
-	runs := []string{"autoregressive", "one per step", "threshold 0.9", "threshold 0.5", "localleap 0.9/0.5 r2", "freedave"}
+	runs := []string{"autoregressive", "one per step", "threshold 0.9", "threshold 0.5", "localleap 0.9/0.5 r2", "freedave", "threshold 0.9 flashblock"}
 	dir := t.TempDir()
 	args := []string{"--policies", "--limit", "2", "--only", strings.Join(runs, ","), "--plot", filepath.Join(dir, "p.svg") + "," + filepath.Join(dir, "p.png"),
 		"--text-model", demoTextModel, "--text-dir", demoSchemas,
@@ -37,6 +37,9 @@ func TestBenchPolicies(t *testing.T) {
 		m := want.FindStringSubmatch(got)
 		if m == nil || m[1] != m[2] || m[2] != strconv.Itoa(n) {
 			t.Errorf("%s: freedave check %q, want %d/%d\n%s", task, m, n, n, got)
+		}
+		if !regexp.MustCompile(regexp.QuoteMeta(task) + `: flashblock \(approximate\) output identical to threshold 0.9 on \d+/` + strconv.Itoa(n) + ` items`).MatchString(got) {
+			t.Errorf("%s: no flashblock agreement line\n%s", task, got)
 		}
 		if !regexp.MustCompile(regexp.QuoteMeta(task) + `: (no run beats|\* beats) threshold 0.9`).MatchString(got) {
 			t.Errorf("%s: no verdict\n%s", task, got)
@@ -98,7 +101,7 @@ func TestBenchPolicyRuns(t *testing.T) {
 			t.Errorf("%s: %v", r.name, err)
 		}
 	}
-	for _, n := range []string{benchBaseline, benchGreedy, benchFreeDave, "autoregressive"} {
+	for _, n := range []string{benchBaseline, benchGreedy, benchFreeDave, benchFlash, "autoregressive"} {
 		if !seen[n] {
 			t.Errorf("no run %q", n)
 		}

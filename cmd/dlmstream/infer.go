@@ -67,7 +67,7 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 		}
 		req.Messages = append(req.Messages, tokenizer.Message{Role: "user", Content: *prompt})
 	}
-	if req.Policy, err = pf.policy(max(e.Arch().Block, 1)); err != nil {
+	if req.Policy, err = pf.policy(cf.block(e)); err != nil {
 		return err
 	}
 	if err := cf.apply(e, &req); err != nil {

@@ -34,6 +34,19 @@ func addCanvasFlags(fs *flag.FlagSet) *canvasFlags {
 	return c
 }
 
+// block is the block a policy's schedule spans: the checkpoint's trained
+// block, or on full-canvas models the canvas block (--block-len), so a
+// static schedule's default is one token per step there too.
+func (c *canvasFlags) block(e *engine.Engine) int {
+	switch {
+	case e.Arch().Block > 0:
+		return e.Arch().Block
+	case c.blockLen > 0:
+		return c.blockLen
+	}
+	return decode.DefaultCanvasBlock
+}
+
 func (c *canvasFlags) set() bool {
 	return c.blockLen != 0 || c.adaTau != 0 || c.length != "fixed"
 }

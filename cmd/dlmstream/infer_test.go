@@ -99,8 +99,8 @@ func TestBenchDecode(t *testing.T) {
 }
 
 // infer's full-canvas knobs reach the decoder (each changes the forwards
-// of the same request on tiny-llada) and block-causal checkpoints refuse
-// them.
+// of the same request on tiny-llada), a static schedule defaults to one
+// token per step there, and block-causal checkpoints refuse the knobs.
 func TestInferCanvas(t *testing.T) {
 	llada := []string{"--model", filepath.Join(testModels, "tiny-llada"), "--prompt", "Hello", "--max-new", "48"}
 	forwards := func(args ...string) string {
@@ -114,6 +114,11 @@ func TestInferCanvas(t *testing.T) {
 		}
 		return m
 	}
+	// A static schedule's default spans the canvas block: one token per step.
+	if got := forwards(); got != "48 tokens, 48 forwards" {
+		t.Errorf("default static schedule on a full-canvas model: %s, want one token per step", got)
+	}
+	llada = append(llada, "--steps", "4") // 4 steps a block: the knobs show in the forwards
 	fixed := forwards()
 	for _, args := range [][]string{
 		{"--adablock", "0.001"},

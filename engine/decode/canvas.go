@@ -54,6 +54,9 @@ type CanvasParams struct {
 	Daedal *Daedal
 }
 
+// DefaultCanvasBlock is CanvasParams.BlockLen's default.
+const DefaultCanvasBlock = 32
+
 // canvasSeq decodes a bidirectional model (LLaDA, Dream): the canvas is the
 // prompt followed by MaxNew masks; blocks of BlockLen are decoded left to
 // right, each position attending to the whole canvas (spec 4.3, 4.4).
@@ -79,7 +82,7 @@ type canvasSeq struct {
 // NewCanvas starts full-canvas decoding; a.Block is ignored.
 func NewCanvas(a Arch, prompt []int32, p CanvasParams) (Sequence, error) {
 	if p.BlockLen <= 0 {
-		p.BlockLen = 32
+		p.BlockLen = DefaultCanvasBlock
 	}
 	a.Block = p.BlockLen // the default policy: one token per step
 	if err := p.validate(a, len(prompt)); err != nil {

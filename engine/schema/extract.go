@@ -86,7 +86,7 @@ func Extract(ctx context.Context, e *engine.Engine, input string, s *Schema, opt
 	res := &Result{}
 	gen := func(ctx context.Context, prefix, template []int32, c decode.Constraint) ([]int32, int, error) {
 		r, err := e.Generate(ctx, engine.Request{Tokens: slices.Concat(prompt, prefix), Template: template, Constraint: c,
-			Policy: opts.Policy, Sampling: opts.Sampling, MaxNewTokens: len(template), Autoregressive: opts.Autoregressive})
+			Policy: opts.Policy, Sampling: opts.Sampling, MaxNewTokens: len(template), Autoregressive: opts.Autoregressive, FlashBlock: opts.FlashBlock})
 		return r.TokenIDs, r.Forwards, err
 	}
 	var score *scorers

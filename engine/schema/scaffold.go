@@ -37,6 +37,10 @@ type Options struct {
 	// right (block size 1 on the same weights): the baseline that block
 	// decoding is measured against.
 	Autoregressive bool
+	// FlashBlock reuses each block's attention over the prompt and the
+	// committed blocks across its steps (approximate; engine.Request.
+	// FlashBlock): block-causal models on the CPU backend.
+	FlashBlock bool
 	// Calibrate picks enum/const/boolean alternatives by how much the input
 	// raises their probability (see scoreCalibrated) rather than by their
 	// probability alone, for models that score choices in context.
