@@ -278,7 +278,18 @@ func (r *Recognizer) window(ctx context.Context, idx int, raw *rawWindow, opts O
 		if dtau == 0 {
 			dtau = 0.5
 		}
+		// FreeDave verifies the prior-guided steps (its output is then
+		// PriorGuided's), so it goes outside; inside, the prior's
+		// multi-token steps would bypass its drafts.
+		fd, verified := policy.(decode.FreeDave)
+		if verified {
+			policy = fd.Of
+		}
 		policy = decode.PriorGuided{Draft: draft, Fallback: policy, AgreeTau: agree, DraftTau: dtau, Veto: opts.Veto}
+		if verified {
+			fd.Of = policy
+			policy = fd
+		}
 	}
 	t1 := time.Now()
 	seg.Encode = t1.Sub(t0) - w.selfTime

@@ -55,6 +55,8 @@ func benchPolicyRuns() []policyRun {
 		// (dInfer's decay from 1.0 needs more steps than a block of 4 has).
 		policyRun{name: "itersmooth flat 0.9", policy: flatSmooth(0.9)},
 		policyRun{name: "freedave", pf: policyFlags{name: "freedave"}},
+		// FreeDave over threshold 0.9: its output, in fewer forwards.
+		policyRun{name: "freedave threshold 0.9", pf: policyFlags{name: "threshold", tau: 0.9, verify: true}},
 		// FlashBlock is an engine option: threshold 0.9 with the block's
 		// prefix attention reused across its steps.
 		policyRun{name: "threshold 0.9 flashblock", pf: policyFlags{name: "threshold", tau: 0.9}, flash: true},
@@ -75,6 +77,7 @@ const (
 	benchGreedy   = "one per step"
 	benchFreeDave = "freedave"
 	benchFlash    = "threshold 0.9 flashblock"
+	benchVerified = "freedave threshold 0.9"
 )
 
 // policyPoint is what one policy measured on one task.
@@ -292,6 +295,11 @@ func writePolicyTable(w io.Writer, r *taskResult) {
 		same, n := lossless(fd, g)
 		fmt.Fprintf(w, "%s: freedave output identical to one token per step on %d/%d items, in %.0f%% of one per step's forwards\n",
 			r.name, same, n, 100*float64(fd.forwards)/float64(max(g.forwards, 1)))
+	}
+	if fd := r.point(benchVerified); fd != nil && base != nil {
+		same, n := lossless(fd, base)
+		fmt.Fprintf(w, "%s: %s output identical to %s on %d/%d items, in %.0f%% of its forwards\n",
+			r.name, benchVerified, benchBaseline, same, n, 100*float64(fd.forwards)/float64(max(base.forwards, 1)))
 	}
 	if fl := r.point(benchFlash); fl != nil && base != nil {
 		same, n := lossless(fl, base)

@@ -86,6 +86,7 @@ func runEvalSpeech(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&pf.name, "policy", "static", "unmasking policy for what the prior does not settle: "+policyNames())
 	fs.Float64Var(&pf.tau, "tau", 0.9, "threshold of threshold-style policies")
 	fs.IntVar(&pf.steps, "steps", 0, "steps per block for static policies (default: block size, one token per step)")
+	addVerifyFlag(fs, &pf)
 	ar := fs.Bool("ar", false, "autoregressive baseline: block size 1 on the same weights")
 	sweep := fs.Bool("sweep", false, "measure the prior x policy table (incl. the autoregressive baseline) instead of one mode")
 	limit := fs.Int("limit", 0, "evaluate the first N items only")

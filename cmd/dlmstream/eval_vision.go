@@ -57,6 +57,7 @@ func runEvalVision(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&pf.name, "policy", "static", "unmasking policy: "+policyNames())
 	fs.Float64Var(&pf.tau, "tau", 0.9, "threshold of threshold-style policies")
 	fs.IntVar(&pf.steps, "steps", 0, "steps per block for static policies (default: block size, one token per step)")
+	addVerifyFlag(fs, &pf)
 	ar := fs.Bool("ar", false, "autoregressive baseline: block size 1 on the same weights")
 	sweep := fs.Bool("sweep", false, "measure autoregressive, one token per step, threshold 0.9 and 0.7 in one run")
 	limit := fs.Int("limit", 0, "evaluate the first N images only")

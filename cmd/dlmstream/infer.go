@@ -35,6 +35,7 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&pf.steps, "steps", 0, "denoising steps per block for static schedules (default: block size, one token per step)")
 	fs.IntVar(&pf.k, "k", 1, "tokens per step for --policy oracle; the anchor radius for --policy localleap; states per forward for --policy freedave (default: the block size)")
 	fs.Float64Var(&pf.tauLow, "tau-low", 0.6, "--policy localleap: the confidence that commits an anchor's neighbour; --policy hierarchy: the bar of each run of masks' best")
+	addVerifyFlag(fs, &pf)
 	cf := addCanvasFlags(fs)
 	temp := fs.Float64("temperature", 0, "sampling temperature (0: greedy)")
 	topK := fs.Int("top-k", 0, "sample among the K most likely tokens")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"sort"
 	"strings"
@@ -15,6 +16,7 @@ type policyFlags struct {
 	tauLow float64 // localleap's relaxed bar
 	steps  int
 	k      int
+	verify bool // --freedave: draft and verify the policy's steps (FreeDave.Of)
 }
 
 // policies maps a --policy name to its constructor; the engine itself only
@@ -84,5 +86,17 @@ func (f policyFlags) policy(block int) (decode.Policy, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown --policy %q (known: %s)", f.name, policyNames())
 	}
-	return mk(f, block), nil
+	p := mk(f, block)
+	if !f.verify {
+		return p, nil
+	}
+	if f.name == "freedave" {
+		return nil, fmt.Errorf("--freedave verifies another --policy; --policy freedave is one token per step, verified, already")
+	}
+	return decode.FreeDave{Of: p}, nil
+}
+
+// addVerifyFlag registers --freedave, which wraps --policy in FreeDave.
+func addVerifyFlag(fs *flag.FlagSet, f *policyFlags) {
+	fs.BoolVar(&f.verify, "freedave", false, "FreeDave over --policy: draft its next steps and verify them in the same batched forward; the output is the policy's own, in fewer forwards (block-causal models, greedy)")
 }

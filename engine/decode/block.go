@@ -334,15 +334,36 @@ func (s *blockSeq) ApplySummaries(st []model.RowStat) {
 
 // commit applies the policy's selection of this step's candidates.
 func (s *blockSeq) commit(c *Candidates, m []int, g0 int, gen []int32) {
-	committed := 0
-	for _, i := range s.p.Policy.Select(c) {
+	s.commitPicks(s.picks(c, m, g0, gen), c, m, g0, gen)
+}
+
+// picks are the candidates (indices into c.Pos) the step commits: the
+// policy's selection, less, under a constraint, every choice after the
+// first that conflicts with one committed before it in the same step.
+func (s *blockSeq) picks(c *Candidates, m []int, g0 int, gen []int32) []int {
+	sel := s.p.Policy.Select(c)
+	if s.p.Constraint == nil || len(sel) < 2 {
+		return sel
+	}
+	gen = slices.Clone(gen)
+	out := make([]int, 0, len(sel))
+	for n, i := range sel {
 		tok, g := c.Choice[i].Token, g0+m[i]
-		if s.p.Constraint != nil && committed > 0 && !s.p.Constraint.Accept(gen, g, tok) {
-			continue // conflicts with a commit made earlier in this step
+		if n > 0 && !s.p.Constraint.Accept(gen, g, tok) {
+			continue
 		}
+		gen[g] = tok
+		out = append(out, i)
+	}
+	return out
+}
+
+// commitPicks writes the picked candidates into the block and takes the step.
+func (s *blockSeq) commitPicks(idx []int, c *Candidates, m []int, g0 int, gen []int32) {
+	for _, i := range idx {
+		tok, g := c.Choice[i].Token, g0+m[i]
 		s.canvas[m[i]] = tok
 		gen[g] = tok
-		committed++
 	}
 	s.step++
 	s.advance()

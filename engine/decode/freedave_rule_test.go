@@ -1,12 +1,17 @@
 package decode
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
-// The acceptance rule by hand: state 0 is the current state, state i+1
-// the candidate with drafts[:i+1] committed; each state is its step
-// positions with their choices (token, confidence). A draft is accepted
-// when the state before it commits exactly it (its most confident choice:
-// same position, same token) and that state was run or is the current one.
+// The walk by hand: state 0 is the current state, state a the candidate
+// with drafts[:a] committed; each state is its step positions with their
+// choices (token, confidence) and whether it was run. The wrapped policy
+// picks each state's commits from its own choices, at the step count of
+// the path that reached it; the walk moves past the drafts a state commits
+// exactly (any order) and stops at the first state that commits anything
+// else, or that was not run.
 func TestFreeDaveAcceptance(t *testing.T) {
 	type st struct {
 		pos  []int
@@ -17,64 +22,108 @@ func TestFreeDaveAcceptance(t *testing.T) {
 	mk := func(pos []int, tok []int32, conf ...float32) st { return st{pos, tok, conf, true} }
 	drafts := []draft{{pos: 2, tok: 20}, {pos: 0, tok: 10}, {pos: 3, tok: 30}}
 	tests := []struct {
-		name   string
-		states []st // the current state, then candidates 1..len(drafts)
-		want   int
+		name      string
+		rule      Policy
+		step0     int  // the current state's step count
+		states    []st // the current state, then candidates 1..len(drafts)
+		n, steps  int
+		wantSteps []int // the step count each state asked was given
 	}{
-		{"all hold", []st{
+		{name: "all hold", states: []st{
 			mk([]int{0, 2, 3}, []int32{10, 20, 30}, 0.5, 0.9, 0.4),
 			mk([]int{0, 3}, []int32{10, 30}, 0.8, 0.7),
 			mk([]int{3}, []int32{30}, 0.6),
 			mk(nil, nil),
-		}, 3},
-		{"current state commits another position", []st{
+		}, n: 3, steps: 3},
+		{name: "current state commits another position", states: []st{
 			mk([]int{0, 2, 3}, []int32{10, 20, 30}, 0.5, 0.4, 0.9),
-		}, 0},
-		{"right position, other token", []st{
+		}},
+		{name: "right position, other token", states: []st{
 			mk([]int{0, 2, 3}, []int32{10, 21, 30}, 0.5, 0.9, 0.4),
-		}, 0},
-		{"candidate 1 changes its mind", []st{
+		}},
+		{name: "candidate 1 changes its mind", states: []st{
 			mk([]int{0, 2, 3}, []int32{10, 20, 30}, 0.5, 0.9, 0.4),
 			mk([]int{0, 3}, []int32{11, 30}, 0.8, 0.7), // position 0 now gets 11
-		}, 1},
-		{"a tie goes to the lower position; candidate 2 changes the token", []st{
+		}, n: 1, steps: 1},
+		{name: "a tie goes to the lower position; candidate 2 changes the token", states: []st{
 			mk([]int{0, 2, 3}, []int32{10, 20, 30}, 0.5, 0.9, 0.4),
 			mk([]int{0, 3}, []int32{10, 30}, 0.7, 0.7), // tie: the lower position wins, position 0
 			mk([]int{3}, []int32{31}, 0.6),
-		}, 2},
-		{"candidate 2 not run: accepted, its step left to the next forward", []st{
+		}, n: 2, steps: 2},
+		{name: "candidate 2 not run: accepted, its step left to the next forward", states: []st{
 			mk([]int{0, 2, 3}, []int32{10, 20, 30}, 0.5, 0.9, 0.4),
 			mk([]int{0, 3}, []int32{10, 30}, 0.8, 0.7),
 			{run: false},
-		}, 2},
-		{"candidate 1 not run: only it", []st{
+		}, n: 2, steps: 2},
+		{name: "candidate 1 not run: only it", states: []st{
 			mk([]int{0, 2, 3}, []int32{10, 20, 30}, 0.5, 0.9, 0.4),
 			{run: false},
-		}, 1},
+		}, n: 1, steps: 1},
+		{name: "threshold: the current state commits two drafts at once", rule: Threshold{Tau: 0.9}, states: []st{
+			mk([]int{0, 2, 3}, []int32{10, 20, 30}, 0.92, 0.95, 0.5), // 2 and 0 clear the bar
+			{}, // candidate 1 is jumped over: never asked
+			mk([]int{3}, []int32{30}, 0.6),
+			mk(nil, nil),
+		}, n: 3, steps: 2},
+		{name: "threshold: two drafts in the other order", rule: Threshold{Tau: 0.9}, states: []st{
+			mk([]int{0, 2, 3}, []int32{10, 20, 30}, 0.97, 0.95, 0.5),
+			{},
+			mk([]int{3}, []int32{31}, 0.6), // then another token at 3
+		}, n: 2, steps: 1},
+		{name: "threshold: a draft and a later one, not the next two", rule: Threshold{Tau: 0.9}, states: []st{
+			mk([]int{0, 2, 3}, []int32{10, 20, 30}, 0.5, 0.95, 0.93), // 2 and 3: drafts 0 and 2
+		}},
+		{name: "threshold: the rest of the block in one step", rule: Threshold{Tau: 0.9}, states: []st{
+			mk([]int{0, 2, 3}, []int32{10, 20, 30}, 0.91, 0.99, 0.95),
+		}, n: 3, steps: 1},
+		{name: "threshold: more than the drafts hold", rule: Threshold{Tau: 0.9}, states: []st{
+			mk([]int{0, 2, 3}, []int32{10, 20, 30}, 0.5, 0.9, 0.4),
+			mk([]int{0, 1, 3}, []int32{10, 15, 30}, 0.95, 0.93, 0.96), // 1 was never drafted
+		}, n: 1, steps: 1},
+		// A static schedule of 2 steps over 4 masks commits 2 at each step:
+		// the path's step count, not the drafts', decides.
+		{name: "static schedule: two per step", rule: StaticTopK{Steps: 2}, step0: 1, states: []st{
+			mk([]int{0, 2, 3}, []int32{10, 20, 30}, 0.5, 0.9, 0.4),
+			{},
+			mk([]int{3}, []int32{30}, 0.6),
+			mk(nil, nil),
+		}, n: 3, steps: 2, wantSteps: []int{1, 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			choices := func(s st) []Choice {
-				ch := make([]Choice, len(s.pos))
-				for i := range ch {
-					ch[i] = Choice{Token: s.tok[i], Conf: s.conf[i]}
-				}
-				return ch
+			rule := tt.rule
+			if rule == nil {
+				rule = FreeDave{}
 			}
-			cur := tt.states[0]
-			got := accepted(cur.pos, choices(cur), drafts, func(i int) ([]int, []Choice, bool) {
-				if i+1 >= len(tt.states) {
-					t.Fatalf("candidate %d asked for, past the states the case gives", i+1)
+			var asked []int
+			n, steps := accepted(drafts, func(a, j int) ([]draft, bool) {
+				if a >= len(tt.states) {
+					t.Fatalf("state %d asked for, past the states the case gives", a)
 				}
-				s := tt.states[i+1]
-				return s.pos, choices(s), s.run
+				s := tt.states[a]
+				if !s.run {
+					return nil, false
+				}
+				asked = append(asked, tt.step0+j)
+				c := &Candidates{Pos: s.pos, Step: tt.step0 + j, Masks0: 4}
+				for i := range s.pos {
+					c.Choice = append(c.Choice, Choice{Token: s.tok[i], Conf: s.conf[i]})
+				}
+				var got []draft
+				for _, i := range rule.Select(c) {
+					got = append(got, draft{pos: s.pos[i], tok: s.tok[i]})
+				}
+				return got, true
 			})
-			if got != tt.want {
-				t.Fatalf("accepted %d drafts, want %d", got, tt.want)
+			if n != tt.n || steps != tt.steps {
+				t.Fatalf("stopped at state %d after %d steps, want %d after %d", n, steps, tt.n, tt.steps)
+			}
+			if tt.wantSteps != nil && !slices.Equal(asked, tt.wantSteps) {
+				t.Fatalf("states asked at steps %v, want %v", asked, tt.wantSteps)
 			}
 		})
 	}
-	if got := accepted([]int{1}, []Choice{{Token: 5, Conf: 1}}, nil, nil); got != 0 {
-		t.Fatalf("no drafts: accepted %d", got)
+	if n, _ := accepted(nil, nil); n != 0 {
+		t.Fatalf("no drafts: accepted %d", n)
 	}
 }

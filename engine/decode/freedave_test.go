@@ -64,9 +64,10 @@ func freeDavePrompts(t testing.TB, name string, n int) (prompts [][]int32, stop 
 	return prompts, g.StopIDs
 }
 
-// FreeDave is lossless: token for token the output of one token per step,
-// greedy, on every prompt, in no more forwards; the forwards ratio is
-// logged. The trained demo checkpoint shows the saving; of the random-weight
+// FreeDave is lossless: token for token the output of the policy it wraps
+// (one token per step, greedy, by default; a threshold, LocalLeap, a
+// static schedule of two per step), on every prompt, in no more forwards;
+// the forwards ratio is logged. The trained demo checkpoint shows the saving; of the random-weight
 // ones, tiny-sdar accepts some drafts and tiny-fastdllm almost none (its
 // one-per-step choice is the leftmost mask, with a token its drafts at
 // later positions never hold), ratio about 1.
@@ -76,7 +77,8 @@ func TestFreeDaveLossless(t *testing.T) {
 		n      int // prompts beyond the goldens'
 		maxNew int
 		ks     []int
-		min    float32 // FreeDave.MinConf
+		min    float32       // FreeDave.MinConf
+		of     decode.Policy // FreeDave.Of (nil: one token per step)
 		opts   model.LoadOptions
 		params decode.Params
 	}{
@@ -87,6 +89,13 @@ func TestFreeDaveLossless(t *testing.T) {
 		{name: "demo-text", n: 200, maxNew: 64, ks: []int{4}, opts: model.LoadOptions{Exact: true}}, // every held-out instruction
 		{name: "demo-text", n: 40, maxNew: 64, ks: []int{4}, min: 0.5, opts: model.LoadOptions{Exact: true}},
 		{name: "demo-text", n: 16, maxNew: 64, ks: []int{2, 4}}, // the kernels' default path
+		{name: "tiny-sdar", n: 24, maxNew: 24, ks: []int{4}, of: decode.Threshold{Tau: 0.05}, opts: model.LoadOptions{Exact: true}},
+		{name: "tiny-fastdllm", n: 24, maxNew: 24, ks: []int{8}, of: decode.Threshold{Tau: 0.05}, opts: model.LoadOptions{Exact: true}, params: decode.Params{SubBlock: 4}},
+		{name: "tiny-sdar", n: 16, maxNew: 24, ks: []int{4}, of: decode.StaticTopK{Steps: 2}, opts: model.LoadOptions{Exact: true}},
+		{name: "demo-text", n: 200, maxNew: 64, ks: []int{4}, of: decode.Threshold{Tau: 0.9}, opts: model.LoadOptions{Exact: true}},
+		{name: "demo-text", n: 40, maxNew: 64, ks: []int{4}, of: decode.Threshold{Tau: 0.7}, opts: model.LoadOptions{Exact: true}},
+		{name: "demo-text", n: 40, maxNew: 64, ks: []int{4}, of: decode.LocalLeap{High: 0.9, Low: 0.5, Radius: 2}, opts: model.LoadOptions{Exact: true}},
+		{name: "demo-text", n: 40, maxNew: 64, ks: []int{4}, of: decode.StaticTopK{Steps: 2}, opts: model.LoadOptions{Exact: true}},
 	}
 	for _, tt := range tests {
 		m, a := loadModel(t, tt.name, tt.opts)
@@ -105,23 +114,29 @@ func TestFreeDaveLossless(t *testing.T) {
 			if tt.min > 0 {
 				label += fmt.Sprintf("/minconf=%g", tt.min)
 			}
+			rule := tt.of
+			if rule != nil {
+				label += fmt.Sprintf("/of=%+v", rule)
+			} else {
+				rule = decode.StaticTopK{Steps: a.Block}
+			}
 			t.Run(label, func(t *testing.T) {
 				base, fd, tokens := 0, 0, 0
 				for i, pr := range prompts {
 					p := tt.params
-					p.MaxNew, p.Stop, p.Policy = tt.maxNew, stop, decode.StaticTopK{Steps: a.Block}
+					p.MaxNew, p.Stop, p.Policy = tt.maxNew, stop, rule
 					want, wf := generate(t, m, a, pr, p)
-					p.Policy = decode.FreeDave{K: k, MinConf: tt.min}
+					p.Policy = decode.FreeDave{K: k, MinConf: tt.min, Of: tt.of}
 					got, gf := generate(t, m, a, pr, p)
 					if !slices.Equal(got, want) {
-						t.Fatalf("prompt %d (K=%d): FreeDave differs from one token per step:\n got %v\nwant %v", i, k, got, want)
+						t.Fatalf("prompt %d (K=%d): FreeDave differs from %+v:\n got %v\nwant %v", i, k, rule, got, want)
 					}
 					if gf > wf {
-						t.Errorf("prompt %d (K=%d): %d forwards, one token per step took %d", i, k, gf, wf)
+						t.Errorf("prompt %d (K=%d): %d forwards, %+v took %d", i, k, gf, rule, wf)
 					}
 					base, fd, tokens = base+wf, fd+gf, tokens+len(got)
 				}
-				t.Logf("K=%d, %d prompts, %d tokens: %d forwards vs %d one per step (ratio %.3f; %.2f vs %.2f tokens per forward)",
+				t.Logf("K=%d, %d prompts, %d tokens: %d forwards vs %d unverified (ratio %.3f; %.2f vs %.2f tokens per forward)",
 					k, len(prompts), tokens, fd, base, float64(fd)/float64(base), float64(tokens)/float64(fd), float64(tokens)/float64(base))
 			})
 		}
@@ -146,6 +161,14 @@ func TestFreeDaveTemplateConstraint(t *testing.T) {
 			}
 			checkTemplate(t, tmpl, got, a.MaskID)
 			base, fd = base+wf, fd+gf
+			// A threshold low enough to commit several per step: the
+			// constraint's filter of conflicting commits is replayed too.
+			p.Policy = decode.Threshold{Tau: 0.02}
+			want, wf = generate(t, m, a, pr, p)
+			p.Policy = decode.FreeDave{Of: decode.Threshold{Tau: 0.02}}
+			if got, gf = generate(t, m, a, pr, p); !slices.Equal(got, want) || gf > wf {
+				t.Fatalf("%s seed %d: FreeDave over a threshold %v in %d forwards, the threshold %v in %d", name, seed, got, gf, want, wf)
+			}
 		}
 		t.Logf("%s: %d forwards vs %d one per step", name, fd, base)
 	}
@@ -160,6 +183,10 @@ func TestFreeDaveRefuses(t *testing.T) {
 	}{
 		{"sampling", decode.Params{MaxNew: 8, Policy: decode.FreeDave{}, Sampling: decode.Sampling{Temperature: 1}}},
 		{"block cache", decode.Params{MaxNew: 8, Policy: decode.FreeDave{}, BlockCache: true}},
+		{"credit (state across steps, logits rewritten)", decode.Params{MaxNew: 8, Policy: decode.FreeDave{Of: decode.DefaultCredit()}}},
+		{"itersmooth (soft inputs)", decode.Params{MaxNew: 8, Policy: decode.FreeDave{Of: decode.DefaultIterSmooth(0.9)}}},
+		{"itself", decode.Params{MaxNew: 8, Policy: decode.FreeDave{Of: decode.FreeDave{}}}},
+		{"credit behind a prior", decode.Params{MaxNew: 8, Policy: decode.FreeDave{Of: decode.PriorGuided{Fallback: decode.DefaultCredit()}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
