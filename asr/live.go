@@ -63,6 +63,7 @@ func (l *Live) Close(ctx context.Context) (Transcript, error) {
 	for _, s := range l.segs {
 		t.Tokens += len(s.Tokens)
 		t.Forwards += s.Forwards
+		t.MinForwards += s.MinForwards
 		t.Encode += s.Encode
 		t.Decode += s.Decode
 		if s.Speech {

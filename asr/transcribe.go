@@ -61,10 +61,14 @@ type Options struct {
 type Transcript struct {
 	Text     string
 	Segments []Segment
-	Tokens   int    // language-model tokens of the transcript
-	Forwards int    // language-model forwards over all windows (incl. a self prior's)
-	Prior    string // the prior used
-	Windows  int    // windows decoded (after the voice-activity gate)
+	Tokens   int // language-model tokens of the transcript
+	Forwards int // language-model forwards over all windows (incl. a self prior's)
+	// MinForwards is the fewest forwards any unmasking policy could take
+	// for this transcript: one per block a denoising step was taken in
+	// (engine.Result.Blocks), plus a self prior's.
+	MinForwards int
+	Prior       string // the prior used
+	Windows     int    // windows decoded (after the voice-activity gate)
 	// Encode is the time in the front end, encoder, projector and prior
 	// (summed over windows); Decode the time in the language model.
 	Encode, Decode time.Duration
@@ -73,12 +77,13 @@ type Transcript struct {
 // Segment is one window's share of a transcript; times in seconds from
 // the start of the audio.
 type Segment struct {
-	Start, End float64
-	Text       string
-	Draft      string // the prior's draft, decoded (empty without one)
-	Tokens     []int32
-	Forwards   int
-	Speech     bool // false: the voice-activity gate skipped the window
+	Start, End  float64
+	Text        string
+	Draft       string // the prior's draft, decoded (empty without one)
+	Tokens      []int32
+	Forwards    int
+	MinForwards int  // as Transcript's
+	Speech      bool // false: the voice-activity gate skipped the window
 	// Encode and Decode split the window's time as Transcript's do.
 	Encode, Decode time.Duration
 }
@@ -160,6 +165,7 @@ func (r *Recognizer) TranscribeSource(ctx context.Context, src Source, opts Opti
 		t.Segments = append(t.Segments, j.seg)
 		t.Tokens += len(j.seg.Tokens)
 		t.Forwards += j.seg.Forwards
+		t.MinForwards += j.seg.MinForwards
 		t.Encode += j.seg.Encode
 		t.Decode += j.seg.Decode
 		if j.seg.Speech {
@@ -308,6 +314,7 @@ func (r *Recognizer) window(ctx context.Context, idx int, raw *rawWindow, opts O
 	seg.Text = strings.TrimSpace(res.Text)
 	seg.Tokens = res.TokenIDs
 	seg.Forwards = res.Forwards + w.extraForwards
+	seg.MinForwards = res.Blocks + w.extraForwards
 	return seg, nil
 }
 

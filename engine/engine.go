@@ -131,7 +131,11 @@ type Result struct {
 	TokenIDs []int32
 	Tokens   int // generated tokens
 	Forwards int // forward passes this request took part in
-	Elapsed  time.Duration
+	// Blocks is the blocks a denoising step was taken in, on block-causal
+	// models (decode.BlockCounter; 0 elsewhere): the fewest forwards any
+	// policy could take for this output.
+	Blocks  int
+	Elapsed time.Duration
 	// PromptTokens is the prompt's length; CachedRows of its positions were
 	// reused from the prefix cache instead of prefilled.
 	PromptTokens, CachedRows int
@@ -378,6 +382,9 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 	out := seq.Output()
 	res := Result{ID: req.ID, TokenIDs: out, Tokens: len(out), Forwards: seq.Forwards(), Elapsed: time.Since(start),
 		PromptTokens: len(ids), CachedRows: p.Cached}
+	if bc, ok := seq.(decode.BlockCounter); ok {
+		res.Blocks = bc.Blocks()
+	}
 	if e.Tok != nil {
 		res.Text = e.Tok.Decode(out, true)
 	}

@@ -130,6 +130,7 @@ type Caption struct {
 	Text        string
 	Tokens      int // language-model tokens, the stop token included
 	Forwards    int // language-model forwards
+	MinForwards int // the fewest any policy could take for this caption (engine.Result.Blocks)
 	ImageTokens int // placeholder rows the image took (after pruning)
 	ImageRows   int // rows the tower gave the image (before pruning)
 	// PromptTokens is the prompt's length; CachedRows of it came from the
@@ -165,7 +166,7 @@ func (c *Captioner) Caption(ctx context.Context, img image.Image, opts CaptionOp
 	if err != nil {
 		return Caption{}, err
 	}
-	return Caption{Text: strings.TrimSpace(res.Text), Tokens: res.Tokens, Forwards: res.Forwards, ImageTokens: len(req.Media[0].Rows) / f.Hidden, ImageRows: f.N,
+	return Caption{Text: strings.TrimSpace(res.Text), Tokens: res.Tokens, Forwards: res.Forwards, MinForwards: res.Blocks, ImageTokens: len(req.Media[0].Rows) / f.Hidden, ImageRows: f.N,
 		PromptTokens: res.PromptTokens, CachedRows: res.CachedRows, Tower: tower, Decode: time.Since(t0) - tower}, nil
 }
 

@@ -86,12 +86,22 @@ type policyPoint struct {
 	quality          float64 // the task's headline metric
 	extra            string  // its other metrics, for the table
 	tokens, forwards int
+	minForwards      int // the fewest any policy could take for these outputs (one per block holding a mask)
 	items            int
 	elapsed          time.Duration
 	outputs          []string // per item, for the lossless check
 }
 
 func (p *policyPoint) tpf() float64 { return float64(p.tokens) / float64(max(p.forwards, 1)) }
+
+// ceiling is the most tokens per forward any policy could reach with these
+// outputs: every block decoded in one forward (0: not counted).
+func (p *policyPoint) ceiling() float64 {
+	if p.minForwards == 0 {
+		return 0
+	}
+	return float64(p.tokens) / float64(p.minForwards)
+}
 
 // taskResult is one task's table and plot panel.
 type taskResult struct {
@@ -241,6 +251,12 @@ func (r *taskResult) whyNot(base *policyPoint) string {
 		}
 	}
 	msg := fmt.Sprintf("the target is %.2f tokens/forward", need)
+	switch c := base.ceiling(); {
+	case c > 0 && need > c:
+		msg += fmt.Sprintf(", above the %.2f that %s's outputs allow any policy (one forward per block holding a mask)", c, benchBaseline)
+	case c > 0:
+		msg += fmt.Sprintf("; %s's outputs allow any policy %.2f (one forward per block holding a mask)", benchBaseline, c)
+	}
 	if r.block > 0 && need > float64(r.block) {
 		msg += fmt.Sprintf(", above the block size %d (no policy commits more than a block per forward)", r.block)
 	}

@@ -87,13 +87,13 @@ func benchText(ctx context.Context, modelDir, dir string, runs []policyRun, limi
 	for k, r := range runs {
 		m := reports[k]
 		p := &policyPoint{run: r, quality: pct(m.CorrectFields, m.GoldFields), extra: fmt.Sprintf("%d/%d", m.Valid, m.Attempts),
-			tokens: m.Decoded, forwards: m.Forwards, items: m.Attempts, elapsed: m.Elapsed}
+			tokens: m.Decoded, forwards: m.Forwards, minForwards: m.MinForwards, items: m.Attempts, elapsed: m.Elapsed}
 		for _, o := range m.Outputs {
 			p.outputs = append(p.outputs, string(o))
 		}
 		scaff.points = append(scaff.points, p)
 		free.points = append(free.points, &policyPoint{run: r, quality: pct(m.FreeCorrectFields, m.GoldFields),
-			extra: fmt.Sprintf("%d/%d", m.FreeValid, m.Attempts), tokens: m.FreeTokens, forwards: m.FreeForwards,
+			extra: fmt.Sprintf("%d/%d", m.FreeValid, m.Attempts), tokens: m.FreeTokens, forwards: m.FreeForwards, minForwards: m.FreeMinForwards,
 			items: m.Attempts, elapsed: m.FreeElapsed, outputs: m.FreeTexts})
 	}
 	return []*taskResult{scaff, free}, nil
@@ -106,6 +106,8 @@ func addReport(r *schema.Report, m schema.Report) {
 	r.Valid += m.Valid
 	r.Decoded += m.Decoded
 	r.Forwards += m.Forwards
+	r.MinForwards += m.MinForwards
+	r.FreeMinForwards += m.FreeMinForwards
 	r.GoldFields += m.GoldFields
 	r.CorrectFields += m.CorrectFields
 	r.FreeJSON += m.FreeJSON
@@ -189,6 +191,7 @@ func benchSpeechPrior(ctx context.Context, rec *asr.Recognizer, block int, dir, 
 			pt.elapsed += time.Since(start)
 			pt.tokens += tr.Tokens
 			pt.forwards += tr.Forwards
+			pt.minForwards += tr.MinForwards
 			pt.items++
 			pt.outputs = append(pt.outputs, tr.Text)
 			if scores[k].corpus.Add(it.Text, tr.Text).Errors() == 0 {
@@ -251,6 +254,7 @@ func benchVision(ctx context.Context, modelDir, dir string, runs []policyRun, li
 			pt.elapsed += time.Since(start)
 			pt.tokens += c.Tokens
 			pt.forwards += c.Forwards
+			pt.minForwards += c.MinForwards
 			pt.items++
 			pt.outputs = append(pt.outputs, c.Text)
 			cands[k][it.Image] = c.Text

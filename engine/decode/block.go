@@ -52,6 +52,7 @@ type blockSeq struct {
 	lastKind kind
 	sub      [2]int // shifted: current sub-block [s, e)
 	forwards int
+	blocks   int               // blocks a denoising step was taken in
 	smooth   *smoothing        // IterSmooth's soft inputs; nil for other policies
 	flash    *model.FlashState // FlashBlock's cache; nil when off
 }
@@ -130,6 +131,7 @@ func (s *blockSeq) startBlock(known []int32) {
 
 func (s *blockSeq) Output() []int32 { return s.out }
 func (s *blockSeq) Forwards() int   { return s.forwards }
+func (s *blockSeq) Blocks() int     { return s.blocks }
 
 func (s *blockSeq) masked() []int {
 	var m []int
@@ -364,6 +366,9 @@ func (s *blockSeq) commitPicks(idx []int, c *Candidates, m []int, g0 int, gen []
 		tok, g := c.Choice[i].Token, g0+m[i]
 		s.canvas[m[i]] = tok
 		gen[g] = tok
+	}
+	if s.step == 0 {
+		s.blocks++
 	}
 	s.step++
 	s.advance()

@@ -28,7 +28,15 @@ type Result struct {
 	// Forwards counts forward passes over all rounds, the scoring forwards
 	// of enum/const/boolean choices included.
 	Forwards int
+	// genForwards and genBlocks are the decoder's share of Forwards and
+	// the blocks it took a step in (engine.Result.Blocks).
+	genForwards, genBlocks int
 }
+
+// MinForwards is the fewest forwards any unmasking policy could take for
+// this output: the scoring forwards, and one per block of the canvas that
+// held a mask.
+func (r *Result) MinForwards() int { return r.Forwards - r.genForwards + r.genBlocks }
 
 // ValidationError is returned when the output still fails validation after
 // the repair rounds.
@@ -87,6 +95,8 @@ func Extract(ctx context.Context, e *engine.Engine, input string, s *Schema, opt
 	gen := func(ctx context.Context, prefix, template []int32, c decode.Constraint) ([]int32, int, error) {
 		r, err := e.Generate(ctx, engine.Request{Tokens: slices.Concat(prompt, prefix), Template: template, Constraint: c,
 			Policy: opts.Policy, Sampling: opts.Sampling, MaxNewTokens: len(template), Autoregressive: opts.Autoregressive, FlashBlock: opts.FlashBlock})
+		res.genForwards += r.Forwards
+		res.genBlocks += r.Blocks
 		return r.TokenIDs, r.Forwards, err
 	}
 	var score *scorers

@@ -26,6 +26,10 @@ type Report struct {
 	Errors   []string // scaffolded failures: refusals and invalid outputs
 	Decoded  int      // scaffolded: masked tokens decoded
 	Forwards int      // scaffolded: forwards, choice scoring included
+	// MinForwards is the fewest forwards any unmasking policy could have
+	// taken for the same outputs (Result.MinForwards; unscaffolded: one per
+	// block decoded, engine.Result.Blocks).
+	MinForwards, FreeMinForwards int
 
 	GoldFields    int // leaf values in the gold outputs
 	CorrectFields int // scaffolded leaf values equal to gold
@@ -81,6 +85,7 @@ func Measure(ctx context.Context, e *engine.Engine, s *Schema, cases []Case, opt
 		if res != nil {
 			r.Decoded += res.Decoded
 			r.Forwards += res.Forwards
+			r.MinForwards += res.MinForwards()
 			canvas = max(res.Canvas, 16)
 		}
 		switch {
@@ -122,6 +127,7 @@ func Measure(ctx context.Context, e *engine.Engine, s *Schema, cases []Case, opt
 		}
 		r.FreeTokens += free.Tokens
 		r.FreeForwards += free.Forwards
+		r.FreeMinForwards += free.Blocks
 		if js, ok := firstJSON(free.Text); ok {
 			r.FreeJSON++
 			if s.Validate(js) == nil {
