@@ -124,9 +124,7 @@ func (s *blockSeq) startBlock(known []int32) {
 	s.gen0, s.masks0, s.step = n, masks, 0
 	s.haveBlockKV = false
 	s.dropFlash()
-	if r, ok := s.p.Policy.(BlockResetter); ok {
-		r.ResetBlock()
-	}
+	resetBlock(s.p.Policy)
 }
 
 func (s *blockSeq) Output() []int32 { return s.out }
@@ -253,7 +251,7 @@ func (s *blockSeq) Apply(logits []float32) {
 	m := s.stepPositions()
 	g0 := len(s.out) - s.gen0 // generated index of canvas position j is g0 + j
 	gen := s.generated()
-	if adj, ok := s.p.Policy.(Adjuster); ok {
+	if adj, ok := adjusterOf(s.p.Policy); ok {
 		adj.BeginStep()
 		for i, j := range m {
 			adj.Adjust(j, row(i))
@@ -304,7 +302,7 @@ func (s *blockSeq) stepPositions() []int {
 // where the logits are (model.Seq.Summaries): greedy, no logit adjustment,
 // no constraint, so each row's choice is its RowStat.
 func (s *blockSeq) summarized() bool {
-	_, adjusts := s.p.Policy.(Adjuster)
+	_, adjusts := adjusterOf(s.p.Policy)
 	return s.p.Constraint == nil && !adjusts && s.samp.Temperature <= 0 && s.smooth == nil
 }
 

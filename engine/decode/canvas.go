@@ -163,7 +163,7 @@ func (s *canvasSeq) Next() (Work, bool) {
 	for _, j := range s.rows {
 		w.LogitRows = append(w.LogitRows, j-shift-s.start)
 	}
-	if _, adjusts := s.p.Policy.(Adjuster); !adjusts && s.p.Constraint == nil && s.samp.Temperature <= 0 && !s.p.adaptive() {
+	if _, adjusts := adjusterOf(s.p.Policy); !adjusts && s.p.Constraint == nil && s.samp.Temperature <= 0 && !s.p.adaptive() {
 		w.Summary, w.Exclude = true, s.a.MaskID
 	}
 	s.last = w
@@ -177,7 +177,7 @@ func (s *canvasSeq) Apply(logits []float32) {
 		return
 	}
 	m := s.masked() // the leading rows: the block's masks come first
-	if adj, ok := s.p.Policy.(Adjuster); ok {
+	if adj, ok := adjusterOf(s.p.Policy); ok {
 		adj.BeginStep()
 	}
 	all := s.x[s.P:]
@@ -185,7 +185,7 @@ func (s *canvasSeq) Apply(logits []float32) {
 	for i, j := range m {
 		row := logits[i*V : (i+1)*V]
 		row[s.a.MaskID] = float32(math.Inf(-1))
-		if adj, ok := s.p.Policy.(Adjuster); ok {
+		if adj, ok := adjusterOf(s.p.Policy); ok {
 			adj.Adjust(j-s.bs, row)
 		}
 		if s.p.Constraint != nil {
@@ -275,8 +275,6 @@ func (s *canvasSeq) advance() {
 		s.bs, s.be = s.be, min(s.be+s.p.BlockLen, len(s.x))
 		s.step = 0
 		s.masks0 = len(s.masked())
-		if r, ok := s.p.Policy.(BlockResetter); ok {
-			r.ResetBlock()
-		}
+		resetBlock(s.p.Policy)
 	}
 }

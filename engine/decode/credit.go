@@ -76,6 +76,14 @@ type SchED struct {
 	High, Low float32
 }
 
+// Unwrap and Rewrap make SchED a Wrapper of Inner.
+func (p SchED) Unwrap() Policy { return p.Inner }
+
+func (p SchED) Rewrap(inner Policy) Policy {
+	p.Inner = inner
+	return p
+}
+
 func (p SchED) Select(c *Candidates) []int {
 	if c.Len() == 0 {
 		return nil

@@ -84,10 +84,8 @@ func checkVerifiable(p Policy) error {
 		return errors.New("decode: FreeDave cannot verify IterSmooth: its soft inputs differ per candidate state")
 	case Stateful, Adjuster, BlockResetter:
 		return fmt.Errorf("decode: FreeDave cannot verify %T: it keeps state across steps or rewrites the logits, so a candidate state's step cannot be replayed", p)
-	case PriorGuided:
-		return checkVerifiable(q.Fallback)
-	case SchED:
-		return checkVerifiable(q.Inner)
+	case Wrapper:
+		return checkVerifiable(q.Unwrap())
 	}
 	return nil
 }

@@ -40,6 +40,66 @@ type Stateful interface {
 // BlockResetter is notified when a block is finished.
 type BlockResetter interface{ ResetBlock() }
 
+// Wrapper is a policy that defers to another (PriorGuided's Fallback,
+// SchED's Inner). The decoder reaches the inner policy's hooks through it:
+// a Stateful inner one gets a fresh copy per sequence, an Adjuster inner
+// one rewrites the logits, a BlockResetter is told of each finished block.
+type Wrapper interface {
+	Policy
+	Unwrap() Policy
+	// Rewrap is the wrapper around inner instead.
+	Rewrap(inner Policy) Policy
+}
+
+// adjusterOf is p's Adjuster, or the one it wraps.
+func adjusterOf(p Policy) (Adjuster, bool) {
+	for p != nil {
+		if a, ok := p.(Adjuster); ok {
+			return a, true
+		}
+		w, ok := p.(Wrapper)
+		if !ok {
+			break
+		}
+		p = w.Unwrap()
+	}
+	return nil, false
+}
+
+// resetBlock tells p, and the policies it wraps, that a block is done.
+func resetBlock(p Policy) {
+	for p != nil {
+		if r, ok := p.(BlockResetter); ok {
+			r.ResetBlock()
+		}
+		w, ok := p.(Wrapper)
+		if !ok {
+			return
+		}
+		p = w.Unwrap()
+	}
+}
+
+// freshPolicy is p with fresh per-sequence state, its wrapped policy's
+// included.
+func freshPolicy(p Policy) Policy {
+	q, _ := refresh(p)
+	return q
+}
+
+// refresh is freshPolicy, and whether anything in p has state.
+func refresh(p Policy) (Policy, bool) {
+	if st, ok := p.(Stateful); ok {
+		return st.Fresh(), true
+	}
+	if w, ok := p.(Wrapper); ok && w.Unwrap() != nil {
+		if in, ok := refresh(w.Unwrap()); ok {
+			return w.Rewrap(in), true
+		}
+	}
+	return p, false
+}
+
 // Adjuster rewrites the logits of a masked position before sampling.
 type Adjuster interface {
 	// BeginStep is called once per denoising step, before any Adjust.

@@ -38,6 +38,15 @@ type PriorGuided struct {
 	Veto     float32
 }
 
+// Unwrap and Rewrap make PriorGuided a Wrapper of its Fallback, so a
+// stateful fallback (Credit) keeps its state and logit fusion under a prior.
+func (p PriorGuided) Unwrap() Policy { return p.Fallback }
+
+func (p PriorGuided) Rewrap(inner Policy) Policy {
+	p.Fallback = inner
+	return p
+}
+
 // Select implements Policy.
 func (p PriorGuided) Select(c *Candidates) []int {
 	if c.Len() == 0 {
