@@ -72,6 +72,7 @@ type canvasSeq struct {
 	done     bool
 	out      []int32
 	forwards int
+	blocks   int // blocks a denoising step was taken in
 	last     Work
 	start    int   // first canvas position fed by the last work
 	rows     []int // canvas positions predicted by the last work's logit rows
@@ -114,6 +115,7 @@ func NewCanvas(a Arch, prompt []int32, p CanvasParams) (Sequence, error) {
 
 func (s *canvasSeq) Output() []int32 { return s.out }
 func (s *canvasSeq) Forwards() int   { return s.forwards }
+func (s *canvasSeq) Blocks() int     { return s.blocks }
 
 func (s *canvasSeq) masked() []int { return s.maskedIn(s.bs, s.be) }
 
@@ -212,6 +214,9 @@ func (s *canvasSeq) ApplySummaries(st []model.RowStat) {
 // commit prunes (on the first forward, if asked) and applies the policy's
 // selection of this step's candidates.
 func (s *canvasSeq) commit(c *Candidates, m []int, all []int32) {
+	if s.step == 0 {
+		s.blocks++
+	}
 	if s.p.Prune && s.forwards == 1 {
 		if c = s.prune(c); len(c.Pos) == 0 { // the stop id came first
 			s.step++

@@ -198,10 +198,10 @@ type Sequence interface {
 }
 
 // BlockCounter is a Sequence that counts the blocks it took a denoising
-// step in. On an unshifted block-causal model (SDAR) every such block needs
-// a forward of its own, so no unmasking policy, FreeDave's verified drafts
-// included, takes fewer forwards for the same output: Blocks is the floor
-// of Forwards.
+// step in. On an unshifted block-causal model (SDAR) and in full-canvas
+// decoding with fixed blocks every such block needs a forward of its own,
+// so no unmasking policy, FreeDave's verified drafts included, takes fewer
+// forwards for the same output: Blocks is the floor of Forwards.
 type BlockCounter interface {
 	Blocks() int
 }

@@ -33,6 +33,13 @@ type Result struct {
 	genForwards, genBlocks int
 }
 
+// scaffoldCanvas is Canvas without what a fixed-length canvas refuses.
+func (o Options) scaffoldCanvas() decode.CanvasParams {
+	c := o.Canvas
+	c.Length, c.Daedal, c.Prune = nil, nil, false
+	return c
+}
+
 // MinForwards is the fewest forwards any unmasking policy could take for
 // this output: the scoring forwards, and one per block of the canvas that
 // held a mask.
@@ -94,7 +101,8 @@ func Extract(ctx context.Context, e *engine.Engine, input string, s *Schema, opt
 	res := &Result{}
 	gen := func(ctx context.Context, prefix, template []int32, c decode.Constraint) ([]int32, int, error) {
 		r, err := e.Generate(ctx, engine.Request{Tokens: slices.Concat(prompt, prefix), Template: template, Constraint: c,
-			Policy: opts.Policy, Sampling: opts.Sampling, MaxNewTokens: len(template), Autoregressive: opts.Autoregressive, FlashBlock: opts.FlashBlock})
+			Policy: opts.Policy, Sampling: opts.Sampling, MaxNewTokens: len(template), Autoregressive: opts.Autoregressive, FlashBlock: opts.FlashBlock,
+			Canvas: opts.scaffoldCanvas()})
 		res.genForwards += r.Forwards
 		res.genBlocks += r.Blocks
 		return r.TokenIDs, r.Forwards, err

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"dlmstream/engine"
+	"dlmstream/engine/decode"
 )
 
 // TestExtractLLaDA: S^3's scaffold and prompt on LLaDA (bidirectional,
@@ -33,5 +34,41 @@ func TestExtractLLaDA(t *testing.T) {
 			t.Fatalf("%s: %v", res.JSON, err)
 		}
 		t.Logf("%s (rounds %d, forwards %d)", res.JSON, res.Rounds, res.Forwards)
+	}
+}
+
+// Options.Canvas reaches full-canvas decoding: the scaffold decodes with
+// its block length and AdaBlock (a variable length is dropped: the
+// scaffold fixes its canvas), and Measure's unscaffolded generation with
+// a variable length too (ρ-EOS with a bar every end-of-text density
+// clears shrinks its canvas, twice the scaffold's when fixed).
+func TestCanvasOptionsLLaDA(t *testing.T) {
+	e, err := engine.New("../../testdata/models/tiny-llada", engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	s, err := Compile([]byte(`{"type":"object","properties":{"n":{"type":"integer","minimum":0,"maximum":99},"ok":{"type":"boolean"}},"required":["n","ok"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []Case{{Input: "card 1234; a 1, b 2"}, {Input: "n is 7, ok"}}
+	fixed, err := Measure(context.Background(), e, s, cases, Options{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rho := Options{Canvas: decode.CanvasParams{BlockLen: 8, Length: &decode.RhoEOS{Init: 16, Lo: 0, Hi: 1e-9}}}
+	got, err := Measure(context.Background(), e, s, cases, rho, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Valid != len(cases) || len(got.Errors) > 0 {
+		t.Fatalf("with a variable length: %d/%d valid, errors %v", got.Valid, len(cases), got.Errors)
+	}
+	if got.FreeTokens >= fixed.FreeTokens {
+		t.Errorf("the unscaffolded generation ignored Canvas: %d forwards, %d tokens either way", got.FreeForwards, got.FreeTokens)
+	}
+	if got.MinForwards <= 0 || got.MinForwards > got.Forwards || got.FreeMinForwards > got.FreeForwards {
+		t.Errorf("floors %d (of %d forwards), %d (of %d)", got.MinForwards, got.Forwards, got.FreeMinForwards, got.FreeForwards)
 	}
 }

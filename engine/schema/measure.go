@@ -111,7 +111,7 @@ func Measure(ctx context.Context, e *engine.Engine, s *Schema, cases []Case, opt
 		}
 		start = time.Now()
 		free, err := e.Generate(ctx, engine.Request{Tokens: prompt, MaxNewTokens: 2 * canvas, Policy: o.Policy, Sampling: o.Sampling,
-			Autoregressive: o.Autoregressive, FlashBlock: o.FlashBlock})
+			Autoregressive: o.Autoregressive, FlashBlock: o.FlashBlock, Canvas: o.Canvas})
 		r.FreeElapsed += time.Since(start)
 		text := ""
 		if err == nil {

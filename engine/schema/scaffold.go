@@ -41,6 +41,11 @@ type Options struct {
 	// committed blocks across its steps (approximate; engine.Request.
 	// FlashBlock): block-causal models on the CPU backend.
 	FlashBlock bool
+	// Canvas tunes full-canvas decoding (LLaDA, Dream; engine.Request.
+	// Canvas): block length, cache, AdaBlock, and in Measure's
+	// unscaffolded generation a variable length (Length, Daedal). A scaffold
+	// fixes its canvas's length, so Extract decodes it without those.
+	Canvas decode.CanvasParams
 	// Calibrate picks enum/const/boolean alternatives by how much the input
 	// raises their probability (see scoreCalibrated) rather than by their
 	// probability alone, for models that score choices in context.
