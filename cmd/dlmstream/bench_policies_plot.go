@@ -89,7 +89,7 @@ func policyPanel(r *taskResult) (*plot.Plot, error) {
 	for _, pt := range r.points {
 		xy := plotter.XY{X: pt.tpf(), Y: pt.quality}
 		switch {
-		case pt.run.pf.name == "threshold" && pt.run.policy == nil && !pt.run.flash:
+		case pt.run.pf.name == "threshold" && pt.run.policy == nil && !pt.run.flash && !pt.run.pf.verify:
 			sweep = append(sweep, xy)
 		case base != nil && pt != base:
 			if _, _, ok := verdict(pt, base, r.lowerBetter); ok {
