@@ -45,6 +45,13 @@ func loadModel(t testing.TB, name string, opts model.LoadOptions) (model.Model, 
 
 func generate(t testing.TB, m model.Model, a decode.Arch, prompt []int32, p decode.Params) ([]int32, int) {
 	t.Helper()
+	s := decodeBlock(t, m, a, prompt, p)
+	return s.Output(), s.Forwards()
+}
+
+// decodeBlock runs block decoding of prompt to the end.
+func decodeBlock(t testing.TB, m model.Model, a decode.Arch, prompt []int32, p decode.Params) decode.Sequence {
+	t.Helper()
 	s, err := decode.NewBlock(a, prompt, p)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +61,7 @@ func generate(t testing.TB, m model.Model, a decode.Arch, prompt []int32, p deco
 	if err := decode.Run(context.Background(), m, cache, s); err != nil {
 		t.Fatal(err)
 	}
-	return s.Output(), s.Forwards()
+	return s
 }
 
 func prompt(n int, seed int32) []int32 {

@@ -1,7 +1,6 @@
 package decode_test
 
 import (
-	"context"
 	"testing"
 
 	"dlmstream/engine/decode"
@@ -16,15 +15,7 @@ func TestBlocksFloor(t *testing.T) {
 	m, a := loadModel(t, "demo-text", model.LoadOptions{Exact: true})
 	prompts, stop := freeDavePrompts(t, "demo-text", 30)
 	run := func(pr []int32, pol decode.Policy) (out []int32, forwards, blocks int) {
-		s, err := decode.NewBlock(a, pr, decode.Params{MaxNew: 48, Stop: stop, Policy: pol})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cache := m.NewPool(0).NewSequence()
-		defer cache.Free()
-		if err := decode.Run(context.Background(), m, cache, s); err != nil {
-			t.Fatal(err)
-		}
+		s := decodeBlock(t, m, a, pr, decode.Params{MaxNew: 48, Stop: stop, Policy: pol})
 		return s.Output(), s.Forwards(), s.(decode.BlockCounter).Blocks()
 	}
 	for _, pol := range []decode.Policy{decode.StaticTopK{Steps: a.Block}, decode.Threshold{Tau: 0.9}, decode.Threshold{Tau: 0.5}} {

@@ -73,19 +73,18 @@ func (f FreeDave) Select(c *Candidates) []int {
 }
 
 // checkVerifiable refuses a policy FreeDave cannot replay on a candidate
-// state: one with state of its own across steps or logits it rewrites.
+// state: one, or one it wraps, with state of its own across steps or
+// logits it rewrites.
 func checkVerifiable(p Policy) error {
-	switch q := p.(type) {
-	case nil:
-		return nil
-	case FreeDave:
-		return errors.New("decode: FreeDave cannot wrap FreeDave")
-	case IterSmooth:
-		return errors.New("decode: FreeDave cannot verify IterSmooth: its soft inputs differ per candidate state")
-	case Stateful, Adjuster, BlockResetter:
-		return fmt.Errorf("decode: FreeDave cannot verify %T: it keeps state across steps or rewrites the logits, so a candidate state's step cannot be replayed", p)
-	case Wrapper:
-		return checkVerifiable(q.Unwrap())
+	for q := range chain(p) {
+		switch q.(type) {
+		case FreeDave:
+			return errors.New("decode: FreeDave cannot wrap FreeDave")
+		case IterSmooth:
+			return errors.New("decode: FreeDave cannot verify IterSmooth: its soft inputs differ per candidate state")
+		case Stateful, Adjuster, BlockResetter:
+			return fmt.Errorf("decode: FreeDave cannot verify %T: it keeps state across steps or rewrites the logits, so a candidate state's step cannot be replayed", q)
+		}
 	}
 	return nil
 }
@@ -234,7 +233,6 @@ func (s *freeDaveSeq) resolve(choices func(b *blockSeq, off, n int) []Choice, ro
 		}
 	}
 	type state struct {
-		b   *blockSeq
 		pos []int
 		ch  []Choice
 	}
@@ -253,7 +251,7 @@ func (s *freeDaveSeq) resolve(choices func(b *blockSeq, off, n int) []Choice, ro
 			b, off = s.cands[a-1].seq, offs[a-1]
 		}
 		p := b.stepPositions()
-		seen[a] = &state{b, p, choices(b, off, len(p))}
+		seen[a] = &state{p, choices(b, off, len(p))}
 		return seen[a]
 	}
 	// setStep gives state a the step count of the path that reached it in

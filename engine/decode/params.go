@@ -120,7 +120,7 @@ func (p *Params) validate(a Arch, promptLen int) error {
 	if p.Policy == nil {
 		p.Policy = StaticTopK{Steps: a.Block}
 	}
-	p.Policy = freshPolicy(p.Policy)
+	p.Policy, _ = refresh(p.Policy)
 	if len(p.Template) > 0 && (p.MaxNew <= 0 || p.MaxNew > len(p.Template)) {
 		p.MaxNew = len(p.Template)
 	}

@@ -1,6 +1,9 @@
 package decode
 
-import "sort"
+import (
+	"iter"
+	"sort"
+)
 
 // Candidates are the still-masked positions of the block at one denoising
 // step, with the sampler's choice for each. Slices are parallel.
@@ -51,43 +54,40 @@ type Wrapper interface {
 	Rewrap(inner Policy) Policy
 }
 
+// chain yields p, then the policies it wraps, outermost first.
+func chain(p Policy) iter.Seq[Policy] {
+	return func(yield func(Policy) bool) {
+		for p != nil && yield(p) {
+			w, ok := p.(Wrapper)
+			if !ok {
+				return
+			}
+			p = w.Unwrap()
+		}
+	}
+}
+
 // adjusterOf is p's Adjuster, or the one it wraps.
 func adjusterOf(p Policy) (Adjuster, bool) {
-	for p != nil {
-		if a, ok := p.(Adjuster); ok {
+	for q := range chain(p) {
+		if a, ok := q.(Adjuster); ok {
 			return a, true
 		}
-		w, ok := p.(Wrapper)
-		if !ok {
-			break
-		}
-		p = w.Unwrap()
 	}
 	return nil, false
 }
 
 // resetBlock tells p, and the policies it wraps, that a block is done.
 func resetBlock(p Policy) {
-	for p != nil {
-		if r, ok := p.(BlockResetter); ok {
+	for q := range chain(p) {
+		if r, ok := q.(BlockResetter); ok {
 			r.ResetBlock()
 		}
-		w, ok := p.(Wrapper)
-		if !ok {
-			return
-		}
-		p = w.Unwrap()
 	}
 }
 
-// freshPolicy is p with fresh per-sequence state, its wrapped policy's
-// included.
-func freshPolicy(p Policy) Policy {
-	q, _ := refresh(p)
-	return q
-}
-
-// refresh is freshPolicy, and whether anything in p has state.
+// refresh is p with fresh per-sequence state, its wrapped policy's
+// included, and whether anything in p has state.
 func refresh(p Policy) (Policy, bool) {
 	if st, ok := p.(Stateful); ok {
 		return st.Fresh(), true
