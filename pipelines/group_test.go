@@ -70,8 +70,13 @@ type groupWorker struct {
 	cmd  *exec.Cmd
 	mu   sync.Mutex
 	gens []time.Time // when each new generation began in this worker
+	tail []string    // its last groupTail log lines, for a failure's report
 	done chan struct{}
+	exit error // how the process ended, once done is closed
 }
+
+// groupTail is how many of a worker's last log lines a failure reports.
+const groupTail = 60
 
 var genLine = regexp.MustCompile(`kafka: group generation`)
 
@@ -86,18 +91,50 @@ func startGroupWorker(t *testing.T, name string, env string) *groupWorker {
 		t.Fatal(err)
 	}
 	go func() {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			if genLine.MatchString(sc.Text()) {
+		// Read every line, however long: a reader that stopped would
+		// block the child's next write to stderr, and with it the
+		// goroutine that logs (a worker stuck in slog.Info looks like a
+		// member that never rebalances).
+		br := bufio.NewReader(r)
+		for {
+			line, err := br.ReadString('\n')
+			if line != "" {
+				at := time.Now()
 				g.mu.Lock()
-				g.gens = append(g.gens, time.Now())
+				if genLine.MatchString(line) {
+					g.gens = append(g.gens, at)
+				}
+				g.tail = append(g.tail, at.Format("15:04:05.000 ")+strings.TrimRight(line, "\n"))
+				if len(g.tail) > groupTail {
+					g.tail = g.tail[len(g.tail)-groupTail:]
+				}
 				g.mu.Unlock()
+			}
+			if err != nil {
+				return
 			}
 		}
 	}()
-	go func() { cmd.Wait(); w.Close(); close(g.done) }()
+	go func() { g.exit = cmd.Wait(); w.Close(); close(g.done) }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-g.done })
 	return g
+}
+
+// exited reports whether the worker's process has ended, and how.
+func (g *groupWorker) exited() (bool, error) {
+	select {
+	case <-g.done:
+		return true, g.exit
+	default:
+		return false, nil
+	}
+}
+
+// report is the worker's last log lines, one per line.
+func (g *groupWorker) report() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.name + ":\n  " + strings.Join(g.tail, "\n  ")
 }
 
 // firstGenAfter is when the worker began its first generation after t0.
@@ -274,6 +311,9 @@ func TestConsumerGroupWorkers(t *testing.T) {
 			n := backlog + produceAtRate(t, tg.Brokers, in, backlog, latRate, latSeconds)
 			ids, total, _ := waitAll(n, out, dlq, time.Minute)
 			for _, w := range ws {
+				if ok, err := w.exited(); ok {
+					t.Errorf("%d workers: %s ended before it was stopped (%v); its last lines:\n%s", workers, w.name, err, w.report())
+				}
 				w.cmd.Process.Signal(syscall.SIGTERM)
 				<-w.done
 			}
@@ -329,6 +369,7 @@ func TestConsumerGroupWorkers(t *testing.T) {
 				}
 				if time.Now().After(deadline) {
 					moves = append(moves, e.name+": no new generation seen in w2")
+					t.Errorf("%s: w2 began no new generation within %s", e.name, groupSessionTO+20*time.Second)
 					break
 				}
 				time.Sleep(100 * time.Millisecond)
@@ -336,9 +377,22 @@ func TestConsumerGroupWorkers(t *testing.T) {
 		}
 		n := <-produced
 		ids, total, _ := waitAll(n, out, dlq, time.Minute)
-		for _, w := range ws {
+		var reports []string
+		for i, w := range ws {
+			// w0 was killed and w1 stopped; the others run until now. A
+			// worker whose job failed (a bundle error) exits on its own,
+			// and the group hides it: the others take its partitions.
+			if ok, err := w.exited(); ok && i >= 2 {
+				t.Errorf("%s ended before it was stopped (%v)", w.name, err)
+			}
+			reports = append(reports, w.report())
 			w.cmd.Process.Signal(syscall.SIGTERM)
 		}
+		defer func() {
+			if t.Failed() {
+				t.Log("the workers' last log lines:\n" + strings.Join(reports, "\n"))
+			}
+		}()
 		missing := 0
 		for i := range n {
 			if ids["req-"+strconv.Itoa(i)] == 0 {

@@ -140,6 +140,7 @@ func (m *member) run() {
 		m.mu.Unlock()
 		reading(m.cfg) // a member of the group is ready, with or without partitions
 		slog.Info("kafka: group generation", "group", m.cfg.Group, "generation", gen.ID, "partitions", len(held))
+		gen.Start(func(ctx context.Context) { <-ctx.Done(); m.ended(gen) })
 		for topic, as := range gen.Assignments {
 			for _, a := range as {
 				gen.Start(func(ctx context.Context) { m.read(ctx, gen.ID, topic, a) })
@@ -195,7 +196,20 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	}
 }
 
-// current reports the generation being read, 0 before the first.
+// ended forgets gen when it is over, before kafka-go closes its
+// connection: from then on its partitions are not this member's to commit,
+// and what it fetched is left for their next owner, until the next
+// generation is handed out.
+func (m *member) ended(gen *kgo.Generation) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gen == gen {
+		m.gen, m.held = nil, map[topicPartition]bool{}
+	}
+}
+
+// current reports the generation being read, 0 before the first and
+// between generations.
 func (m *member) current() (int32, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -207,13 +221,22 @@ func (m *member) current() (int32, error) {
 
 // commit commits the offsets of partitions the current generation holds
 // and removes the others from topics (they are not this member's to
-// commit; the tracker then does not count them as sent). A commit the
-// coordinator refuses because a rebalance began is dropped the same way:
-// the partition's next owner re-reads from the last commit.
-func (m *member) commit(topics map[string][]kgo.OffsetCommit) error {
+// commit; the tracker then does not count them as sent).
+func (m *member) commit(ctx context.Context, topics map[string][]kgo.OffsetCommit) error {
 	m.mu.Lock()
 	gen, held := m.gen, m.held
 	m.mu.Unlock()
+	return m.commitIn(ctx, gen, held, topics)
+}
+
+// commitIn commits through gen the offsets of the partitions in held. A
+// commit that gen's end overtakes is dropped, whatever error it gave: the
+// coordinator refused it because a rebalance began, or kafka-go closed
+// the generation's connection under it. The partition's next owner then
+// re-reads from the last commit (at-least-once), and the worker goes on;
+// failing the bundle would fail the job at every rebalance that meets a
+// commit in flight. A transient error while gen goes on is retried.
+func (m *member) commitIn(ctx context.Context, gen *kgo.Generation, held map[topicPartition]bool, topics map[string][]kgo.OffsetCommit) error {
 	offsets := map[string]map[int]int64{}
 	for topic, cs := range topics {
 		kept := cs[:0]
@@ -235,13 +258,32 @@ func (m *member) commit(topics map[string][]kgo.OffsetCommit) error {
 	if len(offsets) == 0 {
 		return nil
 	}
-	err := gen.CommitOffsets(offsets)
-	if isRebalance(err) {
-		slog.Info("kafka: commit dropped by a rebalance", "group", m.cfg.Group, "generation", gen.ID, "err", err)
-		clear(topics)
-		return nil
+	wait := 50 * time.Millisecond
+	for {
+		err := gen.CommitOffsets(offsets)
+		if err == nil {
+			return nil
+		}
+		if isRebalance(err) || !m.holds(gen) {
+			slog.Info("kafka: commit dropped by a rebalance", "group", m.cfg.Group, "generation", gen.ID, "err", err)
+			clear(topics)
+			return nil
+		}
+		if !transient(err) {
+			return fmt.Errorf("kafka: commit offsets of group %s in generation %d: %w", m.cfg.Group, gen.ID, err)
+		}
+		noteError("commit", "", err)
+		if backoff(ctx, &wait, 2*time.Second) != nil {
+			return fmt.Errorf("kafka: commit offsets of group %s in generation %d: %w", m.cfg.Group, gen.ID, err)
+		}
 	}
-	return err
+}
+
+// holds reports whether gen is still the member's current generation.
+func (m *member) holds(gen *kgo.Generation) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.gen == gen
 }
 
 // isRebalance reports the coordinator errors that mean the generation is over.
@@ -261,7 +303,7 @@ func memberOf(group string) *member {
 // when it is a member of the group, else as a simple consumer.
 func commitFor(ctx context.Context, cl *kgo.Client, group string, topics map[string][]kgo.OffsetCommit) error {
 	if m := memberOf(group); m != nil {
-		return m.commit(topics)
+		return m.commit(ctx, topics)
 	}
 	return CommitOffsets(ctx, cl, group, topics)
 }

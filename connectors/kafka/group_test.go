@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"dlmstream/connectors/kafka/kafkatest"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/rtrackers/offsetrange"
 	kgo "github.com/segmentio/kafka-go"
@@ -40,7 +42,7 @@ func TestMembershipValidate(t *testing.T) {
 func TestMemberCommitsOnlyHeld(t *testing.T) {
 	m := &member{cfg: SourceConfig{Group: "g"}, held: map[topicPartition]bool{{"in", 1}: true}}
 	topics := map[string][]kgo.OffsetCommit{"in": {{Partition: 0, Offset: 5}, {Partition: 1, Offset: 9}}, "other": {{Partition: 0, Offset: 3}}}
-	if err := m.commit(topics); err != nil { // no generation yet: nothing is this member's
+	if err := m.commit(context.Background(), topics); err != nil { // no generation yet: nothing is this member's
 		t.Fatal(err)
 	}
 	if len(topics) != 0 {
@@ -48,6 +50,93 @@ func TestMemberCommitsOnlyHeld(t *testing.T) {
 	}
 	if memberOf("g") != nil {
 		t.Error("a member registered without joining")
+	}
+}
+
+// TestMemberCommitOverRebalance: a commit through a generation that has
+// ended (a second member joined, and kafka-go closed the generation's
+// connection) is dropped and leaves nothing counted as sent; it is not an
+// error. Before, it failed with "use of closed network connection", which
+// failed the sink's bundle and with it the worker's job, at any rebalance
+// that met a commit in flight. A commit through the current generation is
+// made.
+func TestMemberCommitOverRebalance(t *testing.T) {
+	tg := kafkatest.Real(t)
+	topic, group := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "grp")
+	kafkatest.CreateTopic(t, tg.Brokers, topic, 2)
+	cfg := SourceConfig{Config: Config{Brokers: tg.Brokers}, Topics: []string{topic}, Group: group,
+		Membership: true, SessionTimeout: 6 * time.Second}
+	m, err := joinGroup(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		members.mu.Lock()
+		delete(members.m, group)
+		members.mu.Unlock()
+		close(m.done)
+		m.cg.Close()
+	})
+	// generation waits for the member's generation to be one other than
+	// not (nil: any).
+	generation := func(not *kgo.Generation) (*kgo.Generation, map[topicPartition]bool) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			m.mu.Lock()
+			gen, held := m.gen, m.held
+			m.mu.Unlock()
+			if gen != nil && gen != not {
+				return gen, held
+			}
+		}
+		t.Fatalf("no generation other than %v within a minute", not)
+		return nil, nil
+	}
+	first, firstHeld := generation(nil)
+	if len(firstHeld) != 2 {
+		t.Fatalf("the only member holds %v, want both partitions", firstHeld)
+	}
+	other, err := kgo.NewConsumerGroup(kgo.ConsumerGroupConfig{ID: group, Brokers: tg.Brokers, Topics: []string{topic},
+		HeartbeatInterval: time.Second, SessionTimeout: 6 * time.Second, RebalanceTimeout: 6 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	second, held := generation(first) // the first generation's connection is closed by now
+	topics := map[string][]kgo.OffsetCommit{topic: {{Partition: 0, Offset: 7}, {Partition: 1, Offset: 7}}}
+	if err := m.commitIn(context.Background(), first, firstHeld, topics); err != nil {
+		t.Fatalf("commit through the ended generation %d: %v, want it dropped", first.ID, err)
+	}
+	if len(topics) != 0 {
+		t.Errorf("commit through the ended generation left %v to be counted as sent", topics)
+	}
+	if len(held) != 1 {
+		t.Fatalf("generation %d holds %v, want one of two partitions", second.ID, held)
+	}
+	var p int
+	for tp := range held {
+		p = tp.partition
+	}
+	topics = map[string][]kgo.OffsetCommit{topic: {{Partition: p, Offset: 3}, {Partition: 1 - p, Offset: 3}}}
+	if err := m.commit(context.Background(), topics); err != nil {
+		t.Fatalf("commit through the current generation %d: %v", second.ID, err)
+	}
+	if want := []kgo.OffsetCommit{{Partition: p, Offset: 3}}; len(topics[topic]) != 1 || topics[topic][0] != want[0] {
+		t.Errorf("commit through generation %d sent %v, want %v", second.ID, topics, want)
+	}
+	cl := &kgo.Client{Addr: kgo.TCP(tg.Brokers...), Timeout: 10 * time.Second}
+	resp, err := cl.OffsetFetch(context.Background(), &kgo.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0, 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range resp.Topics[topic] {
+		want := int64(-1) // never committed: the ended generation's 7 was dropped
+		if part.Partition == p {
+			want = 3
+		}
+		if part.CommittedOffset != want {
+			t.Errorf("partition %d: committed offset %d, want %d", part.Partition, part.CommittedOffset, want)
+		}
 	}
 }
 
