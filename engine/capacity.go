@@ -1,5 +1,7 @@
 package engine
 
+import "dlmstream/engine/model"
+
 // Capacity is how large one request may be on an engine: what a caller
 // checks before it builds a request the engine would refuse only once it
 // ran (the model's positions) or at admission (the KV budget).
@@ -22,6 +24,19 @@ func (e *Engine) Capacity() Capacity {
 // compares with Capacity().KVBudget.
 func (e *Engine) KVBytes(tokens int) int64 {
 	return e.pool.BytesFor(e.Rows(tokens))
+}
+
+// FlashBytes is what FlashBlock adds to a request's KVBytes: its
+// attention cache beside the KV pages (model.FlashBytes over one block of
+// the model's decoding), in whole pages. It is charged against
+// Capacity().KVBudget with the pages, from admission to the end of the
+// request.
+func (e *Engine) FlashBytes() int64 { return e.pool.ChargeBytes(e.flashCache()) }
+
+// flashCache is the most one request's FlashBlock cache holds.
+func (e *Engine) flashCache() int64 {
+	c := e.Model.Config()
+	return model.FlashBytes(c.NumLayers, max(e.arch.Block, 1), c.NumHeads, c.HeadDim)
 }
 
 // Rows is the positions a request of tokens tokens reaches: its tokens and

@@ -87,7 +87,7 @@ type Request struct {
 	// across its denoising steps (approximate; see decode.Params.FlashBlock).
 	// Block-causal models on the CPU backend only. Its cache, one block's
 	// layers × rows × heads × (head_dim+1) floats per running request, is
-	// held outside KVBudget.
+	// charged against KVBudget with the request's KV pages (FlashBytes).
 	FlashBlock bool
 	// Canvas tunes full-canvas decoding of bidirectional models (Dream, LLaDA):
 	// semi-autoregressive block length, prefix/dual cache, refresh period.
@@ -293,7 +293,8 @@ func (e *Engine) Weights() *model.Weights {
 
 // KVInUse reports the bytes of the KV pages that running requests hold and
 // the prefix cache does not (its pages are in PrefixStats().Bytes; a page
-// a request shares with a cached prefix counts there).
+// a request shares with a cached prefix counts there), with what they are
+// charged for beside the pages (FlashBytes).
 func (e *Engine) KVInUse() int64 { return e.pool.Used() - e.PrefixStats().Bytes }
 
 // Arch is what the decoder knows of the model.
@@ -342,6 +343,9 @@ func (e *Engine) Generate(ctx context.Context, req Request) (Result, error) {
 		return Result{ID: req.ID}, err
 	}
 	ent := &sched.Entry{Ctx: ctx, NeedRows: needRows(len(ids)+req.MaxNewTokens, arch.Block)}
+	if req.FlashBlock {
+		ent.ChargeBytes = e.flashCache() // its attention cache counts against the KV budget
+	}
 	e.usePrefixCache(ent, &p, arch, ids, embeds, rope)
 	var seq decode.Sequence
 	if e.Model.Traits().Mask.Kind == cpu.Bidirectional {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"dlmstream/engine/decode"
+	"dlmstream/engine/kvcache"
 	"dlmstream/engine/model"
 	"dlmstream/engine/model/qwen"
 	"dlmstream/engine/tensor"
@@ -46,6 +48,36 @@ func TestFlashBlockRequestsMatchSingle(t *testing.T) {
 	}
 	if u := e.KVInUse(); u != 0 {
 		t.Errorf("KV in use after all requests: %d bytes", u)
+	}
+}
+
+// A FlashBlock request's attention cache counts against the KV budget
+// with its pages: on a budget that holds the request's KV rows exactly it
+// is refused, naming the charge, while the same request without
+// FlashBlock runs; with room for the charge too it runs, and the charge is
+// given back at the end.
+func TestFlashBlockCharged(t *testing.T) {
+	probe := newTiny(t, Options{})
+	req := Request{Tokens: ids(2, 6), MaxNewTokens: 16, Policy: decode.Threshold{Tau: 0.9}}
+	rows, charge := probe.KVBytes(6+16), probe.FlashBytes()
+	if charge <= 0 || charge%probe.pool.PageBytes() != 0 || charge < probe.flashCache() {
+		t.Fatalf("FlashBytes %d: want whole pages of %d bytes holding the cache's %d", charge, probe.pool.PageBytes(), probe.flashCache())
+	}
+	exact := newTiny(t, Options{KVBudget: rows})
+	if _, err := exact.Generate(context.Background(), req); err != nil {
+		t.Fatalf("without FlashBlock, on a budget of its rows: %v", err)
+	}
+	flash := req
+	flash.FlashBlock = true
+	if _, err := exact.Generate(context.Background(), flash); !errors.Is(err, kvcache.ErrBudget) || !strings.Contains(err.Error(), "beside them") {
+		t.Fatalf("FlashBlock on a budget of its rows only: err = %v, want ErrBudget naming the charge", err)
+	}
+	room := newTiny(t, Options{KVBudget: rows + charge})
+	if _, err := room.Generate(context.Background(), flash); err != nil {
+		t.Fatalf("FlashBlock with room for its charge: %v", err)
+	}
+	if u := room.KVInUse(); u != 0 {
+		t.Errorf("KV in use after the request: %d bytes", u)
 	}
 }
 

@@ -63,3 +63,25 @@ func ExamplePool_external() {
 	// fork [0 2] copies (dst, src): [[2 1]]
 	// free pages: 4
 }
+
+// Memory a sequence holds beside its pages (FlashBlock's attention cache)
+// is charged against the budget in whole pages: it leaves fewer pages for
+// other sequences until the sequence is freed.
+func ExampleSequence_Charge() {
+	pool := kvcache.NewPoolWith(kvcache.Options{Layers: 1, KVDim: 2, PageRows: 4, Budget: 4 * 64}) // 4 pages of 64 bytes
+	a := pool.NewSequence()
+	if err := a.Reserve(8); err != nil { // 2 pages
+		panic(err)
+	}
+	if err := a.Charge(100); err != nil { // 2 pages' worth
+		panic(err)
+	}
+	fmt.Println("free pages:", pool.FreePages())
+	fmt.Println("another sequence:", pool.NewSequence().Reserve(1))
+	a.Free()
+	fmt.Println("free pages:", pool.FreePages())
+	// Output:
+	// free pages: 0
+	// another sequence: kvcache: memory budget exhausted: need 64 more bytes, 256 of 256 in use
+	// free pages: 4
+}

@@ -96,10 +96,11 @@ type Pool struct {
 	pageBytes int64
 	maxPages  int // 0: unlimited
 
-	mu    sync.Mutex
-	free  []*page // pages with no holder, for reuse
-	inUse int     // pages with a holder
-	made  int     // pages ever made: the next page's id
+	mu      sync.Mutex
+	free    []*page // pages with no holder, for reuse
+	inUse   int     // pages with a holder
+	made    int     // pages ever made: the next page's id
+	charged int     // pages' worth of memory sequences hold beside their pages (charge.go)
 }
 
 // page holds PageRows positions of every layer's K and V:
@@ -184,8 +185,13 @@ func (p *Pool) pagesFor(rows int) int { return (max(rows, 0) + p.o.PageRows - 1)
 func (p *Pool) Budget() int64 { return p.o.Budget }
 
 // Used reports the bytes of the pages that have a holder (a page shared by
-// several sequences counts once).
-func (p *Pool) Used() int64 { p.mu.Lock(); defer p.mu.Unlock(); return int64(p.inUse) * p.pageBytes }
+// several sequences counts once) and of the charges sequences hold
+// (Sequence.Charge).
+func (p *Pool) Used() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return int64(p.inUse+p.charged) * p.pageBytes
+}
 
 // FreePages is how many more pages the budget allows now (-1: unlimited).
 func (p *Pool) FreePages() int {
@@ -201,7 +207,7 @@ func (p *Pool) freeLocked() int {
 	case p.maxPages < 0:
 		return 0
 	}
-	return max(p.maxPages-p.inUse, 0) // copy on write may go past the budget
+	return max(p.maxPages-p.inUse-p.charged, 0) // copy on write may go past the budget
 }
 
 // take returns n pages, each with one holder, or ErrBudget and none.
@@ -209,7 +215,7 @@ func (p *Pool) take(n int) ([]*page, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if f := p.freeLocked(); f >= 0 && n > f {
-		return nil, fmt.Errorf("%w: need %d more bytes, %d of %d in use", ErrBudget, int64(n)*p.pageBytes, int64(p.inUse)*p.pageBytes, p.o.Budget)
+		return nil, fmt.Errorf("%w: need %d more bytes, %d of %d in use", ErrBudget, int64(n)*p.pageBytes, int64(p.inUse+p.charged)*p.pageBytes, p.o.Budget)
 	}
 	out := make([]*page, n)
 	for i := range out {
@@ -256,11 +262,12 @@ func (p *Pool) releaseLocked(pages []*page) {
 
 // Sequence is the cache of one sequence.
 type Sequence struct {
-	pool  *Pool
-	pages []*page
-	n     int           // committed rows
-	views []cpu.PagedKV // per layer K then V over pages; nil: rebuild
-	ids   []int32       // page ids; nil: rebuild
+	pool    *Pool
+	pages   []*page
+	n       int           // committed rows
+	views   []cpu.PagedKV // per layer K then V over pages; nil: rebuild
+	ids     []int32       // page ids; nil: rebuild
+	charged int           // pages' worth of Charge, given back by Free
 }
 
 // NewSequence returns an empty cache drawing on p.
@@ -470,12 +477,14 @@ func (s *Sequence) Fork(n, want int) (*Sequence, error) {
 func (s *Sequence) Truncate(n int) { s.n = min(s.n, max(n, 0)) }
 
 // Free returns the sequence's pages to the pool (a shared page stays with
-// its other holders); the sequence is empty after.
+// its other holders) and gives back its charges; the sequence is empty
+// after.
 func (s *Sequence) Free() {
 	s.pool.mu.Lock()
 	s.pool.releaseLocked(s.pages)
+	s.pool.charged -= s.charged
 	s.pool.mu.Unlock()
-	s.pages, s.views, s.ids, s.n = nil, nil, nil, 0
+	s.pages, s.views, s.ids, s.n, s.charged = nil, nil, nil, 0, 0
 }
 
 // HeldBytes is the memory of the distinct pages the sequences hold

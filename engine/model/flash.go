@@ -14,7 +14,8 @@ import "fmt"
 // The merge is exact; the reuse is FlashBlock's approximation: a block's
 // queries change between its denoising steps, and A_out keeps those of
 // the forward that cached it. Memory is bounded by one block per
-// sequence: layers × rows × nHeads × (headDim+1) floats, freed by Drop.
+// sequence: layers × rows × nHeads × (headDim+1) floats (FlashBytes),
+// freed by Drop; the engine charges it against its KV budget.
 //
 // A FlashState belongs to one sequence and is not safe for concurrent use.
 type FlashState struct {
@@ -38,6 +39,14 @@ type FlashState struct {
 // ended); the next forward recomputes it.
 func (f *FlashState) Drop() {
 	f.out, f.lse, f.n = nil, nil, 0
+}
+
+// FlashBytes is the most a FlashState holds for a model of layers layers
+// and nHeads query heads of headDim, decoding blocks of block rows: what
+// an engine charges against its KV budget for a sequence with FlashBlock
+// on (a forward caches at most its block's rows).
+func FlashBytes(layers, block, nHeads, headDim int) int64 {
+	return 4 * int64(layers) * int64(block) * int64(nHeads) * int64(headDim+1)
 }
 
 // Bytes is the memory the cache holds.

@@ -55,7 +55,11 @@ type Entry struct {
 	Ctx      context.Context
 	Seq      decode.Sequence
 	NeedRows int // KV rows to reserve at admission
-	Cache    *kvcache.Sequence
+	// ChargeBytes is memory the entry's sequence holds beside its KV
+	// pages (FlashBlock's attention cache), charged against the pool's
+	// budget with them at admission (kvcache.Sequence.Charge).
+	ChargeBytes int64
+	Cache       *kvcache.Sequence
 	// Prefix, if set, holds committed K/V the entry starts from: at
 	// admission its cache is a fork of Prefix's first PrefixRows rows
 	// instead of an empty one. Release is called once the entry no longer
@@ -102,7 +106,11 @@ func (s *Scheduler) Wake() <-chan struct{} { return s.wake }
 // Submit queues an entry or fails with ErrBusy. A request too large for the
 // whole pool fails at once with kvcache.ErrBudget.
 func (s *Scheduler) Submit(e *Entry) error {
-	if b := s.pool.Budget(); b > 0 && s.pool.BytesFor(e.NeedRows) > b {
+	if b := s.pool.Budget(); b > 0 && s.pool.BytesFor(e.NeedRows)+s.pool.ChargeBytes(e.ChargeBytes) > b {
+		if e.ChargeBytes > 0 {
+			return fmt.Errorf("%w: request needs %d KV rows (%d bytes in pages) and %d bytes beside them (%d in pages), budget is %d bytes",
+				kvcache.ErrBudget, e.NeedRows, s.pool.BytesFor(e.NeedRows), e.ChargeBytes, s.pool.ChargeBytes(e.ChargeBytes), b)
+		}
 		return fmt.Errorf("%w: request needs %d KV rows (%d bytes in pages), budget is %d bytes", kvcache.ErrBudget, e.NeedRows, s.pool.BytesFor(e.NeedRows), b)
 	}
 	s.mu.Lock()
@@ -219,21 +227,27 @@ func (s *Scheduler) reap(list []*Entry) []*Entry {
 }
 
 // admit gives e its cache: empty, or a fork of its prefix, with NeedRows
-// reserved. False: not enough memory now.
+// reserved and ChargeBytes charged. False: not enough memory now.
 func admit(pool *kvcache.Pool, e *Entry) bool {
+	var c *kvcache.Sequence
 	if e.Prefix != nil {
-		c, err := e.Prefix.Fork(e.PrefixRows, e.NeedRows)
-		if err != nil {
+		var err error
+		if c, err = e.Prefix.Fork(e.PrefixRows, e.NeedRows); err != nil {
 			return false
 		}
-		e.Cache = c
-		e.release()
-		return true
+	} else {
+		c = pool.NewSequence()
+		if err := c.Reserve(e.NeedRows); err != nil {
+			return false
+		}
 	}
-	e.Cache = pool.NewSequence()
-	if err := e.Cache.Reserve(e.NeedRows); err != nil {
-		e.Cache = nil
+	if err := c.Charge(e.ChargeBytes); err != nil {
+		c.Free()
 		return false
+	}
+	e.Cache = c
+	if e.Prefix != nil {
+		e.release()
 	}
 	return true
 }

@@ -3,6 +3,7 @@ package sched
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"dlmstream/engine/decode"
@@ -150,5 +151,77 @@ func TestBranchesFillWhatIsLeft(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAdmissionCharges: an entry's ChargeBytes (FlashBlock's cache)
+// counts against the budget with its KV rows: at Submit, for a request
+// too large for the whole pool, and at admission, where an entry waits
+// until its rows and its charge fit. A prefix fork whose charge does not
+// fit is given back, and the prefix is released only once the entry is
+// admitted; finished entries give their charges back.
+func TestAdmissionCharges(t *testing.T) {
+	pool := kvcache.NewPoolWith(kvcache.Options{Layers: 1, KVDim: 1, PageRows: 10, Budget: 8 * 100}) // 10 pages of 80 bytes
+	s := New(pool, Limits{})
+	ctx := context.Background()
+	big := entry(ctx, 1, 1, 10)
+	big.ChargeBytes = 800
+	if err := s.Submit(big); !errors.Is(err, kvcache.ErrBudget) || !strings.Contains(err.Error(), "800 bytes beside them") {
+		t.Fatalf("rows and a charge over the budget: err = %v, want ErrBudget naming the charge", err)
+	}
+	a, b := entry(ctx, 1, 2, 30), entry(ctx, 1, 2, 30) // 3 pages each
+	a.ChargeBytes = 400                                // 5 pages: a and b fit without it, not with it
+	for _, e := range []*Entry{a, b} {
+		if err := s.Submit(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := run(s); len(got) != 1 || got[0] != a {
+		t.Fatalf("first step ran %d entries, want only a (b does not fit beside a's charge)", len(got))
+	}
+	if pool.Used() != 8*80 {
+		t.Fatalf("a holds %d bytes, want 640 (3 pages of rows, 5 charged)", pool.Used())
+	}
+	for range 6 {
+		run(s)
+	}
+	<-a.Done
+	<-b.Done
+	if pool.Used() != 0 {
+		t.Fatalf("pool holds %d bytes after both finished", pool.Used())
+	}
+
+	prefix := pool.NewSequence()
+	if err := prefix.Reserve(10); err != nil { // 1 page
+		t.Fatal(err)
+	}
+	prefix.Commit(10)
+	d := entry(ctx, 1, 2, 10) // 1 page
+	released := 0
+	c := entry(ctx, 1, 1, 20) // a fork: the shared page and 1 more
+	c.Prefix, c.PrefixRows, c.Release = prefix, 10, func() { released++ }
+	c.ChargeBytes = 8 * 80 // fits once d is gone: 10 - 1 (prefix) - 1 (fork) = 8
+	for _, e := range []*Entry{d, c} {
+		if err := s.Submit(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := run(s); len(got) != 1 || got[0] != d {
+		t.Fatalf("ran %d entries, want only d (c's charge does not fit beside it)", len(got))
+	}
+	if released != 0 || pool.Used() != 2*80 {
+		t.Fatalf("after c's failed admission: prefix released %d times, pool holds %d bytes; want 0, 160 (prefix and d)", released, pool.Used())
+	}
+	for range 4 {
+		run(s)
+	}
+	<-d.Done
+	<-c.Done
+	if released != 1 || c.Err != nil {
+		t.Fatalf("c: prefix released %d times, err %v; want once, nil", released, c.Err)
+	}
+	prefix.Free()
+	if pool.Used() != 0 {
+		t.Fatalf("pool holds %d bytes at the end", pool.Used())
 	}
 }

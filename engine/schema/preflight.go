@@ -21,7 +21,8 @@ type Plan struct {
 	// Unions + 1 bounds the forwards of the first round: the time class.
 	Masked, Choices, Unions, Forwards int
 	// KVBytes is the KV pages the request holds at most (engine.KVBytes of
-	// Prompt+Bound).
+	// Prompt+Bound), with FlashBlock's cache (engine.FlashBytes) when
+	// Options.FlashBlock is set.
 	KVBytes int64
 	// Largest is the schema pointer of the canvas's largest part (followed
 	// down while one part holds more than half of its parent), and
@@ -96,6 +97,9 @@ func promptFits(e *engine.Engine, prompt int) error {
 func (sc *Scaffold) preflight(e *engine.Engine, prompt int) (Plan, error) {
 	p := sc.plan(prompt)
 	p.KVBytes = e.KVBytes(p.Prompt + p.Bound)
+	if sc.opts.FlashBlock {
+		p.KVBytes += e.FlashBytes() // the attention cache is charged with the pages
+	}
 	c := e.Capacity()
 	switch {
 	case c.Context > 0 && e.Rows(p.Prompt+p.Bound) > c.Context:

@@ -115,6 +115,43 @@ func TestPreflightBound(t *testing.T) {
 	}
 }
 
+// TestPreflightFlashBlock: with FlashBlock the plan counts its attention
+// cache with the KV pages (the engine charges it at admission), so a
+// request whose pages alone fit the budget is refused before any forward.
+func TestPreflightFlashBlock(t *testing.T) {
+	e := tinyEngine(t)
+	s, err := Compile([]byte(manyNotes(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := Preflight(e, "Ticket 7: three notes.", s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flash, err := Preflight(e, "Ticket 7: three notes.", s, Options{FlashBlock: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.FlashBytes() <= 0 || flash.KVBytes != plain.KVBytes+e.FlashBytes() {
+		t.Fatalf("KVBytes %d with FlashBlock, %d without; want FlashBytes %d more", flash.KVBytes, plain.KVBytes, e.FlashBytes())
+	}
+	tight, err := engine.New("../../testdata/models/tiny-sdar", engine.Options{KVBudget: plain.KVBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tight.Close()
+	if _, err := Preflight(tight, "Ticket 7: three notes.", s, Options{}); err != nil {
+		t.Fatalf("without FlashBlock on a budget of its pages: %v", err)
+	}
+	var ce *CanvasError
+	if _, err := Extract(context.Background(), tight, "Ticket 7: three notes.", s, Options{FlashBlock: true}); !errors.As(err, &ce) || ce.Limit != "kv budget" {
+		t.Fatalf("FlashBlock on a budget of its pages only: %v, want a kv budget *CanvasError", err)
+	}
+	if f := tight.Stats().Forwards; f != 0 {
+		t.Errorf("%d forwards ran before the refusal", f)
+	}
+}
+
 // TestOptionalPartsFitTheModel: optional properties are laid out only while
 // the canvas fits the model's positions after the prompt, so a schema of
 // many optional fields extracts on demo-text (512 positions) with its
