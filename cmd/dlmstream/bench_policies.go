@@ -57,6 +57,9 @@ func benchPolicyRuns() []policyRun {
 		policyRun{name: "freedave", pf: policyFlags{name: "freedave"}},
 		// FreeDave over threshold 0.9: its output, in fewer forwards.
 		policyRun{name: "freedave threshold 0.9", pf: policyFlags{name: "threshold", tau: 0.9, verify: true}},
+		// The same, verifying a tree: other combinations of the drafts and
+		// other likely tokens at them.
+		policyRun{name: "freedave tree threshold 0.9", pf: policyFlags{name: "threshold", tau: 0.9, verify: true, tree: 64, alt: 0.005}},
 		// FlashBlock is an engine option: threshold 0.9 with the block's
 		// prefix attention reused across its steps.
 		policyRun{name: "threshold 0.9 flashblock", pf: policyFlags{name: "threshold", tau: 0.9}, flash: true},
@@ -78,6 +81,7 @@ const (
 	benchFreeDave = "freedave"
 	benchFlash    = "threshold 0.9 flashblock"
 	benchVerified = "freedave threshold 0.9"
+	benchTree     = "freedave tree threshold 0.9"
 )
 
 // policyPoint is what one policy measured on one task.
@@ -312,10 +316,12 @@ func writePolicyTable(w io.Writer, r *taskResult) {
 		fmt.Fprintf(w, "%s: freedave output identical to one token per step on %d/%d items, in %.0f%% of one per step's forwards\n",
 			r.name, same, n, 100*float64(fd.forwards)/float64(max(g.forwards, 1)))
 	}
-	if fd := r.point(benchVerified); fd != nil && base != nil {
-		same, n := lossless(fd, base)
-		fmt.Fprintf(w, "%s: %s output identical to %s on %d/%d items, in %.0f%% of its forwards\n",
-			r.name, benchVerified, benchBaseline, same, n, 100*float64(fd.forwards)/float64(max(base.forwards, 1)))
+	for _, v := range []string{benchVerified, benchTree} {
+		if fd := r.point(v); fd != nil && base != nil {
+			same, n := lossless(fd, base)
+			fmt.Fprintf(w, "%s: %s output identical to %s on %d/%d items, in %.0f%% of its forwards\n",
+				r.name, v, benchBaseline, same, n, 100*float64(fd.forwards)/float64(max(base.forwards, 1)))
+		}
 	}
 	if fl := r.point(benchFlash); fl != nil && base != nil {
 		same, n := lossless(fl, base)

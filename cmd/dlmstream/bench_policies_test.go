@@ -178,7 +178,7 @@ func TestPolicyWhyNot(t *testing.T) {
 }
 
 // FreeDave's output is that of the policy it verifies (one token per
-// step, threshold 0.9) on every held-out item of every task (the issue's
+// step, threshold 0.9 as a chain and as a tree) on every held-out item of every task (the issue's
 // bar; about two minutes on two cores; under the race detector the first
 // 10 items of each set), and under a prior too it takes fewer forwards.
 func TestFreeDaveLosslessHeldOut(t *testing.T) {
@@ -189,7 +189,7 @@ func TestFreeDaveLosslessHeldOut(t *testing.T) {
 	if raceEnabled {
 		limit = "10"
 	}
-	args := []string{"--policies", "--limit", limit, "--only", strings.Join([]string{benchGreedy, benchBaseline, benchFreeDave, benchVerified}, ","),
+	args := []string{"--policies", "--limit", limit, "--only", strings.Join([]string{benchGreedy, benchBaseline, benchFreeDave, benchVerified, benchTree}, ","),
 		"--text-model", demoTextModel, "--text-dir", demoSchemas,
 		"--speech-model", demoSpeech, "--speech-dir", "../../testdata/heldout/speech-voices",
 		"--vision-model", demoVision, "--vision-dir", "../../testdata/heldout/vision"}
@@ -197,9 +197,9 @@ func TestFreeDaveLosslessHeldOut(t *testing.T) {
 	if err := runBench(args, &out, &errb); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
-	m := regexp.MustCompile(`(?m)^(.*): (freedave|freedave threshold 0.9) output identical to (one token per step|threshold 0.9) on (\d+)/(\d+) items, in (\d+)% of`).FindAllStringSubmatch(out.String(), -1)
-	if len(m) != 10 {
-		t.Fatalf("%d lossless checks, want 10 (two runs on text x2, speech x2, vision)\n%s", len(m), out.String())
+	m := regexp.MustCompile(`(?m)^(.*): (freedave|freedave threshold 0.9|freedave tree threshold 0.9) output identical to (one token per step|threshold 0.9) on (\d+)/(\d+) items, in (\d+)% of`).FindAllStringSubmatch(out.String(), -1)
+	if len(m) != 15 {
+		t.Fatalf("%d lossless checks, want 15 (three runs on text x2, speech x2, vision)\n%s", len(m), out.String())
 	}
 	for _, c := range m {
 		if c[4] != c[5] || c[5] == "0" {

@@ -81,6 +81,13 @@ func TestInferFreeDaveOver(t *testing.T) {
 	if g, w := forwards(gotErr), forwards(wantErr); g >= w {
 		t.Errorf("--freedave took %d forwards, the threshold alone %d", g, w)
 	}
+	tree, treeErr := run("--freedave", "--freedave-tree", "64", "--freedave-alt", "0.005")
+	if tree != want {
+		t.Errorf("--freedave with a tree printed %q, the threshold alone %q", tree, want)
+	}
+	if g, w := forwards(treeErr), forwards(gotErr); g > w {
+		t.Errorf("--freedave with a tree took %d forwards, with the chain %d", g, w)
+	}
 }
 
 func TestInferErrors(t *testing.T) {
@@ -95,6 +102,8 @@ func TestInferErrors(t *testing.T) {
 		{[]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "x", "--policy", "freedave", "--freedave"}, "--freedave verifies another --policy"},
 		{[]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "x", "--max-new", "4", "--policy", "credit", "--freedave"}, "FreeDave cannot verify *decode.Credit"},
 		{[]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "x", "--max-new", "4", "--flashblock", "--ar"}, "block size > 1"},
+		{[]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "x", "--max-new", "4", "--policy", "threshold", "--freedave-tree", "8"}, "add --freedave"},
+		{[]string{"--model", filepath.Join(testModels, "tiny-sdar"), "--prompt", "x", "--max-new", "4", "--policy", "threshold", "--freedave", "--freedave-alt", "0.1"}, "set Tree too"},
 	}
 	for _, tt := range tests {
 		err := runInfer(tt.args, &bytes.Buffer{}, &bytes.Buffer{})

@@ -16,7 +16,9 @@ type policyFlags struct {
 	tauLow float64 // localleap's relaxed bar
 	steps  int
 	k      int
-	verify bool // --freedave: draft and verify the policy's steps (FreeDave.Of)
+	verify bool    // --freedave: draft and verify the policy's steps (FreeDave.Of)
+	tree   int     // --freedave-tree: FreeDave.Tree
+	alt    float64 // --freedave-alt: FreeDave.Alt
 }
 
 // policies maps a --policy name to its constructor; the engine itself only
@@ -59,9 +61,9 @@ var policies = map[string]func(f policyFlags, block int) decode.Policy{
 	// --k is above 1).
 	"freedave": func(f policyFlags, b int) decode.Policy {
 		if f.k > 1 {
-			return decode.FreeDave{K: f.k}
+			return decode.FreeDave{K: f.k, Tree: f.tree, Alt: float32(f.alt)}
 		}
-		return decode.FreeDave{}
+		return decode.FreeDave{Tree: f.tree, Alt: float32(f.alt)}
 	},
 }
 
@@ -88,15 +90,20 @@ func (f policyFlags) policy(block int) (decode.Policy, error) {
 	}
 	p := mk(f, block)
 	if !f.verify {
+		if f.name != "freedave" && (f.tree != 0 || f.alt != 0) {
+			return nil, fmt.Errorf("--freedave-tree and --freedave-alt shape FreeDave's drafts: add --freedave (or use --policy freedave)")
+		}
 		return p, nil
 	}
 	if f.name == "freedave" {
 		return nil, fmt.Errorf("--freedave verifies another --policy; --policy freedave is one token per step, verified, already")
 	}
-	return decode.FreeDave{Of: p}, nil
+	return decode.FreeDave{Of: p, Tree: f.tree, Alt: float32(f.alt)}, nil
 }
 
 // addVerifyFlag registers --freedave, which wraps --policy in FreeDave.
 func addVerifyFlag(fs *flag.FlagSet, f *policyFlags) {
 	fs.BoolVar(&f.verify, "freedave", false, "FreeDave over --policy: draft its next steps and verify them in the same batched forward; the output is the policy's own, in fewer forwards (block-causal models, greedy)")
+	fs.IntVar(&f.tree, "freedave-tree", 0, "FreeDave drafts a tree: up to this many combinations of its drafts beyond the chain's prefixes per forward (0: the chain)")
+	fs.Float64Var(&f.alt, "freedave-alt", 0, "with --freedave-tree: also draft a position's second token where its probability is at least this (0: never)")
 }

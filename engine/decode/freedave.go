@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 
 	"dlmstream/engine/model"
 )
@@ -32,7 +33,10 @@ import (
 // candidate holding all of it. A candidate that completes the block runs
 // the next block's first step too (its rows attend to the block's own
 // K/V, recomputed in the branch), so a block whose drafts hold costs one
-// forward.
+// forward. With Tree, the candidates are a tree: other combinations of the
+// drafts, and other likely tokens at them (Alt), run beside the chain's
+// prefixes, so a step that commits drafts out of their order, or a token
+// that changed once its neighbours were committed, is verified too.
 //
 // Why branches: the kernels' masks give each query a prefix of the keys
 // (causal, bidirectional, block-causal), so K copies of a block in one
@@ -61,7 +65,22 @@ type FreeDave struct {
 	// step). Its Select must depend on the candidates alone, their Step
 	// included: FreeDave reconstructs each state's step count.
 	Of Policy
+	// Tree drafts a tree, not only a chain: besides the chain's prefixes,
+	// each forward also runs up to Tree other combinations of the drafts
+	// (the first treeDepth of them), so a step that commits drafts out of
+	// their confidence order, or a token the drafts hold as a second
+	// choice (Alt), is verified too. The most probable combinations run
+	// first (the product of their tokens' probabilities). 0: the chain.
+	Tree int
+	// Alt, with Tree, also drafts a position's next most likely tokens (up
+	// to maxAlts) where their probability is at least Alt (0: never). The
+	// forwards then return logits rows, not their summaries.
+	Alt float32
 }
+
+// treeDepth bounds the drafts a tree combines ((1+1+maxAlts)^5
+// combinations at most); the chain goes on past them.
+const treeDepth = 5
 
 // Select is the rule FreeDave reproduces: Of's, or the most confident
 // position (ties: the lower one).
@@ -104,16 +123,24 @@ type freeDaveSeq struct {
 	*blockSeq
 	k       int
 	minConf float32
+	tree    int
+	alt     float32
 	onBlock func([]int32)
 	drafts  []draft
-	cands   []*candidate
-	// proposed and accepted count drafted candidates offered and accepted.
+	// alts[i] are drafts[i]'s position with other tokens, most likely
+	// first, and their probabilities; pDraft[i] is drafts[i]'s (tree only).
+	alts   [][]alt
+	pDraft []float32
+	cands  []*candidate
+	// proposed and accepted count the drafts offered and accepted.
 	proposed, accepted int
 }
 
 type candidate struct {
-	seq  *blockSeq
-	held [][]int32 // blocks it finished, streamed once it is accepted
+	seq    *blockSeq
+	set    []draft   // the drafts it commits
+	branch int       // its branch in the work; -1: not run (settled)
+	held   [][]int32 // blocks it finished, streamed once it is accepted
 }
 
 func newFreeDave(s *blockSeq, fd FreeDave) (*freeDaveSeq, error) {
@@ -130,10 +157,16 @@ func newFreeDave(s *blockSeq, fd FreeDave) (*freeDaveSeq, error) {
 	if k <= 0 {
 		k = s.a.Block
 	}
-	return &freeDaveSeq{blockSeq: s, k: k, minConf: fd.MinConf, onBlock: s.p.OnBlock}, nil
+	switch {
+	case fd.Tree < 0 || fd.Alt < 0 || fd.Alt > 1:
+		return nil, fmt.Errorf("decode: FreeDave Tree %d, Alt %g: want Tree >= 0 and Alt in [0, 1]", fd.Tree, fd.Alt)
+	case fd.Alt > 0 && fd.Tree == 0:
+		return nil, errors.New("decode: FreeDave Alt drafts other tokens into a tree: set Tree too")
+	}
+	return &freeDaveSeq{blockSeq: s, k: k, minConf: fd.MinConf, tree: fd.Tree, alt: fd.Alt, onBlock: s.p.OnBlock}, nil
 }
 
-// Stats reports the drafted candidates offered and accepted so far.
+// Stats reports the drafts offered and accepted so far.
 func (s *freeDaveSeq) Stats() (proposed, accepted int) { return s.proposed, s.accepted }
 
 func (s *freeDaveSeq) Next() (Work, bool) {
@@ -142,26 +175,84 @@ func (s *freeDaveSeq) Next() (Work, bool) {
 	if !ok || s.lastKind != kindDenoise {
 		return w, ok
 	}
-	for i := range s.drafts {
+	chain, tree := len(s.drafts), s.treeSets()
+	for i, set := range append(prefixes(s.drafts), tree...) {
 		c := s.fork()
-		for _, d := range s.drafts[:i+1] {
+		for _, d := range set {
 			c.seq.canvas[d.pos] = d.tok
 		}
 		c.seq.advance() // its step count is set by the walk that reaches it
+		c.set, c.branch = set, -1
 		s.cands = append(s.cands, c)
 		if c.seq.done || c.seq.needFirst {
-			break // settled: accepting it needs no logits
+			if i < chain && len(tree) == 0 {
+				break // settled: accepting it needs no logits, and no draft goes past it
+			}
+			continue
 		}
 		b := c.seq.work()
 		c.seq.last = b
 		b.Store, b.Truncate = false, -1 // the forward stores only the state's own rows
+		c.branch = len(w.Branches)
 		w.Branches = append(w.Branches, b)
-		if c.seq.bs != s.bs {
+		if c.seq.bs != s.bs && len(tree) == 0 {
 			break // it finished the block: no draft goes past it
+		}
+	}
+	if s.tree > 0 && s.alt > 0 { // second tokens come from the logits rows, not their summaries
+		w.Summary = false
+		for i := range w.Branches {
+			w.Branches[i].Summary = false
 		}
 	}
 	s.last = w
 	return w, true
+}
+
+// prefixes are the chain's candidate sets: drafts[:1], drafts[:2], ...
+func prefixes(drafts []draft) [][]draft {
+	sets := make([][]draft, len(drafts))
+	for i := range drafts {
+		sets[i] = drafts[:i+1]
+	}
+	return sets
+}
+
+// treeSets are the tree's candidate sets beyond the chain: combinations
+// of the first treeDepth drafts, each with its first or (where drafted)
+// its second token, that are not a prefix of the chain, the s.tree most
+// probable first (ties: the order of enumeration).
+func (s *freeDaveSeq) treeSets() [][]draft {
+	if s.tree == 0 || len(s.drafts) == 0 {
+		return nil
+	}
+	d := min(len(s.drafts), treeDepth)
+	type scored struct {
+		set []draft
+		p   float32
+	}
+	var all []scored
+	var walk func(i int, set []draft, p float32)
+	walk = func(i int, set []draft, p float32) {
+		if i == d {
+			if len(set) > 0 && !slices.Equal(set, s.drafts[:len(set)]) { // the chain holds its prefixes
+				all = append(all, scored{slices.Clone(set), p})
+			}
+			return
+		}
+		walk(i+1, set, p)
+		walk(i+1, append(set, s.drafts[i]), p*s.pDraft[i])
+		for _, a := range s.alts[i] {
+			walk(i+1, append(set, a.draft), p*a.p)
+		}
+	}
+	walk(0, nil, 1)
+	sort.SliceStable(all, func(a, b int) bool { return all[a].p > all[b].p })
+	sets := make([][]draft, 0, min(len(all), s.tree))
+	for _, sc := range all[:min(len(all), s.tree)] {
+		sets = append(sets, sc.set)
+	}
+	return sets
 }
 
 // fork copies the state for a candidate; its finished blocks are held
@@ -183,8 +274,12 @@ func (s *freeDaveSeq) Apply(logits []float32) {
 		return
 	}
 	V := s.a.Vocab
-	s.resolve(func(b *blockSeq, off, n int) []Choice {
+	s.resolve(func(b *blockSeq, off, n int) ([]Choice, [][]alt) {
 		ch := make([]Choice, n)
+		var alts [][]alt
+		if s.alt > 0 {
+			alts = make([][]alt, n)
+		}
 		gen, g0 := b.generated(), len(b.out)-b.gen0
 		pos := b.stepPositions()
 		for i := range ch {
@@ -196,9 +291,51 @@ func (s *freeDaveSeq) Apply(logits []float32) {
 				b.p.Constraint.Restrict(gen, g0+pos[i], r)
 			}
 			ch[i] = b.samp.Pick(r)
+			if alts != nil {
+				alts[i] = others(r, ch[i].Token, pos[i], s.alt)
+			}
 		}
-		return ch
+		return ch, alts
 	}, len(logits)/V)
+}
+
+// alt is a drafted token other than a position's most likely one.
+type alt struct {
+	draft
+	p float32 // its probability under the row's softmax
+}
+
+// maxAlts bounds the other tokens a position drafts.
+const maxAlts = 2
+
+// others are the up to maxAlts most likely tokens of row other than first
+// (ties: the lower id), at block offset pos, whose probability under the
+// row's softmax is at least minP.
+func others(row []float32, first int32, pos int, minP float32) []alt {
+	top := row[first]
+	if math.IsInf(float64(top), -1) {
+		return nil
+	}
+	var z float64
+	for _, l := range row {
+		z += math.Exp(float64(l - top))
+	}
+	var out []alt
+	for i, l := range row {
+		p := float32(math.Exp(float64(l-top)) / z)
+		if int32(i) == first || p < minP {
+			continue
+		}
+		at := len(out)
+		for at > 0 && out[at-1].p < p {
+			at--
+		}
+		if at < maxAlts {
+			out = slices.Insert(out, at, alt{draft{pos, int32(i)}, p})
+			out = out[:min(len(out), maxAlts)]
+		}
+	}
+	return out
 }
 
 func (s *freeDaveSeq) ApplySummaries(st []model.RowStat) {
@@ -206,12 +343,12 @@ func (s *freeDaveSeq) ApplySummaries(st []model.RowStat) {
 		s.blockSeq.ApplySummaries(st)
 		return
 	}
-	s.resolve(func(_ *blockSeq, off, n int) []Choice {
+	s.resolve(func(_ *blockSeq, off, n int) ([]Choice, [][]alt) {
 		ch := make([]Choice, n)
 		for i := range ch {
 			ch[i] = greedyChoice(st[off+i])
 		}
-		return ch
+		return ch, nil // no second tokens in a summary
 	}, len(st))
 }
 
@@ -219,7 +356,7 @@ func (s *freeDaveSeq) ApplySummaries(st []model.RowStat) {
 // given their rows (rows delivered: the work's own, then its branches', in
 // order; choices(b, off, n) are state b's choices from rows [off, off+n)),
 // then takes that state's step and drafts the next candidates.
-func (s *freeDaveSeq) resolve(choices func(b *blockSeq, off, n int) []Choice, rows int) {
+func (s *freeDaveSeq) resolve(choices func(b *blockSeq, off, n int) ([]Choice, [][]alt), rows int) {
 	main := s.blockSeq
 	stored := len(main.pend) // the forward stored them
 	main.forwards++
@@ -233,8 +370,9 @@ func (s *freeDaveSeq) resolve(choices func(b *blockSeq, off, n int) []Choice, ro
 		}
 	}
 	type state struct {
-		pos []int
-		ch  []Choice
+		pos  []int
+		ch   []Choice
+		alts [][]alt // other likely tokens (nil: not known)
 	}
 	seen := make([]*state, len(s.cands)+1)
 	// stateOf is state a (0: the current one; a: candidate a-1) with its
@@ -245,13 +383,15 @@ func (s *freeDaveSeq) resolve(choices func(b *blockSeq, off, n int) []Choice, ro
 		}
 		b, off := main, 0
 		if a > 0 {
-			if a-1 >= ran {
+			c := s.cands[a-1]
+			if c.branch < 0 || c.branch >= ran {
 				return nil
 			}
-			b, off = s.cands[a-1].seq, offs[a-1]
+			b, off = c.seq, offs[c.branch]
 		}
 		p := b.stepPositions()
-		seen[a] = &state{p, choices(b, off, len(p))}
+		ch, alts := choices(b, off, len(p))
+		seen[a] = &state{p, ch, alts}
 		return seen[a]
 	}
 	// setStep gives state a the step count of the path that reached it in
@@ -265,7 +405,11 @@ func (s *freeDaveSeq) resolve(choices func(b *blockSeq, off, n int) []Choice, ro
 		}
 		return b
 	}
-	n, steps := accepted(s.drafts[:len(s.cands)], func(a, j int) ([]draft, bool) {
+	sets := make([][]draft, len(s.cands))
+	for i, c := range s.cands {
+		sets[i] = c.set
+	}
+	n, steps := accepted(sets, func(a, j int) ([]draft, bool) {
 		st := stateOf(a)
 		if st == nil {
 			return nil, false
@@ -278,14 +422,14 @@ func (s *freeDaveSeq) resolve(choices func(b *blockSeq, off, n int) []Choice, ro
 		}
 		return got, true
 	})
-	s.proposed += len(s.cands)
-	s.accepted += n
-	s.drafts = nil
+	s.proposed += len(s.drafts)
+	s.drafts, s.alts, s.pDraft = nil, nil, nil
 	if n == 0 {
 		st := stateOf(0)
-		s.step1(main, st.pos, st.ch)
+		s.step1(main, st.pos, st.ch, st.alts)
 		return
 	}
+	s.accepted += len(sets[n-1])
 	c := s.cands[n-1]
 	cur := setStep(n, steps)
 	cur.pend = cur.pend[stored:]
@@ -303,33 +447,47 @@ func (s *freeDaveSeq) resolve(choices func(b *blockSeq, off, n int) []Choice, ro
 	if st == nil {
 		return // not run: the next forward evaluates it
 	}
-	s.step1(cur, st.pos, st.ch)
+	s.step1(cur, st.pos, st.ch, st.alts)
 }
 
-// accepted walks the drafts from the current state (state 0; state a has
-// drafts[:a] committed). commits(a, j) is what state a's own step commits,
-// j the steps taken to reach it (ok false: a candidate not run). When that
-// is exactly the next drafts, in any order, the walk moves past them. It
+// accepted walks the candidate states from the current one (state 0;
+// state a > 0 has sets[a-1] committed). commits(a, j) is what state a's
+// own step commits, j the steps taken to reach it (ok false: a candidate
+// not run). When the state's commits and the ones that reached it are
+// exactly a candidate's set, in any order, the walk moves there. It
 // returns the state it stops at and the steps taken to reach it.
-func accepted(drafts []draft, commits func(a, j int) ([]draft, bool)) (n, steps int) {
-	for n < len(drafts) {
+func accepted(sets [][]draft, commits func(a, j int) ([]draft, bool)) (n, steps int) {
+	most := 0 // no candidate goes past a state holding this many
+	for _, set := range sets {
+		most = max(most, len(set))
+	}
+	var have []draft
+	for len(have) < most {
 		got, ok := commits(n, steps)
-		if !ok || len(got) == 0 || n+len(got) > len(drafts) || !sameDrafts(got, drafts[n:n+len(got)]) {
+		if !ok || len(got) == 0 {
 			return n, steps
 		}
-		n += len(got)
+		next := 0
+		for i, set := range sets {
+			// got holds masked positions of state n, so none is in have.
+			if len(set) == len(have)+len(got) && holds(set, have) && holds(set, got) {
+				next = i + 1
+				break
+			}
+		}
+		if next == 0 {
+			return n, steps
+		}
+		n, have = next, sets[next-1]
 		steps++
 	}
 	return n, steps
 }
 
-// sameDrafts reports whether a and b hold the same commits, in any order.
-func sameDrafts(a, b []draft) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, d := range a {
-		if !slices.Contains(b, d) {
+// holds reports whether set holds every commit of sub.
+func holds(set, sub []draft) bool {
+	for _, d := range sub {
+		if !slices.Contains(set, d) {
 			return false
 		}
 	}
@@ -344,7 +502,7 @@ func (b *blockSeq) candidates(pos []int, ch []Choice) *Candidates {
 // step1 takes state b's own step from its choices at pos: it commits what
 // the policy picks and drafts the next K-1 still-masked positions by
 // confidence, unless the commit ends the block or the generation.
-func (s *freeDaveSeq) step1(b *blockSeq, pos []int, ch []Choice) {
+func (s *freeDaveSeq) step1(b *blockSeq, pos []int, ch []Choice, other [][]alt) {
 	if len(pos) == 0 {
 		b.advance()
 		return
@@ -352,17 +510,25 @@ func (s *freeDaveSeq) step1(b *blockSeq, pos []int, ch []Choice) {
 	c := b.candidates(pos, ch)
 	picked := b.picks(c, pos, c.Base, c.Generated)
 	var drafts []draft
+	var alts [][]alt
+	var pDraft []float32
 	for _, i := range byKey(c, conf) {
 		if len(drafts) == s.k-1 || ch[i].Conf < s.minConf {
 			break // the rest are less confident still
 		}
 		if !slices.Contains(picked, i) {
 			drafts = append(drafts, draft{pos: pos[i], tok: ch[i].Token})
+			pDraft = append(pDraft, ch[i].Conf)
+			var a []alt
+			if other != nil {
+				a = other[i]
+			}
+			alts = append(alts, a)
 		}
 	}
 	bs := b.bs
 	b.commitPicks(picked, c, pos, c.Base, c.Generated)
 	if !b.done && !b.needFirst && b.bs == bs {
-		s.drafts = drafts
+		s.drafts, s.alts, s.pDraft = drafts, alts, pDraft
 	}
 }

@@ -79,6 +79,8 @@ func TestFreeDaveLossless(t *testing.T) {
 		ks     []int
 		min    float32       // FreeDave.MinConf
 		of     decode.Policy // FreeDave.Of (nil: one token per step)
+		tree   int           // FreeDave.Tree
+		alt    float32       // FreeDave.Alt
 		opts   model.LoadOptions
 		params decode.Params
 	}{
@@ -96,6 +98,13 @@ func TestFreeDaveLossless(t *testing.T) {
 		{name: "demo-text", n: 40, maxNew: 64, ks: []int{4}, of: decode.Threshold{Tau: 0.7}, opts: model.LoadOptions{Exact: true}},
 		{name: "demo-text", n: 40, maxNew: 64, ks: []int{4}, of: decode.LocalLeap{High: 0.9, Low: 0.5, Radius: 2}, opts: model.LoadOptions{Exact: true}},
 		{name: "demo-text", n: 40, maxNew: 64, ks: []int{4}, of: decode.StaticTopK{Steps: 2}, opts: model.LoadOptions{Exact: true}},
+		// Trees: other combinations of the drafts, other tokens at them.
+		{name: "tiny-sdar", n: 8, maxNew: 24, ks: []int{4}, tree: 64, alt: 0.01, opts: model.LoadOptions{Exact: true}},
+		{name: "tiny-sdar", n: 24, maxNew: 24, ks: []int{4}, of: decode.Threshold{Tau: 0.05}, tree: 64, alt: 0.01, opts: model.LoadOptions{Exact: true}},
+		{name: "tiny-sdar", n: 8, maxNew: 24, ks: []int{4}, tree: 16, opts: model.LoadOptions{Exact: true}, params: decode.Params{NoCache: true}},
+		{name: "tiny-fastdllm", n: 24, maxNew: 24, ks: []int{8}, of: decode.Threshold{Tau: 0.05}, tree: 64, alt: 0.01, opts: model.LoadOptions{Exact: true}, params: decode.Params{SubBlock: 4}},
+		{name: "demo-text", n: 80, maxNew: 64, ks: []int{4}, of: decode.Threshold{Tau: 0.9}, tree: 64, alt: 0.005, opts: model.LoadOptions{Exact: true}},
+		{name: "demo-text", n: 40, maxNew: 64, ks: []int{4}, of: decode.Threshold{Tau: 0.7}, tree: 8, alt: 0.05},
 	}
 	for _, tt := range tests {
 		m, a := loadModel(t, tt.name, tt.opts)
@@ -114,6 +123,9 @@ func TestFreeDaveLossless(t *testing.T) {
 			if tt.min > 0 {
 				label += fmt.Sprintf("/minconf=%g", tt.min)
 			}
+			if tt.tree > 0 {
+				label += fmt.Sprintf("/tree=%d,alt=%g", tt.tree, tt.alt)
+			}
 			rule := tt.of
 			if rule != nil {
 				label += fmt.Sprintf("/of=%+v", rule)
@@ -126,7 +138,7 @@ func TestFreeDaveLossless(t *testing.T) {
 					p := tt.params
 					p.MaxNew, p.Stop, p.Policy = tt.maxNew, stop, rule
 					want, wf := generate(t, m, a, pr, p)
-					p.Policy = decode.FreeDave{K: k, MinConf: tt.min, Of: tt.of}
+					p.Policy = decode.FreeDave{K: k, MinConf: tt.min, Of: tt.of, Tree: tt.tree, Alt: tt.alt}
 					got, gf := generate(t, m, a, pr, p)
 					if !slices.Equal(got, want) {
 						t.Fatalf("prompt %d (K=%d): FreeDave differs from %+v:\n got %v\nwant %v", i, k, rule, got, want)
@@ -169,6 +181,12 @@ func TestFreeDaveTemplateConstraint(t *testing.T) {
 			if got, gf = generate(t, m, a, pr, p); !slices.Equal(got, want) || gf > wf {
 				t.Fatalf("%s seed %d: FreeDave over a threshold %v in %d forwards, the threshold %v in %d", name, seed, got, gf, want, wf)
 			}
+			// A tree: its candidates' rows are restricted by their own
+			// tokens, other tokens at the drafts included.
+			p.Policy = decode.FreeDave{Of: decode.Threshold{Tau: 0.02}, Tree: 32, Alt: 0.01}
+			if got, gf = generate(t, m, a, pr, p); !slices.Equal(got, want) || gf > wf {
+				t.Fatalf("%s seed %d: FreeDave's tree over a threshold %v in %d forwards, the threshold %v in %d", name, seed, got, gf, want, wf)
+			}
 		}
 		t.Logf("%s: %d forwards vs %d one per step", name, fd, base)
 	}
@@ -187,6 +205,9 @@ func TestFreeDaveRefuses(t *testing.T) {
 		{"itersmooth (soft inputs)", decode.Params{MaxNew: 8, Policy: decode.FreeDave{Of: decode.DefaultIterSmooth(0.9)}}},
 		{"itself", decode.Params{MaxNew: 8, Policy: decode.FreeDave{Of: decode.FreeDave{}}}},
 		{"credit behind a prior", decode.Params{MaxNew: 8, Policy: decode.FreeDave{Of: decode.PriorGuided{Fallback: decode.DefaultCredit()}}}},
+		{"other tokens without a tree", decode.Params{MaxNew: 8, Policy: decode.FreeDave{Alt: 0.1}}},
+		{"a negative tree", decode.Params{MaxNew: 8, Policy: decode.FreeDave{Tree: -1}}},
+		{"a bar above 1", decode.Params{MaxNew: 8, Policy: decode.FreeDave{Tree: 4, Alt: 2}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
