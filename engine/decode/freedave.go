@@ -54,8 +54,9 @@ import (
 // itself); full-canvas decoding (LLaDA, Dream) refuses it. With K = 1 it is
 // Of.
 type FreeDave struct {
-	// K is the number of states each forward evaluates: the current one and
-	// K-1 drafted candidates (default: the block size).
+	// K is the number of states each forward evaluates along the chain:
+	// the current one and K-1 drafted candidates (default: the block size);
+	// a Tree adds its own.
 	K int
 	// MinConf drafts only tokens at least this confident (0: every one of
 	// the K-1): fewer rows per forward where unlikely drafts would be
