@@ -176,8 +176,8 @@ func (s *freeDaveSeq) Next() (Work, bool) {
 	if !ok || s.lastKind != kindDenoise {
 		return w, ok
 	}
-	chain, tree := len(s.drafts), s.treeSets()
-	for i, set := range append(prefixes(s.drafts), tree...) {
+	tree := s.treeSets()
+	for _, set := range append(prefixes(s.drafts), tree...) {
 		c := s.fork()
 		for _, d := range set {
 			c.seq.canvas[d.pos] = d.tok
@@ -186,7 +186,7 @@ func (s *freeDaveSeq) Next() (Work, bool) {
 		c.set, c.branch = set, -1
 		s.cands = append(s.cands, c)
 		if c.seq.done || c.seq.needFirst {
-			if i < chain && len(tree) == 0 {
+			if len(tree) == 0 {
 				break // settled: accepting it needs no logits, and no draft goes past it
 			}
 			continue
@@ -275,12 +275,8 @@ func (s *freeDaveSeq) Apply(logits []float32) {
 		return
 	}
 	V := s.a.Vocab
-	s.resolve(func(b *blockSeq, off, n int) ([]Choice, [][]alt) {
+	s.resolve(func(b *blockSeq, off, n int) ([]Choice, altsOf) {
 		ch := make([]Choice, n)
-		var alts [][]alt
-		if s.alt > 0 {
-			alts = make([][]alt, n)
-		}
 		gen, g0 := b.generated(), len(b.out)-b.gen0
 		pos := b.stepPositions()
 		for i := range ch {
@@ -292,13 +288,19 @@ func (s *freeDaveSeq) Apply(logits []float32) {
 				b.p.Constraint.Restrict(gen, g0+pos[i], r)
 			}
 			ch[i] = b.samp.Pick(r)
-			if alts != nil {
-				alts[i] = others(r, ch[i].Token, pos[i], s.alt)
-			}
 		}
-		return ch, alts
+		if s.alt == 0 {
+			return ch, nil
+		}
+		return ch, func(i int) []alt { // from the row as restricted above
+			return others(logits[(off+i)*V:(off+i+1)*V], ch[i].Token, pos[i], s.alt)
+		}
 	}, len(logits)/V)
 }
+
+// altsOf gives a state's other likely tokens at its step position i, read
+// from the logits only for the positions drafted (nil: not known).
+type altsOf func(i int) []alt
 
 // alt is a drafted token other than a position's most likely one.
 type alt struct {
@@ -344,7 +346,7 @@ func (s *freeDaveSeq) ApplySummaries(st []model.RowStat) {
 		s.blockSeq.ApplySummaries(st)
 		return
 	}
-	s.resolve(func(_ *blockSeq, off, n int) ([]Choice, [][]alt) {
+	s.resolve(func(_ *blockSeq, off, n int) ([]Choice, altsOf) {
 		ch := make([]Choice, n)
 		for i := range ch {
 			ch[i] = greedyChoice(st[off+i])
@@ -357,7 +359,7 @@ func (s *freeDaveSeq) ApplySummaries(st []model.RowStat) {
 // given their rows (rows delivered: the work's own, then its branches', in
 // order; choices(b, off, n) are state b's choices from rows [off, off+n)),
 // then takes that state's step and drafts the next candidates.
-func (s *freeDaveSeq) resolve(choices func(b *blockSeq, off, n int) ([]Choice, [][]alt), rows int) {
+func (s *freeDaveSeq) resolve(choices func(b *blockSeq, off, n int) ([]Choice, altsOf), rows int) {
 	main := s.blockSeq
 	stored := len(main.pend) // the forward stored them
 	main.forwards++
@@ -373,7 +375,7 @@ func (s *freeDaveSeq) resolve(choices func(b *blockSeq, off, n int) ([]Choice, [
 	type state struct {
 		pos  []int
 		ch   []Choice
-		alts [][]alt // other likely tokens (nil: not known)
+		alts altsOf
 	}
 	seen := make([]*state, len(s.cands)+1)
 	// stateOf is state a (0: the current one; a: candidate a-1) with its
@@ -503,7 +505,7 @@ func (b *blockSeq) candidates(pos []int, ch []Choice) *Candidates {
 // step1 takes state b's own step from its choices at pos: it commits what
 // the policy picks and drafts the next K-1 still-masked positions by
 // confidence, unless the commit ends the block or the generation.
-func (s *freeDaveSeq) step1(b *blockSeq, pos []int, ch []Choice, other [][]alt) {
+func (s *freeDaveSeq) step1(b *blockSeq, pos []int, ch []Choice, other altsOf) {
 	if len(pos) == 0 {
 		b.advance()
 		return
@@ -522,7 +524,7 @@ func (s *freeDaveSeq) step1(b *blockSeq, pos []int, ch []Choice, other [][]alt) 
 			pDraft = append(pDraft, ch[i].Conf)
 			var a []alt
 			if other != nil {
-				a = other[i]
+				a = other(i)
 			}
 			alts = append(alts, a)
 		}

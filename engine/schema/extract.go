@@ -33,13 +33,6 @@ type Result struct {
 	genForwards, genBlocks int
 }
 
-// scaffoldCanvas is Canvas without what a fixed-length canvas refuses.
-func (o Options) scaffoldCanvas() decode.CanvasParams {
-	c := o.Canvas
-	c.Length, c.Daedal, c.Prune = nil, nil, false
-	return c
-}
-
 // MinForwards is the fewest forwards any unmasking policy could take for
 // this output: the scoring forwards, and one per block of the canvas that
 // held a mask.

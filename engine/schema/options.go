@@ -69,3 +69,10 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
+
+// scaffoldCanvas is Canvas without what a fixed-length canvas refuses.
+func (o Options) scaffoldCanvas() decode.CanvasParams {
+	c := o.Canvas
+	c.Length, c.Daedal, c.Prune = nil, nil, false
+	return c
+}

@@ -152,6 +152,22 @@ class Encoder:
         return ids, resp, group
 
 
+def padded_groups(exs: list, batch: int, r: random.Random):
+    """(group, ids [B,L], resp [B,L] bool) for exs, (ids, resp, kind) examples, grouped by kind
+    and length into batches of `batch`, in shuffled order, right-padded to the batch's length."""
+    exs.sort(key=lambda e: (e[2], len(e[0])))
+    groups = [exs[i:i + batch] for i in range(0, len(exs), batch)]
+    r.shuffle(groups)
+    for g in groups:
+        L = max(len(e[0]) for e in g)
+        ids = torch.full((len(g), L), bdlm.PAD_ID, dtype=torch.long)
+        resp = torch.zeros((len(g), L), dtype=torch.bool)
+        for i, (x, m, _) in enumerate(g):
+            ids[i, :len(x)] = torch.tensor(x)
+            resp[i, :len(m)] = torch.tensor(m)
+        yield g, ids, resp
+
+
 def batches(enc: Encoder, r: random.Random, batch: int, scaffold_frac: float, pool: int = 16, phase=lambda: "main",
             block_pad: bool = False):
     """Endless (ids, resp, shared) batches. Within pools of `pool` batches, examples are grouped
@@ -161,16 +177,8 @@ def batches(enc: Encoder, r: random.Random, batch: int, scaffold_frac: float, po
     while True:
         ph = phase()
         exs = [enc.example(r, scaffold_frac, ph, block_pad) for _ in range(batch * pool)]
-        exs.sort(key=lambda e: (e[2], len(e[0])))
-        groups = [exs[i:i + batch] for i in range(0, len(exs), batch)]
-        r.shuffle(groups)
-        for g in groups:
-            L = max(len(e[0]) for e in g)
-            ids = torch.full((len(g), L), bdlm.PAD_ID, dtype=torch.long)
-            resp = torch.zeros((len(g), L), dtype=torch.bool)
-            for i, (x, m, _) in enumerate(g):
-                ids[i, :len(x)] = torch.tensor(x)
-                resp[i, :len(m)] = torch.tensor(m)
+        for _, ids, resp in padded_groups(exs, batch, r):
+            L = ids.shape[1]
             shared = 0
             while shared < L and bool((ids[:, shared] == ids[0, shared]).all()) and not bool(resp[:, shared].any()):
                 shared += 1

@@ -164,19 +164,8 @@ def batches(enc, r: random.Random, batch: int, scaffold_frac: float, phase, pool
             n = sum(resp)
             pads = r.randint(0, n + 8)
             exs.append((ids + [bdlm.PAD_ID] * pads, resp + [True] * pads, group))
-        exs.sort(key=lambda e: (e[2], len(e[0])))
-        groups = [exs[i:i + batch] for i in range(0, len(exs), batch)]
-        r.shuffle(groups)
-        for g in groups:
-            L = max(len(e[0]) for e in g)
-            ids = torch.full((len(g), L), bdlm.PAD_ID, dtype=torch.long)
-            resp = torch.zeros((len(g), L), dtype=torch.bool)
-            lens = torch.zeros(len(g), dtype=torch.long)
-            for i, (x, m, _) in enumerate(g):
-                ids[i, :len(x)] = torch.tensor(x)
-                resp[i, :len(m)] = torch.tensor(m)
-                lens[i] = len(x)
-            yield ids, resp, lens
+        for g, ids, resp in train.padded_groups(exs, batch, r):
+            yield ids, resp, torch.tensor([len(x) for x, _, _ in g], dtype=torch.long)
 
 
 def mdm_loss(lm, ids, resp, lens, gen: torch.Generator, suffix_frac: float = 0.0):
