@@ -258,25 +258,24 @@ func (m *member) commitIn(ctx context.Context, gen *kgo.Generation, held map[top
 	if len(offsets) == 0 {
 		return nil
 	}
-	wait := 50 * time.Millisecond
-	for {
+	var dropped error
+	err := retryCoordinator(ctx, func() error {
 		err := gen.CommitOffsets(offsets)
-		if err == nil {
+		if err != nil && (isRebalance(err) || !m.holds(gen)) {
+			dropped = err
 			return nil
 		}
-		if isRebalance(err) || !m.holds(gen) {
-			slog.Info("kafka: commit dropped by a rebalance", "group", m.cfg.Group, "generation", gen.ID, "err", err)
-			clear(topics)
-			return nil
-		}
-		if !transient(err) {
-			return fmt.Errorf("kafka: commit offsets of group %s in generation %d: %w", m.cfg.Group, gen.ID, err)
-		}
-		noteError("commit", "", err)
-		if backoff(ctx, &wait, 2*time.Second) != nil {
-			return fmt.Errorf("kafka: commit offsets of group %s in generation %d: %w", m.cfg.Group, gen.ID, err)
-		}
+		return err
+	})
+	switch {
+	case dropped != nil:
+		slog.Info("kafka: commit dropped by a rebalance", "group", m.cfg.Group, "generation", gen.ID, "err", dropped)
+		clear(topics)
+		return nil
+	case err != nil:
+		return fmt.Errorf("kafka: commit offsets of group %s in generation %d: %w", m.cfg.Group, gen.ID, err)
 	}
+	return nil
 }
 
 // holds reports whether gen is still the member's current generation.
